@@ -1,1 +1,10 @@
-export {};
+export * from './codecs.js';
+export * from './decode.js';
+export * from './env.js';
+export * from './errors.js';
+export * from './logging.js';
+export * from './snapshot-time.js';
+export * from './contracts/fields.js';
+export * from './contracts/backup-request.js';
+export * from './contracts/restore-request.js';
+export * from './contracts/request.js';

@@ -1,1 +1,16 @@
-export {};
+// Local stand-ins for Google Cloud and the launcher that runs them all.
+export { startGcsEmulator, type GcsEmulatorOptions, type RunningGcsEmulator } from './gcs/server.js';
+export {
+  DEFAULT_PROJECT_ID,
+  DEFAULT_STACK_PORTS,
+  STACK_SERVICES,
+  formatEnv,
+  stackEnv,
+  startStack,
+  type RunningStack,
+  type StackEndpoint,
+  type StackOptions,
+  type StackService,
+} from './stack/stack.js';
+export { StackSetupError } from './stack/google-sdk.js';
+export { freePort, waitForHttp } from './stack/readiness.js';

@@ -1,0 +1,200 @@
+// The local stack: Google's Pub/Sub and Firestore emulators as child processes, our emulators in process.
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { startGcsEmulator, type RunningGcsEmulator } from '../gcs/server.js';
+import {
+  findJava,
+  findSdkRoot,
+  firestoreEmulatorCommand,
+  pubsubEmulatorCommand,
+  type LaunchCommand,
+} from './google-sdk.js';
+import { startProcess, type ManagedProcess } from './managed-process.js';
+import { freePort, waitForHttp } from './readiness.js';
+
+export const STACK_SERVICES = ['pubsub', 'firestore', 'storage'] as const;
+export type StackService = (typeof STACK_SERVICES)[number];
+
+/** The addresses of DESIGN.md: what `npm run stack` uses unless told otherwise. */
+export const DEFAULT_STACK_PORTS: Readonly<Record<StackService, number>> = {
+  pubsub: 8085,
+  firestore: 8086,
+  storage: 4443,
+};
+
+export const DEFAULT_PROJECT_ID = 'bqbr-local';
+
+export interface StackOptions {
+  readonly host?: string;
+  /** Per service; 0 picks a free port (what tests use). Defaults to DEFAULT_STACK_PORTS. */
+  readonly ports?: Partial<Record<StackService, number>>;
+  /** Which services to start; all by default. */
+  readonly services?: readonly StackService[];
+  readonly projectId?: string;
+  /** Where our emulators keep data across restarts; a temporary folder (removed on stop) when absent. */
+  readonly dataDir?: string;
+  /** Where the Java emulators' output is written, one file each; kept in memory only when absent. */
+  readonly logDir?: string;
+  readonly startTimeoutMs?: number;
+  readonly log?: (line: string) => void;
+}
+
+export interface StackEndpoint {
+  readonly service: StackService;
+  readonly host: string;
+  readonly port: number;
+  readonly pid: number;
+}
+
+export interface RunningStack {
+  /** The connection settings the services and clients read (KEY=VALUE). */
+  readonly env: Readonly<Record<string, string>>;
+  readonly endpoints: readonly StackEndpoint[];
+  readonly projectId: string;
+  /** Stops every child (process groups included) and our servers; safe to call more than once. */
+  stop(): Promise<void>;
+  /** Synchronous SIGKILL of every child: for `process.on('exit')`. */
+  killNow(): void;
+}
+
+interface StartedService {
+  readonly endpoint: StackEndpoint;
+  stop(): Promise<void>;
+  killNow(): void;
+}
+
+const JAVA_START_TIMEOUT_MS = 60_000;
+
+export async function startStack(options: StackOptions = {}): Promise<RunningStack> {
+  const host = options.host ?? '127.0.0.1';
+  const projectId = options.projectId ?? DEFAULT_PROJECT_ID;
+  const services = options.services ?? STACK_SERVICES;
+  const log = options.log ?? (() => undefined);
+  const timeoutMs = options.startTimeoutMs ?? JAVA_START_TIMEOUT_MS;
+  if (options.logDir) await mkdir(options.logDir, { recursive: true });
+
+  const ports = Object.fromEntries(
+    await Promise.all(
+      services.map(async (service) => {
+        const wanted = options.ports?.[service] ?? DEFAULT_STACK_PORTS[service];
+        // Our emulator binds port 0 itself; the Java ones need a number on their command line.
+        const port = wanted === 0 && service !== 'storage' ? await freePort(host) : wanted;
+        return [service, port] as const;
+      }),
+    ),
+  ) as Partial<Record<StackService, number>>;
+
+  // Every missing piece is found before anything starts, so a setup error is the only output.
+  const javaCommands: Partial<Record<StackService, LaunchCommand>> = {};
+  if (services.includes('pubsub') || services.includes('firestore')) {
+    const sdkRoot = findSdkRoot();
+    const java = findJava();
+    if (ports.pubsub !== undefined) javaCommands.pubsub = pubsubEmulatorCommand(sdkRoot, host, ports.pubsub);
+    if (ports.firestore !== undefined) {
+      javaCommands.firestore = firestoreEmulatorCommand(sdkRoot, java, host, ports.firestore, projectId);
+    }
+  }
+
+  const startJava = async (
+    service: StackService,
+    { command, args }: LaunchCommand,
+  ): Promise<StartedService> => {
+    const port = ports[service] ?? 0;
+    const child: ManagedProcess = startProcess({
+      name: service,
+      command,
+      args,
+      ...(options.logDir ? { logFile: join(options.logDir, `${service}.log`) } : {}),
+    });
+    try {
+      await waitForHttp(`http://${host}:${port}/`, { timeoutMs, isAlive: () => child.isRunning() });
+    } catch (err) {
+      await child.stop();
+      const reason = err instanceof Error ? err.message : String(err);
+      throw new Error(`${service} emulator did not start (${reason}):\n${child.recentOutput()}`);
+    }
+    log(`${service} emulator ready on ${host}:${port} (pid ${child.pid})`);
+    return {
+      endpoint: { service, host, port, pid: child.pid },
+      stop: () => child.stop(),
+      killNow: () => child.killNow(),
+    };
+  };
+
+  const startStorage = async (): Promise<StartedService> => {
+    const emulator: RunningGcsEmulator = await startGcsEmulator({
+      host,
+      port: ports.storage ?? 0,
+      ...(options.dataDir ? { dataDir: join(options.dataDir, 'gcs') } : {}),
+    });
+    log(`storage emulator ready on ${emulator.url} (data in ${emulator.dataDir})`);
+    return {
+      endpoint: { service: 'storage', host, port: emulator.port, pid: process.pid },
+      stop: () => emulator.close(),
+      killNow: () => undefined,
+    };
+  };
+
+  const start = (service: StackService): Promise<StartedService> => {
+    const command = javaCommands[service];
+    return command ? startJava(service, command) : startStorage();
+  };
+
+  const results = await Promise.allSettled(services.map(start));
+  const started = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+  if (failures.length > 0) {
+    await Promise.all(started.map((s) => s.stop()));
+    throw failures[0];
+  }
+
+  let stopping: Promise<void> | undefined;
+  return {
+    env: stackEnv(
+      host,
+      projectId,
+      started.map((s) => s.endpoint),
+    ),
+    endpoints: started.map((s) => s.endpoint),
+    projectId,
+    stop() {
+      stopping ??= Promise.all(started.map((s) => s.stop())).then(() => undefined);
+      return stopping;
+    },
+    killNow() {
+      for (const s of started) s.killNow();
+    },
+  };
+}
+
+/** The variables of DESIGN.md's local-stack table, plus what gcloud needs to talk to the emulators. */
+export function stackEnv(
+  host: string,
+  projectId: string,
+  endpoints: readonly StackEndpoint[],
+): Record<string, string> {
+  const env: Record<string, string> = { GOOGLE_CLOUD_PROJECT: projectId, METADATA_SERVER_DETECTION: 'none' };
+  for (const { service, port } of endpoints) {
+    const address = `${host}:${port}`;
+    if (service === 'pubsub') {
+      env['PUBSUB_EMULATOR_HOST'] = address;
+      env['CLOUDSDK_API_ENDPOINT_OVERRIDES_PUBSUB'] = `http://${address}/`;
+    } else if (service === 'firestore') {
+      env['FIRESTORE_EMULATOR_HOST'] = address;
+    } else {
+      env['STORAGE_EMULATOR_HOST'] = `http://${address}`;
+      env['CLOUDSDK_API_ENDPOINT_OVERRIDES_STORAGE'] = `http://${address}/storage/v1/`;
+    }
+  }
+  // gcloud refuses to call any API without credentials; the emulators ignore them.
+  env['CLOUDSDK_AUTH_ACCESS_TOKEN'] = 'local-emulator';
+  env['CLOUDSDK_CORE_PROJECT'] = projectId;
+  return env;
+}
+
+export function formatEnv(env: Readonly<Record<string, string>>): string {
+  return Object.entries(env)
+    .map(([key, value]) => `${key}=${value}`)
+    .join('\n')
+    .concat('\n');
+}

@@ -1,0 +1,220 @@
+// The stack launcher against the real emulators: it starts them, clients talk to them, and nothing outlives stop().
+import { Firestore } from '@google-cloud/firestore';
+import { PubSub } from '@google-cloud/pubsub';
+import { Storage } from '@google-cloud/storage';
+import { expect } from 'chai';
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readFileSync, readdirSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { startStack, type RunningStack } from '../src/stack/stack.js';
+
+const here = import.meta.dirname;
+const stackMain = resolve(here, '../dist/stack/main.js');
+
+/** Live (not zombie) members of a process group, read from /proc. */
+function liveGroupMembers(pgid: number): number[] {
+  const members: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // Fields after the command's closing parenthesis: state, ppid, pgrp, ...
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(pgrp) === pgid && state !== 'Z') members.push(Number(entry));
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return members;
+}
+
+function groupIsAlive(pgid: number): boolean {
+  return liveGroupMembers(pgid).length > 0;
+}
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('stack launcher', function () {
+  this.timeout(120_000);
+
+  describe('as a library on free ports', () => {
+    let stack: RunningStack;
+    const projectId = `stack-test-${randomUUID().slice(0, 8)}`;
+
+    before(async () => {
+      stack = await startStack({ ports: { pubsub: 0, firestore: 0, storage: 0 }, projectId });
+    });
+    after(async () => {
+      await stack?.stop();
+    });
+
+    it('publishes every connection setting of DESIGN.md', () => {
+      expect(stack.env).to.include.keys(
+        'PUBSUB_EMULATOR_HOST',
+        'FIRESTORE_EMULATOR_HOST',
+        'STORAGE_EMULATOR_HOST',
+        'GOOGLE_CLOUD_PROJECT',
+      );
+      expect(stack.env['GOOGLE_CLOUD_PROJECT']).to.equal(projectId);
+      expect(stack.env['STORAGE_EMULATOR_HOST']).to.match(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect(stack.endpoints.map((e) => e.service)).to.have.members(['pubsub', 'firestore', 'storage']);
+    });
+
+    it('serves Pub/Sub: a message published is pulled back', async () => {
+      const pubsub = new PubSub({
+        projectId,
+        apiEndpoint: stack.env['PUBSUB_EMULATOR_HOST'],
+        emulatorMode: true,
+      });
+      const [topic] = await pubsub.createTopic(`t-${randomUUID()}`);
+      const [subscription] = await topic.createSubscription(`s-${randomUUID()}`);
+      const received = new Promise<string>((resolvePromise) => {
+        subscription.on('message', (message: { data: Buffer; ack(): void }) => {
+          message.ack();
+          resolvePromise(message.data.toString());
+        });
+      });
+      await topic.publishMessage({ data: Buffer.from('hello stack') });
+      expect(await received).to.equal('hello stack');
+      await subscription.close();
+      await pubsub.close();
+    });
+
+    it('serves Firestore: a document written is read back', async () => {
+      const firestore = new Firestore({ projectId, host: stack.env['FIRESTORE_EMULATOR_HOST'], ssl: false });
+      const doc = firestore.collection('stack-test').doc(randomUUID());
+      await doc.set({ status: 'RUNNING', tables: 3 });
+      const snapshot = await doc.get();
+      expect(snapshot.data()).to.deep.equal({ status: 'RUNNING', tables: 3 });
+      await firestore.terminate();
+    });
+
+    it('serves Cloud Storage: an object saved is downloaded back', async () => {
+      const storage = new Storage({ projectId, apiEndpoint: stack.env['STORAGE_EMULATOR_HOST'] });
+      const [bucket] = await storage.createBucket(`b-${randomUUID()}`);
+      await bucket.file('a/b.txt').save('stack data');
+      const [content] = await bucket.file('a/b.txt').download();
+      expect(content.toString()).to.equal('stack data');
+    });
+
+    it('leaves no process behind after stop()', async () => {
+      const javaPids = stack.endpoints.filter((e) => e.service !== 'storage').map((e) => e.pid);
+      expect(javaPids).to.have.length(2);
+      for (const pid of javaPids) expect(groupIsAlive(pid), `pid ${pid} before stop`).to.equal(true);
+      await stack.stop();
+      for (const pid of javaPids)
+        expect(groupIsAlive(pid), `process group ${pid} after stop`).to.equal(false);
+    });
+  });
+
+  describe('as `npm run stack` (the CLI)', () => {
+    let stateDir: string;
+
+    beforeEach(async () => {
+      stateDir = await mkdtemp(join(tmpdir(), 'bqbr-stack-'));
+    });
+    afterEach(async () => {
+      await rm(stateDir, { recursive: true, force: true });
+    });
+
+    function runCli(args: readonly string[], env: NodeJS.ProcessEnv = process.env) {
+      const child = spawn(process.execPath, [stackMain, '--state-dir', stateDir, ...args], {
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+      child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+      return { child, exited, output: () => output };
+    }
+
+    it('writes .stack/env, and Ctrl-C stops every emulator and removes the file', async () => {
+      const cli = runCli(['--pubsub-port', '0', '--firestore-port', '0', '--storage-port', '0']);
+      try {
+        const envText = await waitFor('the env file', async () => {
+          const text = await readFile(join(stateDir, 'env'), 'utf8').catch(() => undefined);
+          return text?.includes('STORAGE_EMULATOR_HOST') ? text : undefined;
+        });
+        const env = Object.fromEntries(
+          envText
+            .trim()
+            .split('\n')
+            .map((line) => line.split('=', 2) as [string, string]),
+        );
+        expect(env).to.include.keys(
+          'PUBSUB_EMULATOR_HOST',
+          'FIRESTORE_EMULATOR_HOST',
+          'STORAGE_EMULATOR_HOST',
+        );
+        expect(cli.output()).to.include('PUBSUB_EMULATOR_HOST=');
+        const pids = [...cli.output().matchAll(/\(pid (\d+)\)/g)].map((m) => Number(m[1]));
+        expect(pids).to.have.length(2);
+
+        const res = await fetch(`${env['STORAGE_EMULATOR_HOST']}/storage/v1/b?project=p`);
+        expect(res.status).to.equal(200);
+
+        cli.child.kill('SIGINT');
+        expect(await cli.exited).to.equal(0);
+        for (const pid of pids) expect(groupIsAlive(pid), `process group ${pid}`).to.equal(false);
+        const left = await readFile(join(stateDir, 'env'), 'utf8').catch(() => 'removed');
+        expect(left).to.equal('removed');
+      } finally {
+        cli.child.kill('SIGKILL');
+      }
+    });
+
+    it('leaves no emulator behind even when the launcher itself is killed with SIGKILL', async () => {
+      const cli = runCli(['--only', 'pubsub,firestore', '--pubsub-port', '0', '--firestore-port', '0']);
+      const pids = await waitFor('both emulators', () => {
+        const found = [...cli.output().matchAll(/\(pid (\d+)\)/g)].map((m) => Number(m[1]));
+        return found.length === 2 ? found : undefined;
+      });
+      cli.child.kill('SIGKILL');
+      await cli.exited;
+      await waitFor(
+        'the emulators to die with their launcher',
+        () => (pids.every((pid) => !groupIsAlive(pid)) ? true : undefined),
+        10_000,
+      );
+    });
+
+    it('says in one line how to install a missing emulator', async () => {
+      const fakeSdk = join(stateDir, 'sdk');
+      await mkdir(join(fakeSdk, 'platform'), { recursive: true });
+      const cli = runCli([], { ...process.env, CLOUDSDK_ROOT_DIR: fakeSdk });
+      expect(await cli.exited).to.equal(1);
+      const lines = cli.output().trim().split('\n');
+      expect(lines).to.have.length(1);
+      expect(lines[0]).to.match(/emulator not installed: apt-get install google-cloud-cli-/);
+    });
+
+    it('says in one line how to install Java when it is missing', async () => {
+      const cli = runCli(['--only', 'pubsub'], { ...process.env, PATH: '/nonexistent', JAVA_HOME: '' });
+      // PATH has no node either, but the child was started by absolute path.
+      expect(await cli.exited).to.equal(1);
+      const lines = cli.output().trim().split('\n');
+      expect(lines).to.have.length(1);
+      expect(lines[0]).to.match(/Java not found: .*apt-get install default-jre-headless/);
+    });
+
+    it('refuses an unknown service with a clear message', async () => {
+      const cli = runCli(['--only', 'bigtable']);
+      expect(await cli.exited).to.equal(1);
+      expect(cli.output().trim()).to.equal(
+        'stack: --only: unknown service "bigtable" (known: pubsub, firestore, storage)',
+      );
+    });
+  });
+});

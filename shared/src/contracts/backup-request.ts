@@ -1,0 +1,91 @@
+// A backup request: the original service's JSON verbatim, plus bqbr's optional extensions
+// (`kind`, `operationId`, `dryRun`, `excludeTables`).
+import type * as t from 'io-ts';
+import { bool, exactly, integerFrom, listOf, strictObject } from '../codecs.js';
+import {
+  COMPRESSIONS_BY_FORMAT,
+  Compression,
+  DatasetName,
+  FieldDelimiter,
+  Format,
+  GcsUri,
+  LocalDateTimeText,
+  OperationId,
+  ProjectId,
+  QualifiedTablePattern,
+  TableName,
+  TablePattern,
+  TimeZone,
+} from './fields.js';
+
+export const TableSelection = strictObject(
+  'TableSelection',
+  { datasetName: DatasetName },
+  {
+    tables: listOf(TableName, 'table names'),
+    /** `*` wildcards, e.g. `daily_*`. */
+    tableFilter: TablePattern,
+    /** Extension: table patterns left out of this dataset. */
+    excludeTables: listOf(TablePattern, 'table patterns'),
+  },
+);
+export type TableSelection = t.TypeOf<typeof TableSelection>;
+
+export const ExportOptions = strictObject(
+  'ExportOptions',
+  { format: Format, overwrite: bool },
+  {
+    header: bool,
+    compression: Compression,
+    fieldDelimiter: FieldDelimiter,
+    // Advisory: accepted for compatibility; bqbr's parallelism is the number of workers.
+    threadPoolSize: integerFrom(1),
+    threadQueueCapacity: integerFrom(1),
+  },
+  {
+    check: ({ format, compression }) =>
+      compression === undefined || COMPRESSIONS_BY_FORMAT[format].includes(compression)
+        ? []
+        : [
+            {
+              path: ['compression'],
+              message: `${compression} is not available for ${format} (use one of ${COMPRESSIONS_BY_FORMAT[format].join(', ')})`,
+            },
+          ],
+  },
+);
+export type ExportOptions = t.TypeOf<typeof ExportOptions>;
+
+export const BackupTime = strictObject(
+  'BackupTime',
+  {},
+  { localDateTime: LocalDateTimeText, timezone: TimeZone },
+);
+export type BackupTime = t.TypeOf<typeof BackupTime>;
+
+export const BackupRequest = strictObject(
+  'BackupRequest',
+  {
+    bigQuery: strictObject(
+      'BigQueryBackupDetails',
+      { projectId: ProjectId },
+      {
+        /** Absent: every dataset of the project. */
+        tablesToBackup: listOf(TableSelection, 'dataset selections'),
+        /** Extension: `dataset.table` or bare `table` patterns left out of every selected dataset. */
+        excludeTables: listOf(QualifiedTablePattern, 'table patterns'),
+      },
+    ),
+    backupStorage: strictObject('BackupStorage', {
+      gcsOptions: strictObject('BackupGcsOptions', { uri: GcsUri, exportOptions: ExportOptions }),
+    }),
+  },
+  {
+    /** Absent: now, in UTC. */
+    backupTime: BackupTime,
+    kind: exactly('backup'),
+    operationId: OperationId,
+    dryRun: bool,
+  },
+);
+export type BackupRequest = t.TypeOf<typeof BackupRequest>;

@@ -1,0 +1,103 @@
+// A restore request: the original service's JSON verbatim, plus bqbr's optional extensions
+// (`kind`, `operationId`, `dryRun`, `tablesToRestore`, `targetDatasetPrefix`, `targetDataset`).
+import type * as t from 'io-ts';
+import type { FieldProblem } from '../codecs.js';
+import { bool, exactly, integerFrom, listOf, stringWith, strictObject } from '../codecs.js';
+import { show } from '../decode.js';
+import {
+  BackupTimestamp,
+  DatasetName,
+  FieldDelimiter,
+  Format,
+  GcsUri,
+  Location,
+  OperationId,
+  ProjectId,
+  QualifiedTableName,
+  WriteDisposition,
+} from './fields.js';
+
+/** Restored datasets are new datasets named with this prefix unless the request says otherwise. */
+export const DEFAULT_TARGET_DATASET_PREFIX = 'restored_';
+
+// Empty is allowed: it restores into datasets named as the originals.
+const DatasetPrefix = stringWith('DatasetPrefix', (v) =>
+  /^[A-Za-z0-9_]{0,1000}$/.test(v) ? undefined : `expected letters, digits or underscores, got ${show(v)}`,
+);
+
+export const ImportOptions = strictObject(
+  'ImportOptions',
+  { restoreRegion: Location, format: Format },
+  {
+    header: bool,
+    fieldDelimiter: FieldDelimiter,
+    ignoreUnknownValues: bool,
+    maxBadRecords: integerFrom(0),
+    writeDisposition: WriteDisposition,
+    // Advisory: accepted for compatibility; bqbr's parallelism is the number of workers.
+    threadPoolSize: integerFrom(1),
+    threadQueueCapacity: integerFrom(1),
+  },
+);
+export type ImportOptions = t.TypeOf<typeof ImportOptions>;
+
+export const RestoreRequest = strictObject(
+  'RestoreRequest',
+  {
+    bigQuery: strictObject(
+      'BigQueryRestoreDetails',
+      { projectId: ProjectId, datasetsToRestore: listOf(DatasetName, 'dataset names') },
+      {
+        /** Extension: only these `dataset.table`s (each dataset must be in datasetsToRestore). */
+        tablesToRestore: listOf(QualifiedTableName, 'dataset.table names'),
+        /** Extension: prefix of each restored dataset's name (default `restored_`). */
+        targetDatasetPrefix: DatasetPrefix,
+        /** Extension: restore the one dataset of datasetsToRestore into this dataset. */
+        targetDataset: DatasetName,
+      },
+      { check: restoreTargetProblems },
+    ),
+    restoreStorage: strictObject('RestoreStorage', {
+      gcsOptions: strictObject('RestoreGcsOptions', {
+        uri: GcsUri,
+        backupTimestamp: BackupTimestamp,
+        projectIdOfBackup: ProjectId,
+        importOptions: ImportOptions,
+      }),
+    }),
+  },
+  { kind: exactly('restore'), operationId: OperationId, dryRun: bool },
+);
+export type RestoreRequest = t.TypeOf<typeof RestoreRequest>;
+
+function restoreTargetProblems(details: {
+  readonly datasetsToRestore: readonly string[];
+  readonly tablesToRestore?: readonly string[];
+  readonly targetDatasetPrefix?: string;
+  readonly targetDataset?: string;
+}): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  details.tablesToRestore?.forEach((table, i) => {
+    const dataset = table.split('.')[0]!;
+    if (!details.datasetsToRestore.includes(dataset)) {
+      problems.push({
+        path: ['tablesToRestore', i],
+        message: `dataset ${dataset} is not in datasetsToRestore`,
+      });
+    }
+  });
+  if (details.targetDataset !== undefined) {
+    if (details.targetDatasetPrefix !== undefined) {
+      problems.push({
+        path: ['targetDataset'],
+        message: 'give targetDataset or targetDatasetPrefix, not both',
+      });
+    } else if (details.datasetsToRestore.length !== 1) {
+      problems.push({
+        path: ['targetDataset'],
+        message: `names one dataset, but datasetsToRestore has ${details.datasetsToRestore.length}`,
+      });
+    }
+  }
+  return problems;
+}
