@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // `npm run stack`: the whole local stack in the foreground until Ctrl-C, settings in .stack/env.
+import { createLogger } from '@bqbr/shared';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -28,7 +29,7 @@ Options (each also read from the environment variable in brackets):
   --only a,b             start only these of: ${STACK_SERVICES.join(', ')}
   --state-dir DIR        env file, logs and emulator data   [BQBR_STACK_DIR]       .stack
   --help                 this text
-Use port 0 for any free port.`;
+Use port 0 for any free port. LOG_LEVEL=debug logs every Cloud Storage request.`;
 
 interface CliOptions {
   readonly host: string;
@@ -115,6 +116,11 @@ async function main(): Promise<void> {
     dataDir: resolve(options.stateDir, 'data'),
     logDir: resolve(options.stateDir, 'logs'),
     log: (line) => console.log(`stack: ${line}`),
+    // Quiet unless asked: LOG_LEVEL=debug logs every Cloud Storage request.
+    storageLogger: createLogger({
+      service: 'storage-emulator',
+      ...(process.env['LOG_LEVEL'] ? {} : { level: 'warn' }),
+    }),
   });
   // Whatever happens to this process, no emulator may outlive it.
   process.on('exit', () => stack.killNow());

@@ -1,7 +1,7 @@
 // The local stack: Google's Pub/Sub and Firestore emulators as child processes, our emulators in process.
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startGcsEmulator, type RunningGcsEmulator } from '../gcs/server.js';
+import { startGcsEmulator, type Logger as GcsLogger, type RunningGcsEmulator } from '../gcs/server.js';
 import {
   findJava,
   findSdkRoot,
@@ -37,6 +37,8 @@ export interface StackOptions {
   readonly logDir?: string;
   readonly startTimeoutMs?: number;
   readonly log?: (line: string) => void;
+  /** The Cloud Storage emulator's logger (requests at debug level); silent when absent. */
+  readonly storageLogger?: GcsLogger;
 }
 
 export interface StackEndpoint {
@@ -125,6 +127,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
     const emulator: RunningGcsEmulator = await startGcsEmulator({
       host,
       port: ports.storage ?? 0,
+      ...(options.storageLogger ? { logger: options.storageLogger } : {}),
       ...(options.dataDir ? { dataDir: join(options.dataDir, 'gcs') } : {}),
     });
     log(`storage emulator ready on ${emulator.url} (data in ${emulator.dataDir})`);
