@@ -6,6 +6,7 @@ import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -197,7 +198,10 @@ describe('stack launcher', function () {
     it('says in one line how to install a missing emulator', async () => {
       const fakeSdk = join(stateDir, 'sdk');
       await mkdir(join(fakeSdk, 'platform'), { recursive: true });
-      const cli = runCli([], { ...process.env, CLOUDSDK_ROOT_DIR: fakeSdk });
+      const cli = runCli(['--pubsub-port', '0', '--firestore-port', '0', '--storage-port', '0'], {
+        ...process.env,
+        CLOUDSDK_ROOT_DIR: fakeSdk,
+      });
       expect(await cli.exited).to.equal(1);
       const lines = cli.output().trim().split('\n');
       expect(lines).to.have.length(1);
@@ -205,12 +209,38 @@ describe('stack launcher', function () {
     });
 
     it('says in one line how to install Java when it is missing', async () => {
-      const cli = runCli(['--only', 'pubsub'], { ...process.env, PATH: '/nonexistent', JAVA_HOME: '' });
+      const cli = runCli(['--only', 'pubsub', '--pubsub-port', '0'], {
+        ...process.env,
+        PATH: '/nonexistent',
+        JAVA_HOME: '',
+      });
       // PATH has no node either, but the child was started by absolute path.
       expect(await cli.exited).to.equal(1);
       const lines = cli.output().trim().split('\n');
       expect(lines).to.have.length(1);
       expect(lines[0]).to.match(/Java not found: .*apt-get install default-jre-headless/);
+    });
+
+    it('refuses a port that is already taken instead of trusting whatever answers there', async () => {
+      const squatter = createServer();
+      await new Promise<void>((r) => squatter.listen(0, '127.0.0.1', r));
+      const port = (squatter.address() as AddressInfo).port;
+      try {
+        const cli = runCli([
+          '--only',
+          'pubsub,storage',
+          '--pubsub-port',
+          String(port),
+          '--storage-port',
+          '0',
+        ]);
+        expect(await cli.exited).to.equal(1);
+        expect(cli.output().trim()).to.equal(
+          `stack: pubsub: 127.0.0.1:${port} is already in use (a stack still running?): stop it, or choose another port (--pubsub-port)`,
+        );
+      } finally {
+        squatter.close();
+      }
     });
 
     it('refuses an unknown service with a clear message', async () => {

@@ -3,6 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startGcsEmulator, type Logger as GcsLogger, type RunningGcsEmulator } from '../gcs/server.js';
 import {
+  StackSetupError,
   findJava,
   findSdkRoot,
   firestoreEmulatorCommand,
@@ -10,7 +11,7 @@ import {
   type LaunchCommand,
 } from './google-sdk.js';
 import { startProcess, type ManagedProcess } from './managed-process.js';
-import { freePort, waitForHttp } from './readiness.js';
+import { freePort, isPortInUse, waitForHttp } from './readiness.js';
 
 export const STACK_SERVICES = ['pubsub', 'firestore', 'storage'] as const;
 export type StackService = (typeof STACK_SERVICES)[number];
@@ -87,6 +88,15 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
   ) as Partial<Record<StackService, number>>;
 
   // Every missing piece is found before anything starts, so a setup error is the only output.
+  // A port taken by an older stack would answer our readiness check while our emulator failed to bind.
+  for (const service of services) {
+    const port = ports[service];
+    if (port !== undefined && port !== 0 && (await isPortInUse(host, port))) {
+      throw new StackSetupError(
+        `${service}: ${host}:${port} is already in use (a stack still running?): stop it, or choose another port (--${service}-port)`,
+      );
+    }
+  }
   const javaCommands: Partial<Record<StackService, LaunchCommand>> = {};
   if (services.includes('pubsub') || services.includes('firestore')) {
     const sdkRoot = findSdkRoot();
