@@ -4,8 +4,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
@@ -14,6 +13,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Storage } from '@google-cloud/storage';
 import { Crc32c, crc32cToBase64 } from '../gcs/checksums.js';
+import { freePort } from '../stack/readiness.js';
+import { round, writeBenchResults } from './results.js';
 
 process.env['METADATA_SERVER_DETECTION'] = 'none';
 
@@ -24,7 +25,6 @@ const SMALL_CONCURRENCY = 16;
 const RSS_SAMPLE_MS = 100;
 
 const emulatorMain = fileURLToPath(new URL('../gcs/main.js', import.meta.url));
-const resultsDir = fileURLToPath(new URL('../../../../bench-results/', import.meta.url));
 
 interface BenchResults {
   readonly date: string;
@@ -131,7 +131,7 @@ async function main(): Promise<void> {
       },
       emulatorMemory: { peakRssMB: round(peakRssMB), maxSampledRssMB: round(sampler.maxSampledKb / 1024) },
     };
-    await writeResults(results);
+    await writeBenchResults('gcs', results, markdown(results));
     console.log(markdown(results));
   } finally {
     sampler.stop();
@@ -233,23 +233,6 @@ async function stopChild(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
-
-async function writeResults(results: BenchResults): Promise<void> {
-  await mkdir(resultsDir, { recursive: true });
-  await writeFile(join(resultsDir, 'gcs.json'), `${JSON.stringify(results, null, 2)}\n`);
-  await writeFile(join(resultsDir, 'gcs.md'), `${markdown(results)}\n`);
-}
-
 function markdown(r: BenchResults): string {
   const gib = (r.largeObject.bytes / 1024 / MiB).toFixed(2);
   return [
@@ -266,10 +249,6 @@ function markdown(r: BenchResults): string {
     `| small objects (${r.smallObjects.count} x ${r.smallObjects.bytesEach} B, concurrency ${r.smallObjects.concurrency}) | ${r.smallObjects.uploadObjectsPerSecond} objects/s |`,
     `| list of the ${r.smallObjects.count} small objects | ${r.smallObjects.listSeconds} s |`,
   ].join('\n');
-}
-
-function round(value: number): number {
-  return Math.round(value * 100) / 100;
 }
 
 main().catch((err: unknown) => {
