@@ -111,6 +111,30 @@ describe('GCS emulator through @google-cloud/storage', function () {
       await bucket.file('keep.txt').delete();
       await bucket.delete();
     });
+
+    it('never deletes a bucket while an upload into it is being committed', async () => {
+      const bad: string[] = [];
+      for (let round = 0; round < 60; round++) {
+        const name = uniqueBucket();
+        await storage.createBucket(name);
+        const uploads = Array.from({ length: 8 }, (_, i) =>
+          fetch(`${emulator.url}/upload/storage/v1/b/${name}/o?uploadType=media&name=o${i}`, {
+            method: 'POST',
+            body: 'x'.repeat(100),
+          }).then((r) => r.status),
+        );
+        // Staggered so that the delete lands before, during and after the uploads' commits.
+        await new Promise((resolve) => setTimeout(resolve, round % 6));
+        const deleted = (await fetch(`${emulator.url}/storage/v1/b/${name}`, { method: 'DELETE' })).status;
+        const statuses = await Promise.all(uploads);
+        // Either the bucket was deleted and no upload into it succeeded, or the delete was refused.
+        if (deleted === 204 && statuses.includes(200)) bad.push(`${name}: ${statuses.join(',')}`);
+      }
+      expect(bad).to.deep.equal([]);
+      // Nothing of a deleted bucket is left on disk to come back after a restart.
+      const [buckets] = await storage.getBuckets();
+      expect(await readdir(join(dataDir, 'buckets'))).to.have.members(buckets.map((b) => b.name));
+    });
   });
 
   it('also works for a client configured with STORAGE_EMULATOR_HOST', async () => {
@@ -226,6 +250,23 @@ describe('GCS emulator through @google-cloud/storage', function () {
         headers: { Range: 'bytes=100000-' },
       });
       expect(beyond.status).to.equal(416);
+    });
+
+    it('serves metadata beyond Latin-1 in download headers as UTF-8', async () => {
+      const bucket = await newBucket();
+      const file = bucket.file('report.csv');
+      const disposition = 'attachment; filename="rapport-été-✓.csv"';
+      await file.save('a,b\n', {
+        resumable: false,
+        metadata: { contentType: 'text/csv; header=présent', contentDisposition: disposition },
+      });
+      expect((await file.download())[0].toString()).to.equal('a,b\n');
+      const res = await fetch(`${emulator.url}/storage/v1/b/${bucket.name}/o/report.csv?alt=media`);
+      expect(res.status).to.equal(200);
+      // fetch decodes header bytes as Latin-1; the bytes on the wire are the UTF-8 of the value.
+      const header = res.headers.get('content-disposition')!;
+      expect(Buffer.from(header, 'latin1').toString('utf8')).to.equal(disposition);
+      await res.arrayBuffer();
     });
 
     it("fails the client's CRC32C check when the stored bytes are corrupted", async () => {

@@ -147,6 +147,18 @@ describe('GCS emulator internals', () => {
       expect(Buffer.concat(out).toString()).to.equal('hi\n');
     });
 
+    it('refuses a body that never reaches its first boundary without buffering all of it', async () => {
+      const pieces = Array.from({ length: 64 }, () => Buffer.alloc(16 * 1024, 'x'));
+      let error: unknown;
+      try {
+        await parse(pieces);
+      } catch (err) {
+        error = err;
+      }
+      expect(error).to.have.property('status', 400);
+      expect(error).to.have.property('message', 'Multipart part is too large.');
+    });
+
     it('rejects a body cut before its closing boundary', async () => {
       let error: unknown;
       try {

@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import { createHash, randomUUID } from 'node:crypto';
 import { request } from 'node:http';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { link, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Storage } from '@google-cloud/storage';
@@ -180,6 +180,61 @@ describe('GCS emulator resumable uploads', function () {
     const last = await send(uri, 'PUT', { 'Content-Range': 'bytes 50-199/200' }, data.subarray(50));
     expect(last.status).to.equal(200);
     expect((await bucket.file('overlap.bin').download())[0].equals(data)).to.be.true;
+  });
+
+  it('never appends to session bytes that a live object shares (the window after a crash mid-finalization)', async () => {
+    const data = bytes(2 * MiB, 13);
+    const [uri] = await bucket.file('shared.bin').createResumableUpload();
+    const uploadId = new URL(uri).searchParams.get('upload_id')!;
+    await send(uri, 'PUT', { 'Content-Range': `bytes 0-${MiB - 1}/*` }, data.subarray(0, MiB));
+    // What finalization leaves if the process dies after linking the bytes into the bucket.
+    const sharedPath = join(dataDir, 'tmp', 'shared-with-live-object');
+    await link(join(dataDir, 'uploads', `${uploadId}.data`), sharedPath);
+    const last = await send(
+      uri,
+      'PUT',
+      { 'Content-Range': `bytes ${MiB}-${data.length - 1}/${data.length}` },
+      data.subarray(MiB),
+    );
+    expect(last.status).to.equal(200);
+    expect((await readFile(sharedPath)).equals(data.subarray(0, MiB))).to.be.true;
+    expect(md5((await bucket.file('shared.bin').download())[0])).to.equal(md5(data));
+  });
+
+  it('finalizes an empty upload with `bytes */0`, as gcloud (apitools) does', async () => {
+    const [uri] = await bucket.file('empty.bin').createResumableUpload();
+    const res = await send(uri, 'PUT', { 'Content-Range': 'bytes */0' });
+    expect(res.status).to.equal(200);
+    expect(JSON.parse(res.body)).to.include({ name: 'empty.bin', size: '0' });
+    expect((await bucket.file('empty.bin').download())[0].length).to.equal(0);
+  });
+
+  it('keeps the session and its bytes when finalization fails on the server side', async () => {
+    const data = bytes(3 * MiB, 11);
+    const [uri] = await bucket.file('retried.bin').createResumableUpload();
+    const first = await send(uri, 'PUT', { 'Content-Range': `bytes 0-${MiB - 1}/*` }, data.subarray(0, MiB));
+    expect(first.status).to.equal(308);
+    // A directory where the object's metadata file goes makes the commit fail (as a full disk would).
+    const hash = createHash('sha1').update('retried.bin').digest('hex');
+    const metaPath = join(dataDir, 'buckets', bucket.name, 'objects', hash.slice(0, 2), `${hash}.json`);
+    await mkdir(metaPath, { recursive: true });
+    const last = await send(
+      uri,
+      'PUT',
+      { 'Content-Range': `bytes ${MiB}-${data.length - 1}/${data.length}` },
+      data.subarray(MiB),
+    );
+    expect(last.status).to.equal(500);
+    await rm(metaPath, { recursive: true });
+
+    const retry = await send(uri, 'PUT', { 'Content-Range': `bytes */${data.length}` });
+    expect(retry.status).to.equal(200);
+    expect(JSON.parse(retry.body)).to.include({ name: 'retried.bin', size: String(data.length) });
+    expect(await downloadMd5('retried.bin')).to.equal(md5(data));
+    expect(await readdir(join(dataDir, 'uploads'))).to.have.length(1);
+    // The failed attempt left no file behind: one metadata file, one data file, an empty tmp/.
+    expect(await readdir(dirname(metaPath))).to.have.length(2);
+    expect(await readdir(join(dataDir, 'tmp'))).to.deep.equal([]);
   });
 
   it('cancels a session with DELETE (499), after which the session is gone', async () => {

@@ -13,12 +13,33 @@ export async function handleDownload(ctx: RequestContext, bucket: string, name: 
     checkGeneration(ctx.query, object);
     checkReadPreconditions(object, readPreconditions(ctx.query));
     range = parseRange(ctx.req.headers.range, object.size);
+    writeHead(ctx, object, range);
   } catch (err) {
     await file.close();
     throw err;
   }
+  if (range === undefined && object.size === 0) {
+    await file.close();
+    ctx.res.end();
+    return;
+  }
+  const { start, end } = range ?? { start: 0, end: object.size - 1 };
+  const body = file.createReadStream({ start, end, highWaterMark: 1024 * 1024 });
+  try {
+    await pipeline(body, ctx.res);
+  } catch (err) {
+    // The client stopped reading (closed the connection); nothing to answer.
+    ctx.logger.debug('download interrupted', { bucket, name, error: String(err) });
+  }
+}
+
+function writeHead(
+  ctx: RequestContext,
+  object: StoredObject,
+  range: { start: number; end: number } | undefined,
+): void {
   const headers: Record<string, string> = {
-    'Content-Type': object.contentType,
+    'Content-Type': headerValue(object.contentType),
     ETag: `"${objectEtag(object)}"`,
     'Last-Modified': new Date(object.updated).toUTCString(),
     'Accept-Ranges': 'bytes',
@@ -29,28 +50,26 @@ export async function handleDownload(ctx: RequestContext, bucket: string, name: 
     'x-goog-metageneration': String(object.metageneration),
     'x-goog-stored-content-length': String(object.size),
     // Bytes are served as stored (no decompressive transcoding), so the client may validate them.
-    'x-goog-stored-content-encoding': object.contentEncoding ?? 'identity',
-    ...(object.contentEncoding ? { 'Content-Encoding': object.contentEncoding } : {}),
-    ...(object.cacheControl ? { 'Cache-Control': object.cacheControl } : {}),
-    ...(object.contentDisposition ? { 'Content-Disposition': object.contentDisposition } : {}),
-    ...(object.contentLanguage ? { 'Content-Language': object.contentLanguage } : {}),
+    'x-goog-stored-content-encoding': headerValue(object.contentEncoding ?? 'identity'),
+    ...(object.contentEncoding ? { 'Content-Encoding': headerValue(object.contentEncoding) } : {}),
+    ...(object.cacheControl ? { 'Cache-Control': headerValue(object.cacheControl) } : {}),
+    ...(object.contentDisposition ? { 'Content-Disposition': headerValue(object.contentDisposition) } : {}),
+    ...(object.contentLanguage ? { 'Content-Language': headerValue(object.contentLanguage) } : {}),
   };
   const { start, end } = range ?? { start: 0, end: object.size - 1 };
   headers['Content-Length'] = String(end - start + 1);
   if (range) headers['Content-Range'] = `bytes ${start}-${end}/${object.size}`;
   ctx.res.writeHead(range ? 206 : 200, headers);
-  if (end < start) {
-    await file.close();
-    ctx.res.end();
-    return;
-  }
-  const body = file.createReadStream({ start, end, highWaterMark: 1024 * 1024 });
-  try {
-    await pipeline(body, ctx.res);
-  } catch (err) {
-    // The client stopped reading (closed the connection); nothing to answer.
-    ctx.logger.debug('download interrupted', { bucket, name, error: String(err) });
-  }
+}
+
+/**
+ * Node writes header strings as Latin-1 and refuses other characters: metadata values go out as
+ * their UTF-8 bytes (as GCS sends them), without the control characters HTTP forbids.
+ */
+function headerValue(value: string): string {
+  return Buffer.from(value, 'utf8')
+    .toString('latin1')
+    .replace(/[^\t\x20-\x7e\x80-\xff]/g, '');
 }
 
 /** The `generation` parameter must name the live generation: older ones are not kept. */

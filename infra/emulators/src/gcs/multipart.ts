@@ -10,6 +10,8 @@ export interface MultipartUpload {
 
 const MAX_METADATA_PART = 1024 * 1024;
 const MAX_PART_HEADERS = 16 * 1024;
+// Clients send no preamble; a body without the boundary must not be buffered whole.
+const MAX_PREAMBLE = 64 * 1024;
 
 export function multipartBoundary(contentType: string | undefined): string | undefined {
   // Python's email package (gcloud) quotes the boundary with single quotes.
@@ -24,7 +26,7 @@ export async function readMultipartUpload(
 ): Promise<MultipartUpload> {
   // Every delimiter is a line break + "--" + boundary; a leading LF lets the first one match too.
   const scanner = new DelimitedScanner(body[Symbol.asyncIterator](), Buffer.from('\n'));
-  await scanner.readUntil(Buffer.from(`\n--${boundary}`), Number.MAX_SAFE_INTEGER);
+  await scanner.readUntil(Buffer.from(`\n--${boundary}`), MAX_PREAMBLE);
   // RFC 2046 says CRLF, but Python's email package (gcloud, gsutil) writes bare LF and GCS takes both.
   const eol = (await scanner.peek(1)).toString('latin1') === '\r' ? '\r\n' : '\n';
   const delimiter = Buffer.from(`${eol}--${boundary}`);

@@ -45,6 +45,8 @@ export interface StoredBucket {
 interface BucketState {
   meta: StoredBucket;
   readonly objects: ObjectIndex<StoredObject>;
+  /** Commits between their bucket lookup and their index update: the bucket is not empty yet. */
+  committing: number;
 }
 
 /**
@@ -120,7 +122,7 @@ export class ObjectStore {
       }
       await mkdir(join(this.bucketDir(meta.name), 'objects'), { recursive: true });
       await this.writeJsonAtomic(join(this.bucketDir(meta.name), 'bucket.json'), meta);
-      this.buckets.set(meta.name, { meta, objects: new ObjectIndex() });
+      this.buckets.set(meta.name, { meta, objects: new ObjectIndex(), committing: 0 });
       return meta;
     });
   }
@@ -139,7 +141,9 @@ export class ObjectStore {
     await this.locks.run(bucketKey(name), async () => {
       const state = this.bucketState(name);
       check(state.meta);
-      if (state.objects.size > 0) throw conflict('The bucket you tried to delete is not empty.');
+      if (state.objects.size > 0 || state.committing > 0) {
+        throw conflict('The bucket you tried to delete is not empty.');
+      }
       this.buckets.delete(name);
       await rm(this.bucketDir(name), { recursive: true, force: true });
     });
@@ -169,14 +173,26 @@ export class ObjectStore {
     build: (current: StoredObject | undefined) => StoredObject,
   ): Promise<StoredObject> {
     return this.locks.run(objectKey(bucket, name), async () => {
-      const index = this.objects(bucket);
-      const current = index.get(name);
+      const state = this.bucketState(bucket);
+      const current = state.objects.get(name);
       const next = build(current);
       const paths = this.objectPaths(bucket, name, next.generation);
-      await mkdir(paths.dir, { recursive: true });
-      await rename(dataPath, paths.data);
-      await this.writeJsonAtomic(paths.meta, next);
-      index.set(next);
+      // Counted before the first await, so a concurrent deleteBucket refuses instead of racing.
+      state.committing++;
+      try {
+        await mkdir(paths.dir, { recursive: true });
+        await rename(dataPath, paths.data);
+        try {
+          await this.writeJsonAtomic(paths.meta, next);
+        } catch (err) {
+          // Not committed: the new data file would otherwise stay until the next start-up.
+          await removeFile(paths.data).catch(() => undefined);
+          throw err;
+        }
+        state.objects.set(next);
+      } finally {
+        state.committing--;
+      }
       if (current) await removeFile(this.objectPaths(bucket, name, current.generation).data);
       return next;
     });
@@ -238,8 +254,13 @@ export class ObjectStore {
 
   async writeJsonAtomic(path: string, value: unknown): Promise<void> {
     const temp = this.tempPath();
-    await writeFile(temp, JSON.stringify(value));
-    await rename(temp, path);
+    try {
+      await writeFile(temp, JSON.stringify(value));
+      await rename(temp, path);
+    } catch (err) {
+      await removeFile(temp).catch(() => undefined);
+      throw err;
+    }
   }
 
   private bucketState(name: string): BucketState {
@@ -289,7 +310,7 @@ export class ObjectStore {
     }
     const index = new ObjectIndex<StoredObject>();
     index.load(objects);
-    this.buckets.set(name, { meta, objects: index });
+    this.buckets.set(name, { meta, objects: index, committing: 0 });
   }
 }
 

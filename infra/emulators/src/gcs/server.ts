@@ -42,6 +42,9 @@ export interface RunningGcsEmulator {
   close(): Promise<void>;
 }
 
+/** A connection with no bytes moving for this long is closed (as GCS drops stalled uploads). */
+const IDLE_CONNECTION_MS = 120_000;
+
 /** How long close() lets running requests finish before cutting their connections. */
 const CLOSE_GRACE_MS = 2000;
 
@@ -62,8 +65,10 @@ export async function startGcsEmulator(options: GcsEmulatorOptions = {}): Promis
     const handled = handleRequest(req, res, store, sessions, logger).finally(() => inFlight.delete(handled));
     inFlight.add(handled);
   });
-  // Large uploads stream for minutes: no request timeout (Node 20 defaults to 5 minutes).
+  // Large uploads stream for minutes: no request timeout (Node 20 defaults to 5 minutes)...
   server.requestTimeout = 0;
+  // ...but a connection that stalls is dropped, so it cannot hold its upload session's lock forever.
+  server.setTimeout(IDLE_CONNECTION_MS);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 4443, host, () => {

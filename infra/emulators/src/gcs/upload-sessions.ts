@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readFile, stat, unlink } from 'node:fs/promises';
+import { copyFile, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hashFilePrefix, ObjectHasher } from './checksums.js';
 import { notFound } from './errors.js';
@@ -79,23 +79,38 @@ export class UploadSessions {
     return hasher;
   }
 
+  /**
+   * Finalization hard-links the session's bytes into the bucket; after a crash before the session
+   * recorded its result, the file may still be shared with a live object. Appending to it then would
+   * change that object, so such a file is copied first.
+   */
+  async detachData(id: string): Promise<void> {
+    const path = this.dataPath(id);
+    const links = await stat(path).then(
+      (s) => s.nlink,
+      () => 1,
+    );
+    if (links <= 1) return;
+    const temp = this.store.tempPath();
+    await copyFile(path, temp);
+    await rename(temp, path);
+  }
+
   /** Drops the in-memory hash state (it may no longer match the file, e.g. after a failed write). */
   forgetHasher(id: string): void {
     this.hashers.delete(id);
   }
 
+  /** Records the session's object; its bytes (now also the object's) are then dropped. */
   async complete(session: UploadSession, result: StoredObject): Promise<void> {
     this.hashers.delete(session.id);
     await this.store.writeJsonAtomic(this.metaPath(session.id), { ...session, result });
+    await removeFile(this.dataPath(session.id));
   }
 
   async remove(id: string): Promise<void> {
     this.hashers.delete(id);
-    for (const path of [this.metaPath(id), this.dataPath(id)]) {
-      await unlink(path).catch((err: NodeJS.ErrnoException) => {
-        if (err.code !== 'ENOENT') throw err;
-      });
-    }
+    for (const path of [this.metaPath(id), this.dataPath(id)]) await removeFile(path);
   }
 
   private metaPath(id: string): string {
@@ -104,3 +119,9 @@ export class UploadSessions {
 }
 
 const noSuchSession = () => notFound('No such upload session.');
+
+async function removeFile(path: string): Promise<void> {
+  await unlink(path).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT') throw err;
+  });
+}

@@ -1,4 +1,4 @@
-import { unlink } from 'node:fs/promises';
+import { copyFile, link, unlink, writeFile } from 'node:fs/promises';
 import type { ObjectHashes } from './checksums.js';
 import { ObjectHasher } from './checksums.js';
 import { appendToFile } from './disk-writer.js';
@@ -229,6 +229,7 @@ export async function handleSessionRequest(
       }
       return;
     }
+    await sessions.detachData(session.id);
     const hasher = await sessions.hasherAt(session.id, persisted);
     let appended: number;
     try {
@@ -281,23 +282,30 @@ async function finalizeSession(
     preconditions: session.preconditions,
     ...(session.contentType ? { contentType: session.contentType } : {}),
   };
+  // A hard link, not a move: if the commit fails (or the process dies) the session keeps its bytes.
+  // An empty upload finalized by `bytes */0` never created the session's data file.
+  const tempPath = ctx.store.tempPath();
+  if (size === 0) await writeFile(tempPath, '');
+  else {
+    const dataPath = sessions.dataPath(session.id);
+    // A filesystem without hard links (some container volume mounts) gets a copy.
+    await link(dataPath, tempPath).catch(() => copyFile(dataPath, tempPath));
+  }
   let object: StoredObject;
   try {
-    object = await commitUpload(
-      ctx,
-      target,
-      sessions.dataPath(session.id),
-      hasher.result(),
-      ctx.req.headers['x-goog-hash'],
-    );
+    object = await commitUpload(ctx, target, tempPath, hasher.result(), ctx.req.headers['x-goog-hash']);
   } catch (err) {
-    // A failed finalization (precondition, checksum, bucket gone) ends the session, as in GCS.
-    await sessions.remove(session.id);
     if (err instanceof GcsError) {
+      // A refused finalization (precondition, checksum, bucket gone) ends the session, as in GCS.
+      await sessions.remove(session.id);
       sendError(ctx.res, err);
       return;
     }
+    // A server-side failure keeps the session, so the client can retry; the hasher was finished.
+    sessions.forgetHasher(session.id);
     throw err;
+  } finally {
+    await unlink(tempPath).catch(() => undefined);
   }
   await sessions.complete(session, object);
   sendJson(ctx.res, 200, objectResource(object, ctx.baseUrl));
