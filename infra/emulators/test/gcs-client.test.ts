@@ -563,6 +563,15 @@ describe('GCS emulator through @google-cloud/storage', function () {
       ).to.equal('parseError');
       const badName = await failure(storage.createBucket('Invalid_Name!'));
       expect(badName.code).to.equal(400);
+
+      // A JSON body over the limit is refused with 413 in the same shape.
+      const huge = await fetch(`${emulator.url}/storage/v1/b?project=test-project`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: Buffer.alloc(17 * 1024 * 1024, ' '),
+      });
+      expect(huge.status).to.equal(413);
+      expect(((await huge.json()) as { error: { code: number } }).error.code).to.equal(413);
     });
   });
 });

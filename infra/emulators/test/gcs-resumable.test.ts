@@ -201,6 +201,13 @@ describe('GCS emulator resumable uploads', function () {
     expect(md5((await bucket.file('shared.bin').download())[0])).to.equal(md5(data));
   });
 
+  it('finalizes an empty chunked upload (`bytes 0--1/0`), as the Node client sends it', async () => {
+    const file = bucket.file('empty-chunked.bin');
+    await pipeline(Readable.from([]), file.createWriteStream({ resumable: true, chunkSize: 256 * 1024 }));
+    const [meta] = await file.getMetadata();
+    expect(meta.size).to.equal('0');
+  });
+
   it('finalizes an empty upload with `bytes */0`, as gcloud (apitools) does', async () => {
     const [uri] = await bucket.file('empty.bin').createResumableUpload();
     const res = await send(uri, 'PUT', { 'Content-Range': 'bytes */0' });

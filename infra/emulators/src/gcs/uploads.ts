@@ -190,7 +190,8 @@ function parseContentRange(header: string | undefined): ContentRange {
   if (header === undefined) return { kind: 'data', start: 0 };
   const status = /^bytes \*\/(\d+|\*)$/.exec(header.trim());
   if (status) return status[1] === '*' ? { kind: 'status' } : { kind: 'status', total: Number(status[1]) };
-  const data = /^bytes (\d+)-(\d+|\*)\/(\d+|\*)$/.exec(header.trim());
+  // An empty last chunk comes as `bytes N-(N-1)/N` from the Node client (`bytes 0--1/0` for no data).
+  const data = /^bytes (\d+)-(-?\d+|\*)\/(\d+|\*)$/.exec(header.trim());
   if (!data) throw invalid(`Failed to parse Content-Range header: ${header}`);
   return {
     kind: 'data',
