@@ -1,15 +1,7 @@
+import type { Logger } from '@bqbr/shared';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GcsError, invalid, parseError } from './errors.js';
 import type { ObjectStore } from './object-store.js';
-
-export interface Logger {
-  info(msg: string, meta?: object): void;
-  warn(msg: string, meta?: object): void;
-  error(msg: string, meta?: object): void;
-  debug(msg: string, meta?: object): void;
-}
-
-export const silentLogger: Logger = { info() {}, warn() {}, error() {}, debug() {} };
 
 /** Everything a route handler needs about one request. */
 export interface RequestContext {

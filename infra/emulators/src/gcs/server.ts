@@ -1,3 +1,4 @@
+import { createSilentLogger, type Logger } from '@bqbr/shared';
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -7,8 +8,8 @@ import { join } from 'node:path';
 import { deleteBucket, getBucket, insertBucket, listBuckets, updateBucket } from './buckets.js';
 import { handleDownload } from './downloads.js';
 import { GcsError, internalError, invalid, notFound } from './errors.js';
-import type { Logger, RequestContext } from './http.js';
-import { sendError, silentLogger } from './http.js';
+import type { RequestContext } from './http.js';
+import { sendError } from './http.js';
 import { ObjectStore } from './object-store.js';
 import {
   composeObject,
@@ -20,8 +21,6 @@ import {
 } from './objects.js';
 import { UploadSessions } from './upload-sessions.js';
 import { handleSessionRequest, handleUploadStart } from './uploads.js';
-
-export type { Logger } from './http.js';
 
 export interface GcsEmulatorOptions {
   /** Default '127.0.0.1'. */
@@ -53,7 +52,7 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 /** Starts a Cloud Storage JSON API emulator (buckets, objects, media/multipart/resumable uploads). */
 export async function startGcsEmulator(options: GcsEmulatorOptions = {}): Promise<RunningGcsEmulator> {
   const host = options.host ?? '127.0.0.1';
-  const logger = options.logger ?? silentLogger;
+  const logger = options.logger ?? createSilentLogger();
   const ownsDataDir = options.dataDir === undefined;
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'gcs-emulator-')));
   await mkdir(dataDir, { recursive: true });

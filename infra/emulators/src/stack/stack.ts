@@ -1,7 +1,8 @@
 // The local stack: Google's Pub/Sub and Firestore emulators as child processes, our emulators in process.
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startGcsEmulator, type Logger as GcsLogger, type RunningGcsEmulator } from '../gcs/server.js';
+import type { Logger } from '@bqbr/shared';
+import { startGcsEmulator, type RunningGcsEmulator } from '../gcs/server.js';
 import {
   StackSetupError,
   findJava,
@@ -39,7 +40,7 @@ export interface StackOptions {
   readonly startTimeoutMs?: number;
   readonly log?: (line: string) => void;
   /** The Cloud Storage emulator's logger (requests at debug level); silent when absent. */
-  readonly storageLogger?: GcsLogger;
+  readonly storageLogger?: Logger;
 }
 
 export interface StackEndpoint {
