@@ -1,6 +1,11 @@
 // Local stand-ins for Google Cloud and the launcher that runs them all.
 export { startGcsEmulator, type GcsEmulatorOptions, type RunningGcsEmulator } from './gcs/server.js';
 export {
+  startBigQueryEmulator,
+  type BigQueryEmulatorOptions,
+  type RunningBigQueryEmulator,
+} from './bigquery/server.js';
+export {
   DEFAULT_PROJECT_ID,
   DEFAULT_STACK_PORTS,
   STACK_SERVICES,

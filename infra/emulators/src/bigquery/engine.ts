@@ -20,7 +20,8 @@ export class Engine {
 
   /** `path` is a database file, or ':memory:'. */
   static async open(path: string, maxConnections = 4): Promise<Engine> {
-    const instance = await DuckDBInstance.create(path, { TimeZone: 'UTC' });
+    // TimeZone is set per connection: ICU (built in) loads only once the instance exists.
+    const instance = await DuckDBInstance.create(path);
     return new Engine(instance, maxConnections);
   }
 

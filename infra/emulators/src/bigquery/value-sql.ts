@@ -78,7 +78,7 @@ export const toTextLeaf: LeafSql = (field, expr) => {
     case 'BYTES':
       return `to_base64(${expr})`;
     case 'TIME':
-      return withMicros(`strftime(TIMESTAMP '1970-01-01' + ${expr}, '%H:%M:%S.%f')`);
+      return withMicros(`strftime(DATE '1970-01-01' + ${expr}, '%H:%M:%S.%f')`);
     case 'DATETIME':
       return withMicros(`strftime(${expr}, '%Y-%m-%dT%H:%M:%S.%f')`);
     default:
@@ -139,4 +139,20 @@ export const badTextLeaf: LeafSql = (field, expr) => `(${expr} IS NOT NULL AND $
 export function fromTextSql(field: FieldSchema, expr: string, storedType: string): string {
   const parsed = mapValueSql(field, expr, fromTextLeaf);
   return isRepeated(field) ? `coalesce(${parsed}, CAST([] AS ${storedType}))` : parsed;
+}
+
+/** The REST API's row form (tabledata.list, query results): the text form, but TIMESTAMP as epoch microseconds. */
+export const toApiLeaf: LeafSql = (field, expr) =>
+  field.type === 'TIMESTAMP' ? `CAST(epoch_us(${expr}) AS VARCHAR)` : toTextLeaf(field, expr);
+
+/**
+ * A DuckDB `from_json` structure for text rows of this schema: every leaf VARCHAR (JSON keeps its raw text),
+ * RECORDs objects, REPEATED lists.
+ */
+export function jsonStructure(fields: readonly FieldSchema[]): Record<string, unknown> {
+  const one = (f: FieldSchema): unknown => {
+    const scalar = f.type === 'RECORD' ? jsonStructure(f.fields ?? []) : f.type === 'JSON' ? 'JSON' : 'VARCHAR';
+    return isRepeated(f) ? [scalar] : scalar;
+  };
+  return Object.fromEntries(fields.map((f) => [f.name, one(f)]));
 }

@@ -17,7 +17,7 @@ import {
 
 const USAGE = `Usage: npm run stack -- [options]
 
-Starts Google's Pub/Sub and Firestore emulators and bqbr's Cloud Storage emulator, writes their
+Starts Google's Pub/Sub and Firestore emulators and bqbr's Cloud Storage and BigQuery emulators, writes their
 settings to <state-dir>/env as KEY=VALUE lines, and runs until Ctrl-C (or SIGTERM).
 
 Options (each also read from the environment variable in brackets):
@@ -25,11 +25,12 @@ Options (each also read from the environment variable in brackets):
   --pubsub-port N        Pub/Sub emulator port              [BQBR_PUBSUB_PORT]     ${DEFAULT_STACK_PORTS.pubsub}
   --firestore-port N     Firestore emulator port            [BQBR_FIRESTORE_PORT]  ${DEFAULT_STACK_PORTS.firestore}
   --storage-port N       Cloud Storage emulator port        [BQBR_STORAGE_PORT]    ${DEFAULT_STACK_PORTS.storage}
+  --bigquery-port N      BigQuery emulator port             [BQBR_BIGQUERY_PORT]   ${DEFAULT_STACK_PORTS.bigquery}
   --project ID           local project id                   [GOOGLE_CLOUD_PROJECT] ${DEFAULT_PROJECT_ID}
   --only a,b             start only these of: ${STACK_SERVICES.join(', ')}
   --state-dir DIR        env file, logs and emulator data   [BQBR_STACK_DIR]       .stack
   --help                 this text
-Use port 0 for any free port. LOG_LEVEL=debug logs every Cloud Storage request.`;
+Use port 0 for any free port. LOG_LEVEL=debug logs every Cloud Storage and BigQuery request.`;
 
 interface CliOptions {
   readonly host: string;
@@ -47,6 +48,7 @@ function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliOptions |
       'pubsub-port': { type: 'string' },
       'firestore-port': { type: 'string' },
       'storage-port': { type: 'string' },
+      'bigquery-port': { type: 'string' },
       project: { type: 'string' },
       only: { type: 'string' },
       'state-dir': { type: 'string' },
@@ -89,6 +91,11 @@ function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliOptions |
         values['storage-port'] ?? env['BQBR_STORAGE_PORT'],
         DEFAULT_STACK_PORTS.storage,
       ),
+      bigquery: port(
+        '--bigquery-port',
+        values['bigquery-port'] ?? env['BQBR_BIGQUERY_PORT'],
+        DEFAULT_STACK_PORTS.bigquery,
+      ),
     },
     projectId: values.project ?? env['GOOGLE_CLOUD_PROJECT'] ?? DEFAULT_PROJECT_ID,
     services: services as StackService[],
@@ -119,6 +126,10 @@ async function main(): Promise<void> {
     // Quiet unless asked: LOG_LEVEL=debug logs every Cloud Storage request.
     storageLogger: createLogger({
       service: 'storage-emulator',
+      ...(process.env['LOG_LEVEL'] ? {} : { level: 'warn' }),
+    }),
+    bigqueryLogger: createLogger({
+      service: 'bigquery-emulator',
       ...(process.env['LOG_LEVEL'] ? {} : { level: 'warn' }),
     }),
   });

@@ -2,6 +2,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '@bqbr/shared';
+import { startBigQueryEmulator } from '../bigquery/server.js';
 import { startGcsEmulator, type RunningGcsEmulator } from '../gcs/server.js';
 import {
   StackSetupError,
@@ -14,7 +15,7 @@ import {
 import { startProcess, type ManagedProcess } from './managed-process.js';
 import { freePort, isPortInUse, waitForHttp } from './readiness.js';
 
-export const STACK_SERVICES = ['pubsub', 'firestore', 'storage'] as const;
+export const STACK_SERVICES = ['pubsub', 'firestore', 'storage', 'bigquery'] as const;
 export type StackService = (typeof STACK_SERVICES)[number];
 
 /** The addresses of DESIGN.md: what `npm run stack` uses unless told otherwise. */
@@ -22,6 +23,7 @@ export const DEFAULT_STACK_PORTS: Readonly<Record<StackService, number>> = {
   pubsub: 8085,
   firestore: 8086,
   storage: 4443,
+  bigquery: 9050,
 };
 
 export const DEFAULT_PROJECT_ID = 'bqbr-local';
@@ -41,6 +43,8 @@ export interface StackOptions {
   readonly log?: (line: string) => void;
   /** The Cloud Storage emulator's logger (requests at debug level); silent when absent. */
   readonly storageLogger?: Logger;
+  /** The BigQuery emulator's logger; silent when absent. */
+  readonly bigqueryLogger?: Logger;
 }
 
 export interface StackEndpoint {
@@ -69,6 +73,9 @@ interface StartedService {
 
 const JAVA_START_TIMEOUT_MS = 60_000;
 
+/** Our own emulators run inside the launcher's process and bind port 0 themselves. */
+const IN_PROCESS: readonly StackService[] = ['storage', 'bigquery'];
+
 export async function startStack(options: StackOptions = {}): Promise<RunningStack> {
   const host = options.host ?? '127.0.0.1';
   const projectId = options.projectId ?? DEFAULT_PROJECT_ID;
@@ -82,7 +89,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
       services.map(async (service) => {
         const wanted = options.ports?.[service] ?? DEFAULT_STACK_PORTS[service];
         // Our emulator binds port 0 itself; the Java ones need a number on their command line.
-        const port = wanted === 0 && service !== 'storage' ? await freePort(host) : wanted;
+        const port = wanted === 0 && !IN_PROCESS.includes(service) ? await freePort(host) : wanted;
         return [service, port] as const;
       }),
     ),
@@ -149,9 +156,29 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
     };
   };
 
+  // BigQuery's extract and load jobs reach Cloud Storage: it starts once storage's address is known.
+  const storage = services.includes('storage') ? startStorage() : undefined;
+  const startBigQuery = async (): Promise<StartedService> => {
+    const storageEndpoint = storage ? (await storage).endpoint : undefined;
+    const emulator = await startBigQueryEmulator({
+      host,
+      port: ports.bigquery ?? 0,
+      ...(storageEndpoint ? { storageUrl: `http://${host}:${storageEndpoint.port}` } : {}),
+      ...(options.bigqueryLogger ? { logger: options.bigqueryLogger } : {}),
+      ...(options.dataDir ? { dataDir: join(options.dataDir, 'bigquery') } : {}),
+    });
+    log(`bigquery emulator ready on ${emulator.url}`);
+    return {
+      endpoint: { service: 'bigquery', host, port: emulator.port, pid: process.pid },
+      stop: () => emulator.close(),
+      killNow: () => undefined,
+    };
+  };
+
   const start = (service: StackService): Promise<StartedService> => {
     const command = javaCommands[service];
-    return command ? startJava(service, command) : startStorage();
+    if (command) return startJava(service, command);
+    return service === 'storage' ? storage! : startBigQuery();
   };
 
   const results = await Promise.allSettled(services.map(start));
@@ -195,6 +222,10 @@ export function stackEnv(
       env['CLOUDSDK_API_ENDPOINT_OVERRIDES_PUBSUB'] = `http://${address}/`;
     } else if (service === 'firestore') {
       env['FIRESTORE_EMULATOR_HOST'] = address;
+    } else if (service === 'bigquery') {
+      // The Node client uses this value as its base URL as is, so it carries the scheme.
+      env['BIGQUERY_EMULATOR_HOST'] = `http://${address}`;
+      env['CLOUDSDK_API_ENDPOINT_OVERRIDES_BIGQUERY'] = `http://${address}/bigquery/v2/`;
     } else {
       env['STORAGE_EMULATOR_HOST'] = `http://${address}`;
       env['CLOUDSDK_API_ENDPOINT_OVERRIDES_STORAGE'] = `http://${address}/storage/v1/`;

@@ -1,0 +1,180 @@
+// CSV load files (https://cloud.google.com/bigquery/docs/loading-data-cloud-storage-csv): every value is
+// read as text by DuckDB, then parsed to its field's stored type in SQL; rows that do not fit are bad records.
+import { invalid } from '../api-error.js';
+import { duckType, isRepeated, quoteIdent, quoteString, STANDARD_SQL_NAME, type FieldSchema } from '../schema.js';
+import { badTextLeaf, badValueSql, fromTextSql } from '../value-sql.js';
+import { autodetectCsvSchema } from './autodetect.js';
+import {
+  asReadError,
+  createEmptyTable,
+  finishStagedLoad,
+  prepareFiles,
+  sqlFileList,
+  STAGE_BAD,
+  STAGE_FILE,
+  type BadRow,
+} from './load-common.js';
+import type { FileReader, LoadOptions } from './types.js';
+
+/** The load's field delimiter: "\t" and "tab" mean a tab; empty means the default comma. */
+export function csvLoadDelimiter(given: string): string {
+  if (given === '') return ',';
+  if (given === '\\t' || given.toLowerCase() === 'tab') return '\t';
+  return given;
+}
+
+/** CSV cannot carry nested or repeated values; BigQuery rejects such a schema for a CSV load. */
+function assertFlat(fields: readonly FieldSchema[]): void {
+  for (const f of fields) {
+    if (isRepeated(f)) throw invalid(`Cannot load CSV data with a repeated field. Field: ${f.name}`);
+    if (f.type === 'RECORD') throw invalid(`Cannot load CSV data with a nested schema. Field: ${f.name}`);
+  }
+}
+
+const column = (index: number): string => `c${index}`;
+const EXTRA = 'c_extra';
+/** DuckDB's CSV reader always has a NULL string; this one never occurs, so only missing columns are NULL. */
+const NEVER_NULL = `chr(1) || 'bqbr-no-null'`;
+
+export const readCsvFiles: FileReader = async (source, options) => {
+  const { connection } = source;
+  const delimiter = csvLoadDelimiter(options.fieldDelimiter);
+  const quote = options.quote;
+  const files = await prepareFiles(source);
+  let fields: FieldSchema[];
+  let skipRows = options.skipLeadingRows;
+  if (options.schema !== undefined && options.schema.length > 0) {
+    fields = [...options.schema];
+  } else if (options.autodetect) {
+    const detected = await autodetectCsvSchema(connection, files, { delimiter, quote, skipLeadingRows: skipRows });
+    fields = detected.fields;
+    skipRows = detected.skipRows;
+  } else {
+    throw invalid('No schema specified on job or table.');
+  }
+  assertFlat(fields);
+  if (files.length === 0 || fields.length === 0) {
+    await createEmptyTable(connection, source.table, fields, duckType);
+    return { table: source.table, fields, rows: 0, badRecords: 0, errors: [] };
+  }
+
+  const stage = `${source.table}__stage`;
+  const value = (i: number): string => `nullif(${column(i)}, ${quoteString(options.nullMarker)})`;
+  const last = fields.length - 1;
+  const problems = [
+    ...(options.ignoreUnknownValues ? [] : [`${EXTRA} IS NOT NULL`]),
+    ...(options.allowJaggedRows ? [] : [`${column(last)} IS NULL`]),
+    ...(options.allowQuotedNewlines
+      ? []
+      : fields.map((_, i) => `coalesce(strpos(${column(i)}, chr(10)) > 0 OR strpos(${column(i)}, chr(13)) > 0, false)`)),
+    ...fields.map((f, i) => `(${badValueSql(f, value(i), badTextLeaf)})`),
+  ];
+  const columnTypes = [...fields.map((_, i) => column(i)), EXTRA].map((c) => `${quoteString(c)}: 'VARCHAR'`).join(', ');
+  const read = (parallel: boolean): string =>
+    `read_csv(${sqlFileList(files)}, columns={${columnTypes}}, auto_detect=false, header=false, delim=${quoteString(delimiter)}, quote=${quoteString(quote)}, escape=${quoteString(quote)}, skip=${skipRows}, null_padding=true, strict_mode=false, nullstr=${NEVER_NULL}, compression='none', filename=true, parallel=${parallel})`;
+  const stageSql = (parallel: boolean): string =>
+    `CREATE TEMP TABLE ${quoteIdent(stage)} AS SELECT ${fields.map((_, i) => column(i)).join(', ')}, ${EXTRA}, filename AS ${STAGE_FILE}, (${problems.join(' OR ')}) AS ${STAGE_BAD} FROM ${read(parallel)}`;
+  try {
+    try {
+      await connection.run(stageSql(true));
+    } catch (err) {
+      // DuckDB's parallel reader cannot pad short rows once a quoted value spans lines.
+      if (!String((err as Error).message).includes('parallel=false')) throw err;
+      await connection.run(`DROP TABLE IF EXISTS ${quoteIdent(stage)}`);
+      await connection.run(stageSql(false));
+    }
+  } catch (err) {
+    throw asReadError(err);
+  }
+
+  const diagnostics = fields.map((f, i) => `(${badValueSql(f, value(i), badTextLeaf)}) AS ${quoteIdent(`__bqbr_bad_${i}`)}`);
+  return finishStagedLoad({
+    connection,
+    stage,
+    table: source.table,
+    fields,
+    files,
+    kind: 'CSV',
+    maxBadRecords: options.maxBadRecords,
+    parseSql: fields.map((f, i) => `${fromTextSql(f, value(i), duckType(f))} AS ${quoteIdent(f.name)}`).join(', '),
+    diagnosticsSql: diagnostics.join(', '),
+    locate: (text, index) => locateCsvRow(text, index, skipRows, quote),
+    explain: (bad) => explainCsvRow(bad, fields, options, delimiter),
+  });
+};
+
+/** BigQuery's message for one bad CSV row. */
+function explainCsvRow(bad: BadRow, fields: readonly FieldSchema[], options: LoadOptions, delimiter: string): string {
+  const { row, position } = bad;
+  const texts = fields.map((_, i) => row[column(i)]);
+  if (!options.ignoreUnknownValues && row[EXTRA] !== null && row[EXTRA] !== undefined) {
+    const found = countCsvColumns(bad.text, delimiter, options.quote);
+    return `Too many values in row starting at position: ${position}. Found ${found} column(s) while expected ${fields.length}.`;
+  }
+  const present = texts.filter((t) => t !== null && t !== undefined).length;
+  if (!options.allowJaggedRows && present < fields.length)
+    return `CSV table references column position ${fields.length - 1}, but line starting at position:${position} contains only ${present} columns.`;
+  if (!options.allowQuotedNewlines && texts.some((t) => typeof t === 'string' && /[\r\n]/.test(t)))
+    return `Error detected while parsing row starting at position: ${position}. Error: Missing close double quote (") character.`;
+  for (const [i, f] of fields.entries()) {
+    if (row[`__bqbr_bad_${i}`] !== true) continue;
+    const text = texts[i];
+    if (text === null || text === undefined || text === options.nullMarker)
+      return `Required field ${f.name} cannot be null; line starting at position: ${position}`;
+    return `Could not parse '${String(text)}' as ${STANDARD_SQL_NAME[f.type]} for field ${f.name} (position ${i}) starting at location ${position}  with message 'Unable to parse'`;
+  }
+  return `Could not parse row starting at position: ${position}`;
+}
+
+/** Counts the fields of one CSV record's text (quote-aware). */
+function countCsvColumns(text: string, delimiter: string, quote: string): number {
+  let count = 1;
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    if (quote !== '' && text.startsWith(quote, i)) quoted = !quoted;
+    else if (!quoted && text.startsWith(delimiter, i)) {
+      count++;
+      i += delimiter.length - 1;
+    }
+  }
+  return count;
+}
+
+const NL = 0x0a;
+const CR = 0x0d;
+
+/**
+ * Byte offset and text of data row `index` in a CSV file, counted as DuckDB reads it: `skipLines` lines
+ * skipped, blank lines ignored, line breaks inside quotes kept in the row.
+ */
+export function locateCsvRow(
+  text: Buffer,
+  index: number,
+  skipLines: number,
+  quote: string,
+): { position: number; text: string } | undefined {
+  const quoteByte = quote === '' ? -1 : Buffer.from(quote)[0];
+  let pos = 0;
+  for (let skipped = 0; skipped < skipLines && pos < text.length; skipped++) {
+    const nl = text.indexOf(NL, pos);
+    pos = nl < 0 ? text.length : nl + 1;
+  }
+  let row = 0;
+  while (pos < text.length) {
+    const start = pos;
+    let quoted = false;
+    while (pos < text.length) {
+      const b = text[pos];
+      if (b === quoteByte) quoted = !quoted;
+      else if (!quoted && (b === NL || b === CR)) break;
+      pos++;
+    }
+    const end = pos;
+    if (text[pos] === CR && text[pos + 1] === NL) pos += 2;
+    else pos += 1;
+    if (end === start) continue;
+    if (row === index) return { position: start, text: text.subarray(start, end).toString('utf8') };
+    row++;
+  }
+  return undefined;
+}
