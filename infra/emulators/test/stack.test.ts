@@ -1,7 +1,9 @@
 // The stack launcher against the real emulators: it starts them, clients talk to them, and nothing outlives stop().
 import { Firestore } from '@google-cloud/firestore';
 import { PubSub } from '@google-cloud/pubsub';
+import { BigQuery } from '@google-cloud/bigquery';
 import { Storage } from '@google-cloud/storage';
+import { PassThroughClient } from 'google-auth-library';
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -58,7 +60,7 @@ describe('stack launcher', function () {
     const projectId = `stack-test-${randomUUID().slice(0, 8)}`;
 
     before(async () => {
-      stack = await startStack({ ports: { pubsub: 0, firestore: 0, storage: 0 }, projectId });
+      stack = await startStack({ ports: { pubsub: 0, firestore: 0, storage: 0, bigquery: 0 }, projectId });
     });
     after(async () => {
       await stack?.stop();
@@ -73,7 +75,7 @@ describe('stack launcher', function () {
       );
       expect(stack.env['GOOGLE_CLOUD_PROJECT']).to.equal(projectId);
       expect(stack.env['STORAGE_EMULATOR_HOST']).to.match(/^http:\/\/127\.0\.0\.1:\d+$/);
-      expect(stack.endpoints.map((e) => e.service)).to.have.members(['pubsub', 'firestore', 'storage']);
+      expect(stack.endpoints.map((e) => e.service)).to.have.members(['pubsub', 'firestore', 'storage', 'bigquery']);
     });
 
     it('serves Pub/Sub: a message published is pulled back', async () => {
@@ -113,8 +115,28 @@ describe('stack launcher', function () {
       expect(content.toString()).to.equal('stack data');
     });
 
+    it('serves BigQuery with extracts to its Cloud Storage: BIGQUERY_EMULATOR_HOST is enough for the client', async () => {
+      const storage = new Storage({ projectId, apiEndpoint: stack.env['STORAGE_EMULATOR_HOST'] });
+      const [bucket] = await storage.createBucket(`b-${randomUUID()}`);
+      const previous = process.env['BIGQUERY_EMULATOR_HOST'];
+      process.env['BIGQUERY_EMULATOR_HOST'] = stack.env['BIGQUERY_EMULATOR_HOST'];
+      try {
+        const bq = new BigQuery({ projectId, authClient: new PassThroughClient() });
+        const [dataset] = await bq.createDataset(`ds_${randomUUID().slice(0, 8)}`);
+        const [table] = await dataset.createTable('t', { schema: { fields: [{ name: 'n', type: 'INT64' }] } });
+        await table.insert([{ n: 1 }, { n: 2 }]);
+        const [job] = await table.createExtractJob(bucket.file('t.json'), { format: 'JSON' });
+        await job.promise();
+        const [content] = await bucket.file('t.json').download();
+        expect(content.toString()).to.equal('{"n":"1"}\n{"n":"2"}\n');
+      } finally {
+        if (previous === undefined) delete process.env['BIGQUERY_EMULATOR_HOST'];
+        else process.env['BIGQUERY_EMULATOR_HOST'] = previous;
+      }
+    });
+
     it('leaves no process behind after stop()', async () => {
-      const javaPids = stack.endpoints.filter((e) => e.service !== 'storage').map((e) => e.pid);
+      const javaPids = stack.endpoints.filter((e) => e.service === 'pubsub' || e.service === 'firestore').map((e) => e.pid);
       expect(javaPids).to.have.length(2);
       for (const pid of javaPids) expect(groupIsAlive(pid), `pid ${pid} before stop`).to.equal(true);
       await stack.stop();
@@ -146,7 +168,7 @@ describe('stack launcher', function () {
     }
 
     it('writes .stack/env, and Ctrl-C stops every emulator and removes the file', async () => {
-      const cli = runCli(['--pubsub-port', '0', '--firestore-port', '0', '--storage-port', '0']);
+      const cli = runCli(['--pubsub-port', '0', '--firestore-port', '0', '--storage-port', '0', '--bigquery-port', '0']);
       try {
         const envText = await waitFor('the env file', async () => {
           const text = await readFile(join(stateDir, 'env'), 'utf8').catch(() => undefined);
@@ -198,7 +220,7 @@ describe('stack launcher', function () {
     it('says in one line how to install a missing emulator', async () => {
       const fakeSdk = join(stateDir, 'sdk');
       await mkdir(join(fakeSdk, 'platform'), { recursive: true });
-      const cli = runCli(['--pubsub-port', '0', '--firestore-port', '0', '--storage-port', '0'], {
+      const cli = runCli(['--pubsub-port', '0', '--firestore-port', '0', '--storage-port', '0', '--bigquery-port', '0'], {
         ...process.env,
         CLOUDSDK_ROOT_DIR: fakeSdk,
       });
@@ -247,7 +269,7 @@ describe('stack launcher', function () {
       const cli = runCli(['--only', 'bigtable']);
       expect(await cli.exited).to.equal(1);
       expect(cli.output().trim()).to.equal(
-        'stack: --only: unknown service "bigtable" (known: pubsub, firestore, storage)',
+        'stack: --only: unknown service "bigtable" (known: pubsub, firestore, storage, bigquery)',
       );
     });
   });

@@ -79,7 +79,7 @@ export function parseDecorators(tableId: string, now: number): DecoratedTable {
   let at: number | undefined;
   if (atText !== undefined) {
     const n = Number(atText);
-    // A negative value is relative to now; 0 means the oldest snapshot (treated as creation).
+    // A negative value is relative to now; 0 means the oldest snapshot (see checkSnapshotTime).
     at = n < 0 ? now + n : n;
   }
   return { tableId: m[1], ...(at !== undefined ? { at } : {}), ...(m[3] !== undefined ? { partition: m[3] } : {}) };
@@ -160,6 +160,7 @@ export class Catalog {
 
   async deleteDataset(ref: DatasetRef, deleteContents: boolean): Promise<void> {
     const state = this.datasetState(ref);
+    this.dropExpired(state);
     if (!deleteContents && (state.tables.size > 0 || state.routines.size > 0))
       throw new BigQueryError(400, 'resourceInUse', `Dataset ${datasetName(ref)} is still in use`);
     for (const table of [...state.tables.values()]) await this.deleteTable(table.ref);
@@ -228,8 +229,17 @@ export class Catalog {
   async updateTable(entry: TableEntry, resource: Json, fields?: FieldSchema[]): Promise<TableEntry> {
     if (fields && entry.physical) {
       const added = checkSchemaEvolution(entry.fields, fields, tableName(entry.ref));
+      // Records that gained sub-fields change their stored STRUCT type; DuckDB casts old values by name.
+      const widened = fields.filter((f) => {
+        const old = entry.fields.find((o) => o.name.toLowerCase() === f.name.toLowerCase());
+        return old !== undefined && duckType(old) !== duckType(f);
+      });
       await this.commits.run(entry.physical, async () => {
         for (const sql of added.map((f) => addColumnSql(entry.physical!, f))) await this.engine.run(sql);
+        for (const f of widened)
+          await this.engine.run(
+            `ALTER TABLE ${quoteIdent(entry.physical!)} ALTER COLUMN ${quoteIdent(f.name)} TYPE ${duckType(f)}`,
+          );
       });
       entry.fields = fields;
     } else if (fields) {
@@ -311,9 +321,11 @@ export class Catalog {
    */
   checkSnapshotTime(entry: TableEntry, at: number | undefined, now = Date.now()): number | undefined {
     if (at === undefined) return undefined;
+    const oldest = Math.max(now - TIME_TRAVEL_WINDOW_MS, entry.creationTime);
+    // `@0` is the oldest data available (https://cloud.google.com/bigquery/table-decorators).
+    if (at === 0) return oldest;
     const name = `${tableName(entry.ref)}@${at}`;
     if (at > now) throw invalid(`Invalid snapshot time ${at} for table ${name}. Cannot read in the future.`);
-    const oldest = Math.max(now - TIME_TRAVEL_WINDOW_MS, entry.creationTime);
     if (at < oldest) throw invalid(`Invalid snapshot time ${at} for table ${name}. Cannot read before ${oldest}`);
     return at;
   }

@@ -7,7 +7,8 @@ import { writerFor } from './formats/registry.js';
 import type { Compression, ExportOptions, FileFormat } from './formats/types.js';
 import type { EmulatorContext, Job, JobRunner } from './jobs.js';
 import { optBool, optString, tableName, tableRefOf, type Json } from './resources.js';
-import { hasNestedFields, quoteIdent } from './schema.js';
+import { quoteIdent } from './schema.js';
+import { assertCsvExportable } from './formats/csv-export.js';
 import { parseGcsUri, type GcsUri } from './storage-client.js';
 
 export const FILE_FORMATS: readonly FileFormat[] = ['CSV', 'NEWLINE_DELIMITED_JSON', 'AVRO', 'PARQUET'];
@@ -96,10 +97,7 @@ export const extractRunner: JobRunner = {
     if (!entry.physical)
       throw invalid(`${tableName(ref)} is a ${entry.type}. Only tables and table snapshots can be extracted.`);
     const at = ctx.catalog.checkSnapshotTime(entry, decorated.at);
-    if (config.options.format === 'CSV' && hasNestedFields(entry.fields))
-      throw invalid(
-        `Operation cannot be performed on a nested schema. Field: ${entry.fields.find((f) => f.type === 'RECORD' || f.mode === 'REPEATED')?.name}`,
-      );
+    if (config.options.format === 'CSV') assertCsvExportable(entry.fields);
     const stats = await ctx.catalog.stats(entry, at);
     const singleFile = !config.uris.some((u) => u.includes('*'));
     if (singleFile && config.uris.length > 1)

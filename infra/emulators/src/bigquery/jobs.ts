@@ -177,8 +177,9 @@ export class JobManager {
         err instanceof BigQueryError ? err : errorFor('internalError', err instanceof Error ? err.message : String(err));
       if (!(err instanceof BigQueryError)) logger.error('job failed unexpectedly', { jobId: job.jobId, error: String(err) });
       job.errorResult = error.toErrorProto();
+      // A load's error already lists its summary first, then the bad rows.
       const details = (err as { errors?: ErrorProto[] }).errors;
-      job.errors = [job.errorResult, ...(Array.isArray(details) ? details : [])];
+      job.errors = Array.isArray(details) && details.length > 0 ? details : [job.errorResult];
     } finally {
       job.state = 'DONE';
       job.startTime ??= Date.now();

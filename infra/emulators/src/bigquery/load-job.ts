@@ -2,7 +2,8 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { duplicate, invalid, notFound } from './api-error.js';
+import { duplicate, invalid, notFound, type ErrorProto } from './api-error.js';
+import { LoadError } from './formats/load-common.js';
 import { checkSchemaEvolution, parseDecorators, type TableEntry } from './catalog.js';
 import { readerFor } from './formats/registry.js';
 import type { FileFormat, LoadOptions, LoadedRows } from './formats/types.js';
@@ -81,7 +82,8 @@ function readConfig(configuration: Json, projectId: string): LoadConfig {
       maxBadRecords: optInt(load, 'maxBadRecords') ?? 0,
       nullMarker: optString(load, 'nullMarker') ?? '',
       useAvroLogicalTypes: optBool(load, 'useAvroLogicalTypes') ?? false,
-    },
+      enableListInference: optBool(optObject(load, 'parquetOptions') ?? {}, 'enableListInference') ?? false,
+    } as LoadOptions & { enableListInference: boolean },
   };
 }
 
@@ -95,7 +97,8 @@ async function expandUris(ctx: EmulatorContext, uris: readonly string[]): Promis
     if (objects.length === 0) throw notFound(`Not found: URI ${uri}`);
     out.push(...objects.map((o) => ({ bucket, name: o.name, size: o.size })));
   }
-  return out;
+  // In URI order, as BigQuery reads them (a self-describing format takes its schema from the last file).
+  return out.sort((a, b) => `${a.bucket}/${a.name}`.localeCompare(`${b.bucket}/${b.name}`));
 }
 
 export const loadRunner: JobRunner = {
@@ -136,7 +139,12 @@ export const loadRunner: JobRunner = {
         const loaded = await reader(
           { connection, files, table: temp, workDir },
           { ...config.options, ...(schema ? { schema } : {}) },
-        );
+        ).catch((err: unknown) => {
+          // Readers name the local copies; users know the gs:// URIs.
+          if (err instanceof LoadError)
+            throw new LoadError(withUris(err.toErrorProto(), files, objects).message, err.errors.map((e) => withUris(e, files, objects)));
+          throw err;
+        });
         try {
           if (!entry) {
             const settings = checkTableSettings(config.tableSettings, loaded.fields);
@@ -158,7 +166,7 @@ export const loadRunner: JobRunner = {
           await connection.run(`DROP TABLE IF EXISTS ${quoteIdent(temp)}`);
         }
       });
-      if (result.loaded.errors.length > 0) job.errors = result.loaded.errors;
+      if (result.loaded.errors.length > 0) job.errors = result.loaded.errors.map((e) => withUris(e, files, objects));
       const outputBytes = (await ctx.catalog.stats(entry!)).numBytes;
       job.statistics = {
         load: {
@@ -174,6 +182,17 @@ export const loadRunner: JobRunner = {
     }
   },
 };
+
+/** Replaces local file paths in a load error with the objects' gs:// URIs. */
+function withUris(error: ErrorProto, files: readonly string[], objects: readonly GcsUri[]): ErrorProto {
+  let { message, location } = error;
+  files.forEach((file, i) => {
+    const uri = `gs://${objects[i]!.bucket}/${objects[i]!.name}`;
+    message = message.replaceAll(file, uri);
+    if (location !== undefined) location = location.replaceAll(file, uri);
+  });
+  return { ...error, message, ...(location !== undefined ? { location } : {}) };
+}
 
 /** WRITE_EMPTY and schema compatibility checks for an existing destination; WRITE_TRUNCATE may replace the schema. */
 async function checkWrite(

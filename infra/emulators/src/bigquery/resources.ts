@@ -50,16 +50,14 @@ export function page<T>(
   query: URLSearchParams,
   defaultMax = 1000,
 ): { items: T[]; nextPageToken?: string } {
-  const token = query.get('pageToken');
-  const start = token ? Number.parseInt(Buffer.from(token, 'base64url').toString('utf8'), 10) : 0;
-  if (!Number.isInteger(start) || start < 0) throw invalid(`Invalid page token: ${token}`);
+  const start = decodePageToken(query.get('pageToken'));
   const maxText = query.get('maxResults');
   const max = maxText === null ? defaultMax : Number.parseInt(maxText, 10);
   if (!Number.isInteger(max) || max < 0) throw invalid(`Invalid value for maxResults: ${maxText}`);
   const end = Math.min(items.length, start + (max === 0 ? defaultMax : max));
   return {
     items: items.slice(start, end),
-    ...(end < items.length ? { nextPageToken: Buffer.from(String(end), 'base64url').toString('base64url') } : {}),
+    ...(end < items.length ? { nextPageToken: encodePageToken(end) } : {}),
   };
 }
 

@@ -30,9 +30,14 @@ function tableTypeOf(settings: Json): TableType {
   return 'TABLE';
 }
 
-export async function tableResource(ctx: EmulatorContext, entry: TableEntry, apiBase: string): Promise<Json> {
+export async function tableResource(
+  ctx: EmulatorContext,
+  entry: TableEntry,
+  apiBase: string,
+  at?: number,
+): Promise<Json> {
   const { projectId, datasetId, tableId } = entry.ref;
-  const stats = entry.physical ? await ctx.catalog.stats(entry) : undefined;
+  const stats = entry.physical ? await ctx.catalog.stats(entry, at) : undefined;
   const location = ctx.catalog.getDataset(entry.ref).resource['location'];
   return {
     kind: 'bigquery#table',
@@ -114,13 +119,13 @@ export async function insertTable(
 }
 
 export async function getTable(ctx: EmulatorContext, r: Request, ref: TableRef): Promise<void> {
-  const entry = ctx.catalog.getTable(ref);
-  const resource = await tableResource(ctx, entry, r.apiBase);
+  // Clients fetch the schema of `t@millis` before reading its rows; BigQuery answers for decorated ids too.
+  const decorated = parseDecorators(ref.tableId, Date.now());
+  const entry = ctx.catalog.getTable({ ...ref, tableId: decorated.tableId });
+  const at = ctx.catalog.checkSnapshotTime(entry, decorated.at);
+  const resource = await tableResource(ctx, entry, r.apiBase, at);
   const selected = r.query.get('selectedFields');
-  if (selected) {
-    const names = selected.split(',').map((s) => s.trim().split('.')[0]!);
-    (resource['schema'] as { fields: FieldSchema[] }).fields = entry.fields.filter((f) => names.includes(f.name));
-  }
+  if (selected) (resource['schema'] as { fields: FieldSchema[] }).fields = selectedFields(entry.fields, selected);
   sendJson(r.res, 200, resource);
 }
 
@@ -225,12 +230,31 @@ export async function listTableData(ctx: EmulatorContext, r: Request, ref: Table
   });
 }
 
-function selectedFields(fields: FieldSchema[], selected: string | null): FieldSchema[] {
-  if (!selected) return fields;
-  return selected.split(',').map((name) => {
-    const field = findField(fields, name.trim().split('.')[0]!);
-    if (!field) throw invalid(`Invalid field selection ${name}`);
-    return field;
+/**
+ * The schema pruned to `selectedFields` ("a,e.d.f" selects into records), in the table's column order:
+ * clients map the returned cells to the schema's order, not the request's.
+ */
+function selectedFields(fields: readonly FieldSchema[], selected: string | null): FieldSchema[] {
+  if (!selected) return [...fields];
+  const paths = selected
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+    .map((s) => s.split('.'));
+  return prune(fields, paths, '');
+}
+
+function prune(fields: readonly FieldSchema[], paths: string[][], prefix: string): FieldSchema[] {
+  for (const path of paths) {
+    const field = findField(fields, path[0] ?? '');
+    if (!field || (path.length > 1 && field.type !== 'RECORD'))
+      throw invalid(`Invalid field selection ${prefix}${path.join('.')}`);
+  }
+  return fields.flatMap((f) => {
+    const mine = paths.filter((p) => p[0]?.toLowerCase() === f.name.toLowerCase());
+    if (mine.length === 0) return [];
+    if (f.type !== 'RECORD' || mine.some((p) => p.length === 1)) return [f];
+    return [{ ...f, fields: prune(f.fields ?? [], mine.map((p) => p.slice(1)), `${prefix}${f.name}.`) }];
   });
 }
 

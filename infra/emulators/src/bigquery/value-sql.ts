@@ -1,6 +1,6 @@
 // SQL generators that walk a BigQuery schema and rewrite every leaf value, keeping STRUCTs and ARRAYs:
 // the one mechanism behind export encodings, load parsing and API row output, all run inside DuckDB.
-import { isRepeated, quoteIdent, quoteString, type FieldSchema } from './schema.js';
+import { duckScalarType, duckType, isRepeated, quoteIdent, quoteString, type FieldSchema } from './schema.js';
 
 /** Rewrites one non-repeated, non-RECORD value `expr` of `field`. */
 export type LeafSql = (field: FieldSchema, expr: string) => string;
@@ -93,8 +93,10 @@ const INTEGER_TEXT = `'^\\s*[+-]?\\d+\\s*$'`;
 export const fromTextLeaf: LeafSql = (field, expr) => {
   switch (field.type) {
     case 'STRING':
-    case 'GEOGRAPHY':
       return expr;
+    case 'GEOGRAPHY':
+      // BigQuery keeps WKT in its own canonical spelling: no space before a parenthesis ("POINT(1 2)").
+      return `regexp_replace(trim(${expr}), '([A-Za-z]) +\\(', '\\1(', 'g')`;
     case 'JSON':
       return `CASE WHEN json_valid(${expr}) THEN CAST(${expr} AS JSON) END`;
     case 'INTEGER':
@@ -135,10 +137,24 @@ function normalizeBigNumeric(expr: string): string {
 /** Bad when text is present but does not parse. */
 export const badTextLeaf: LeafSql = (field, expr) => `(${expr} IS NOT NULL AND ${fromTextLeaf(field, expr)} IS NULL)`;
 
-/** Parses a text-typed value into the stored type; NULL arrays become empty arrays, as BigQuery stores them. */
-export function fromTextSql(field: FieldSchema, expr: string, storedType: string): string {
-  const parsed = mapValueSql(field, expr, fromTextLeaf);
-  return isRepeated(field) ? `coalesce(${parsed}, CAST([] AS ${storedType}))` : parsed;
+/**
+ * Parses a text-typed value into the stored type; NULL arrays become empty arrays at every depth, as
+ * BigQuery never stores a NULL array.
+ */
+export function fromTextSql(field: FieldSchema, expr: string, storedType: string, depth = 0): string {
+  if (isRepeated(field)) {
+    const x = `__p${depth}`;
+    const element = elementOf(field);
+    const inner = fromTextSql(element, x, duckScalarType(element), depth + 1);
+    return `coalesce(list_transform(${expr}, lambda ${x}: ${inner}), CAST([] AS ${storedType}))`;
+  }
+  if (field.type === 'RECORD') {
+    const parts = (field.fields ?? []).map(
+      (f) => `${quoteIdent(f.name)} := ${fromTextSql(f, structField(expr, f.name), duckType(f), depth + 1)}`,
+    );
+    return `CASE WHEN ${expr} IS NULL THEN NULL ELSE struct_pack(${parts.join(', ')}) END`;
+  }
+  return fromTextLeaf(field, expr);
 }
 
 /** The REST API's row form (tabledata.list, query results): the text form, but TIMESTAMP as epoch microseconds. */

@@ -13,7 +13,10 @@ import type { PreparedFile } from './load-common.js';
 export type DuckTypeNode =
   | { readonly kind: 'scalar'; readonly name: string; readonly args: readonly number[] }
   | { readonly kind: 'list'; readonly element: DuckTypeNode }
-  | { readonly kind: 'struct'; readonly fields: readonly { readonly name: string; readonly type: DuckTypeNode }[] }
+  | {
+      readonly kind: 'struct';
+      readonly fields: readonly { readonly name: string; readonly type: DuckTypeNode }[];
+    }
   | { readonly kind: 'map'; readonly key: DuckTypeNode; readonly value: DuckTypeNode };
 
 /** Parses a type string as DuckDB prints it (DESCRIBE, typeof). */
@@ -108,7 +111,8 @@ export function parseDuckType(text: string): DuckTypeNode {
   };
   const node = parseType();
   skipSpace();
-  if (pos < text.length) throw new Error(`Cannot read DuckDB type "${text}": unexpected "${text.slice(pos)}"`);
+  if (pos < text.length)
+    throw new Error(`Cannot read DuckDB type "${text}": unexpected "${text.slice(pos)}"`);
   return node;
 }
 
@@ -192,13 +196,22 @@ export interface DuckTypeMapping {
 }
 
 /** The field a DuckDB type maps to; LIST → REPEATED, STRUCT → RECORD, MAP → RECORD { key_value REPEATED }. */
-export function fieldFromDuckNode(name: string, node: DuckTypeNode, mapping: DuckTypeMapping = {}): FieldSchema {
+export function fieldFromDuckNode(
+  name: string,
+  node: DuckTypeNode,
+  mapping: DuckTypeMapping = {},
+): FieldSchema {
   switch (node.kind) {
     case 'scalar':
       return { name, type: mapping.scalar?.(node) ?? scalarFieldType(node), mode: 'NULLABLE' };
     case 'struct': {
       if (node.fields.length === 0) return { name, type: 'JSON', mode: 'NULLABLE' };
-      return { name, type: 'RECORD', mode: 'NULLABLE', fields: node.fields.map((f) => fieldFromDuckNode(f.name, f.type, mapping)) };
+      return {
+        name,
+        type: 'RECORD',
+        mode: 'NULLABLE',
+        fields: node.fields.map((f) => fieldFromDuckNode(f.name, f.type, mapping)),
+      };
     }
     case 'map': {
       const entry: DuckTypeNode = {
@@ -208,7 +221,11 @@ export function fieldFromDuckNode(name: string, node: DuckTypeNode, mapping: Duc
           { name: 'value', type: node.value },
         ],
       };
-      const keyValue = fieldFromDuckNode('key_value', { kind: 'list', element: entry }, { ...mapping, listAsRecord: false });
+      const keyValue = fieldFromDuckNode(
+        'key_value',
+        { kind: 'list', element: entry },
+        { ...mapping, listAsRecord: false },
+      );
       return { name, type: 'RECORD', mode: 'NULLABLE', fields: [keyValue] };
     }
     case 'list': {
@@ -229,8 +246,11 @@ export function fieldFromDuckNode(name: string, node: DuckTypeNode, mapping: Duc
 }
 
 /** A BigQuery field for a DuckDB column type string, e.g. `fieldFromDuckType('x', 'STRUCT(a BIGINT)[]')`. */
-export const fieldFromDuckType = (name: string, duckTypeString: string, mapping: DuckTypeMapping = {}): FieldSchema =>
-  fieldFromDuckNode(name, parseDuckType(duckTypeString), mapping);
+export const fieldFromDuckType = (
+  name: string,
+  duckTypeString: string,
+  mapping: DuckTypeMapping = {},
+): FieldSchema => fieldFromDuckNode(name, parseDuckType(duckTypeString), mapping);
 
 // ---- Auto-detection ----
 
@@ -246,7 +266,7 @@ export async function autodetectJsonSchema(
   if (first === undefined) return [];
   const described = await rowsOf(
     connection,
-    `DESCRIBE SELECT * FROM read_json(${quoteString(first.path)}, format='newline_delimited', sample_size=${SAMPLE_ROWS}, compression='none', ignore_errors=true)`,
+    `DESCRIBE SELECT * FROM read_json(${quoteString(first.path)}, format='newline_delimited', sample_size=${SAMPLE_ROWS}, compression='uncompressed', ignore_errors=true)`,
   );
   const mapping: DuckTypeMapping = {
     scalar: (node) => {
@@ -256,7 +276,9 @@ export async function autodetectJsonSchema(
       return undefined;
     },
   };
-  return described.map((row) => fieldFromDuckType(String(row['column_name']), String(row['column_type']), mapping));
+  return described.map((row) =>
+    fieldFromDuckType(String(row['column_name']), String(row['column_type']), mapping),
+  );
 }
 
 export interface CsvDialect {
@@ -333,24 +355,35 @@ export async function autodetectCsvSchema(
   if (first === undefined) return { fields: [], skipRows: dialect.skipLeadingRows };
   // skipLeadingRows N > 0 with autodetect: N-1 rows are skipped and row N may be the header (JobConfigurationLoad).
   const before = Math.max(dialect.skipLeadingRows - 1, 0);
-  const sample = `(SELECT * FROM read_csv(${quoteString(first.path)}, header=false, all_varchar=true, delim=${quoteString(dialect.delimiter)}, quote=${quoteString(dialect.quote)}, escape=${quoteString(dialect.quote)}, skip=${before}, null_padding=true, strict_mode=false, compression='none') LIMIT ${SAMPLE_ROWS + 1})`;
-  const columns = (await rowsOf(connection, `DESCRIBE SELECT * FROM ${sample}`)).map((r) => String(r['column_name']));
+  const sample = `(SELECT * FROM read_csv(${quoteString(first.path)}, header=false, all_varchar=true, delim=${quoteString(dialect.delimiter)}, quote=${quoteString(dialect.quote)}, escape=${quoteString(dialect.quote)}, skip=${before}, null_padding=true, strict_mode=false, parallel=false, compression='none') LIMIT ${SAMPLE_ROWS + 1})`;
+  const columns = (await rowsOf(connection, `DESCRIBE SELECT * FROM ${sample}`)).map((r) =>
+    String(r['column_name']),
+  );
   if (columns.length === 0) return { fields: [], skipRows: dialect.skipLeadingRows };
   await connection.run(`CREATE OR REPLACE TEMP TABLE __bqbr_sample AS SELECT * FROM ${sample}`);
   try {
     const value = (c: string): string => `nullif(trim(${quoteIdent(c)}), '')`;
     const verdicts = columns.flatMap((c) =>
       DETECT_ORDER.map(
-        (t) => `coalesce(bool_and(${looksLike(t, value(c))}) FILTER (WHERE rowid > 0 AND ${value(c)} IS NOT NULL), false) AS ${quoteIdent(`${c}:${t}`)}`,
+        (t) =>
+          `coalesce(bool_and(${looksLike(t, value(c))}) FILTER (WHERE rowid > 0 AND ${value(c)} IS NOT NULL), false) AS ${quoteIdent(`${c}:${t}`)}`,
       ),
     );
-    const present = columns.map((c) => `count(${value(c)}) FILTER (WHERE rowid > 0) AS ${quoteIdent(`${c}:count`)}`);
+    const present = columns.map(
+      (c) => `count(${value(c)}) FILTER (WHERE rowid > 0) AS ${quoteIdent(`${c}:count`)}`,
+    );
     const firstRow = columns.flatMap((c) => [
       `any_value(${quoteIdent(c)}) FILTER (WHERE rowid = 0) AS ${quoteIdent(`${c}:first`)}`,
-      ...DETECT_ORDER.map((t) => `coalesce(bool_or(${looksLike(t, value(c))}) FILTER (WHERE rowid = 0), false) AS ${quoteIdent(`${c}:first:${t}`)}`),
+      ...DETECT_ORDER.map(
+        (t) =>
+          `coalesce(bool_or(${looksLike(t, value(c))}) FILTER (WHERE rowid = 0), false) AS ${quoteIdent(`${c}:first:${t}`)}`,
+      ),
     ]);
     const everything = columns.flatMap((c) =>
-      DETECT_ORDER.map((t) => `coalesce(bool_and(${looksLike(t, value(c))}) FILTER (WHERE ${value(c)} IS NOT NULL), false) AS ${quoteIdent(`${c}:all:${t}`)}`),
+      DETECT_ORDER.map(
+        (t) =>
+          `coalesce(bool_and(${looksLike(t, value(c))}) FILTER (WHERE ${value(c)} IS NOT NULL), false) AS ${quoteIdent(`${c}:all:${t}`)}`,
+      ),
     );
     const [stats] = await rowsOf(
       connection,
@@ -365,14 +398,20 @@ export async function autodetectCsvSchema(
     const belowTypes = columns.map((c) => (Number(stats[`${c}:count`]) > 0 ? typeOf(c, '') : 'STRING'));
     const firstIsAllStrings = columns.every((c) => {
       const text = stats[`${c}:first`];
-      return typeof text === 'string' && text.trim() !== '' && !DETECT_ORDER.some((t) => stats[`${c}:first:${t}`] === true);
+      return (
+        typeof text === 'string' &&
+        text.trim() !== '' &&
+        !DETECT_ORDER.some((t) => stats[`${c}:first:${t}`] === true)
+      );
     });
-    const hasHeader = Number(stats['__rows']) > 1 && firstIsAllStrings && belowTypes.some((t) => t !== 'STRING');
+    const hasHeader =
+      Number(stats['__rows']) > 1 && firstIsAllStrings && belowTypes.some((t) => t !== 'STRING');
     const types = hasHeader ? belowTypes : columns.map((c) => typeOf(c, 'all:'));
     const used = new Set<string>();
     const fields = columns.map((c, i): FieldSchema => {
       const type = types[i] ?? 'STRING';
-      const header = hasHeader ? String(stats[`${c}:first`] ?? '') : '';
+      const first = stats[`${c}:first`];
+      const header = hasHeader && typeof first === 'string' ? first : '';
       return { name: columnName(header, i, type, used), type, mode: 'NULLABLE' };
     });
     const skipRows = before + (hasHeader || dialect.skipLeadingRows > 0 ? 1 : 0);

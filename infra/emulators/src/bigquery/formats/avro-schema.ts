@@ -62,7 +62,9 @@ function avroFieldFor(field: FieldSchema, namespace: string, options: AvroSchema
 
 /** `some_field` -> `Some_Field`: how exported Avro files name nested record types. */
 const recordTypeName = (fieldName: string): string =>
-  fieldName.replace(/^[a-z]/, (c) => c.toUpperCase()).replace(/_([a-z])/g, (_, c: string) => `_${c.toUpperCase()}`);
+  fieldName
+    .replace(/^[a-z]/, (c) => c.toUpperCase())
+    .replace(/_([a-z])/g, (_, c: string) => `_${c.toUpperCase()}`);
 
 function avroValueSchema(field: FieldSchema, namespace: string, options: AvroSchemaOptions): AvroSchema {
   const logical = options.useAvroLogicalTypes;
@@ -111,9 +113,17 @@ function avroValueSchema(field: FieldSchema, namespace: string, options: AvroSch
 /** A writer schema with named references resolved: what the decoder and the schema derivation walk. */
 export type AvroNode =
   | { readonly kind: 'null' }
-  | { readonly kind: 'boolean' | 'int' | 'long' | 'float' | 'double' | 'bytes' | 'string'; readonly logical?: Logical }
+  | {
+      readonly kind: 'boolean' | 'int' | 'long' | 'float' | 'double' | 'bytes' | 'string';
+      readonly logical?: Logical;
+    }
   | { readonly kind: 'fixed'; readonly size: number; readonly name: string; readonly logical?: Logical }
-  | { readonly kind: 'enum'; readonly symbols: readonly string[]; readonly name: string; readonly doc?: string }
+  | {
+      readonly kind: 'enum';
+      readonly symbols: readonly string[];
+      readonly name: string;
+      readonly doc?: string;
+    }
   | { readonly kind: 'array'; readonly items: AvroNode }
   | { readonly kind: 'map'; readonly values: AvroNode }
   | { readonly kind: 'union'; readonly branches: readonly AvroNode[] }
@@ -186,7 +196,12 @@ export function resolveAvroSchema(schema: unknown): AvroNode {
       return node;
     }
     if (type === 'fixed') {
-      const node: AvroNode = { kind: 'fixed', size: Number(o['size']), name: shortName, ...(logical ? { logical } : {}) };
+      const node: AvroNode = {
+        kind: 'fixed',
+        size: Number(o['size']),
+        name: shortName,
+        ...(logical ? { logical } : {}),
+      };
       named.set(fullName, node);
       return node;
     }
@@ -212,7 +227,13 @@ function logicalOf(o: Record<string, unknown>): Logical | undefined {
     const precision = Number(o['precision']);
     const scale = o['scale'] === undefined ? 0 : Number(o['scale']);
     // An invalid decimal falls back to the underlying type, as the Avro spec asks.
-    if (!Number.isInteger(precision) || precision <= 0 || !Number.isInteger(scale) || scale < 0 || scale > precision)
+    if (
+      !Number.isInteger(precision) ||
+      precision <= 0 ||
+      !Number.isInteger(scale) ||
+      scale < 0 ||
+      scale > precision
+    )
       return undefined;
     return { name, precision, scale };
   }
@@ -238,7 +259,7 @@ export function decimalTargetType(precision: number, scale: number): 'NUMERIC' |
 }
 
 /** The BigQuery type of a non-union, non-collection Avro type. */
-function leafType(node: AvroNode, useAvroLogicalTypes: boolean): FieldType {
+export function leafType(node: AvroNode, useAvroLogicalTypes: boolean): FieldType {
   const logical = 'logical' in node ? node.logical : undefined;
   if (logical?.name === 'decimal') return decimalTargetType(logical.precision, logical.scale);
   switch (node.kind) {
@@ -306,13 +327,20 @@ function recordFields(record: AvroRecordNode, logical: boolean, stack: Set<AvroN
   return out;
 }
 
-function fieldFor(name: string, node: AvroNode, logical: boolean, stack: Set<AvroNode>): FieldSchema | undefined {
+function fieldFor(
+  name: string,
+  node: AvroNode,
+  logical: boolean,
+  stack: Set<AvroNode>,
+): FieldSchema | undefined {
   const branches = nonNullBranches(node);
   const nullable = node.kind === 'union' && branches.length < node.branches.length;
   if (branches.length === 0) return undefined;
   if (branches.length > 1) {
     const fields = branches
-      .map((b) => fieldFor(unionBranchName(b), { kind: 'union', branches: [{ kind: 'null' }, b] }, logical, stack))
+      .map((b) =>
+        fieldFor(unionBranchName(b), { kind: 'union', branches: [{ kind: 'null' }, b] }, logical, stack),
+      )
       .filter((f): f is FieldSchema => f !== undefined);
     return { name, type: 'RECORD', mode: nullable ? 'NULLABLE' : 'REQUIRED', fields };
   }
@@ -329,7 +357,12 @@ function fieldFor(name: string, node: AvroNode, logical: boolean, stack: Set<Avr
   return shape && { ...shape, mode: nullable ? 'NULLABLE' : 'REQUIRED' };
 }
 
-function valueShape(name: string, node: AvroNode, logical: boolean, stack: Set<AvroNode>): FieldSchema | undefined {
+function valueShape(
+  name: string,
+  node: AvroNode,
+  logical: boolean,
+  stack: Set<AvroNode>,
+): FieldSchema | undefined {
   switch (node.kind) {
     case 'record': {
       if (stack.has(node)) return undefined; // recursion: only the first level is kept

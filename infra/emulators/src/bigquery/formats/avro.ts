@@ -1,4 +1,3 @@
-/// <reference path="../../types/snappyjs.d.ts" />
 // Avro object container files for extract and load jobs. The binary encoding is done here rather than
 // through a generic Avro library: values go straight from DuckDB's rows to bytes and back to the
 // canonical text form, longs keep all 64 bits (bigint past 2^53) and decimals all their digits.
@@ -6,15 +5,22 @@ import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { once } from 'node:events';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
-import snappy from 'snappyjs';
 import { invalid, type ErrorProto } from '../api-error.js';
 import { streamRows } from '../engine.js';
 import { duckTextType, duckType, isRepeated, quoteIdent, quoteString, type FieldSchema } from '../schema.js';
-import { badTextLeaf, badValueSql, fromTextSql, selectListSql, toTextLeaf, type LeafSql } from '../value-sql.js';
+import {
+  badTextLeaf,
+  badValueSql,
+  fromTextSql,
+  selectListSql,
+  toTextLeaf,
+  type LeafSql,
+} from '../value-sql.js';
 import {
   avroSchemaFor,
   bigQueryFieldsFromAvro,
@@ -22,6 +28,7 @@ import {
   nonNullBranches,
   resolveAvroSchema,
   unionBranchName,
+  leafType,
   type AvroNode,
   type AvroRecordNode,
   type Logical,
@@ -29,6 +36,12 @@ import {
 import type { Compression, FileReader, FileWriter, LoadedRows } from './types.js';
 
 export { avroSchemaFor, bigQueryFieldsFromAvro, resolveAvroSchema } from './avro-schema.js';
+
+/** snappyjs (pure JS, no types): Snappy blocks, answered in the input's type. */
+const snappy = createRequire(import.meta.url)('snappyjs') as {
+  compress(input: Buffer): Buffer;
+  uncompress(input: Buffer): Buffer;
+};
 
 const MAGIC = Buffer.from('Obj\x01', 'latin1');
 /** Uncompressed bytes per block before it is flushed. */
@@ -76,7 +89,7 @@ class ByteWriter {
       return;
     }
     let z = BigInt(v);
-    z = z >= 0n ? z << 1n : ((-z) << 1n) - 1n;
+    z = z >= 0n ? z << 1n : (-z << 1n) - 1n;
     this.ensure(10);
     while (z >= 0x80n) {
       this.buf[this.pos++] = Number(z & 0x7fn) | 0x80;
@@ -121,7 +134,7 @@ class ByteWriter {
 }
 
 /** Thrown by container-level reads that run past the bytes read so far: wait for more. */
-const INCOMPLETE = Symbol('incomplete');
+const INCOMPLETE = new Error('incomplete Avro data');
 
 class ByteReader {
   constructor(
@@ -221,7 +234,9 @@ class ByteReader {
 }
 
 const corrupt = (detail: string) =>
-  invalid(`Error while reading data, error message: The Apache Avro library failed to read data with the following error: ${detail}`);
+  invalid(
+    `Error while reading data, error message: The Apache Avro library failed to read data with the following error: ${detail}`,
+  );
 
 // ---- Decimals and time values ----
 
@@ -232,7 +247,8 @@ export function unscaledDecimal(text: string, scale: number): bigint {
   const dot = t.indexOf('.');
   const whole = dot < 0 ? t : t.slice(0, dot);
   const fraction = dot < 0 ? '' : t.slice(dot + 1);
-  const digits = (whole || '0') + (fraction.length > scale ? fraction.slice(0, scale) : fraction.padEnd(scale, '0'));
+  const digits =
+    (whole || '0') + (fraction.length > scale ? fraction.slice(0, scale) : fraction.padEnd(scale, '0'));
   const v = BigInt(digits);
   return negative ? -v : v;
 }
@@ -356,7 +372,8 @@ async function decompressBlock(codec: string, data: Buffer): Promise<Buffer> {
       } catch (err) {
         throw corrupt(`invalid snappy block (${(err as Error).message})`);
       }
-      if (!snappyChecksum(out).equals(data.subarray(data.length - 4))) throw corrupt('snappy checksum mismatch');
+      if (!snappyChecksum(out).equals(data.subarray(data.length - 4)))
+        throw corrupt('snappy checksum mismatch');
       return out;
     }
     default:
@@ -394,7 +411,8 @@ interface ContainerHeader {
   readonly sync: Buffer;
 }
 
-type ContainerPart = { kind: 'header'; header: ContainerHeader } | { kind: 'block'; count: number; data: Buffer };
+type ContainerPart =
+  { kind: 'header'; header: ContainerHeader } | { kind: 'block'; count: number; data: Buffer };
 
 function parseHeader(r: ByteReader): ContainerHeader {
   if (r.buf.length - r.pos >= 4 && !r.buf.subarray(r.pos, r.pos + 4).equals(MAGIC))
@@ -417,12 +435,15 @@ function parseHeader(r: ByteReader): ContainerHeader {
   }
   const sync = r.fixed(16);
   const schemaText = meta.get('avro.schema');
-  if (!schemaText) throw invalid('The Apache Avro library failed to parse the header with the following error: no schema.');
+  if (!schemaText)
+    throw invalid('The Apache Avro library failed to parse the header with the following error: no schema.');
   let schema: unknown;
   try {
     schema = JSON.parse(schemaText.toString('utf8'));
   } catch {
-    throw invalid('The Apache Avro library failed to parse the header with the following error: invalid schema JSON.');
+    throw invalid(
+      'The Apache Avro library failed to parse the header with the following error: invalid schema JSON.',
+    );
   }
   return { schema, codec: meta.get('avro.codec')?.toString('utf8') ?? 'null', sync: Buffer.from(sync) };
 }
@@ -472,7 +493,9 @@ async function* containerParts(path: string): AsyncGenerator<ContainerPart> {
     pending = pending.subarray(pos);
   }
   if (!header)
-    throw invalid('The Apache Avro library failed to parse the header with the following error: the file is empty.');
+    throw invalid(
+      'The Apache Avro library failed to parse the header with the following error: the file is empty.',
+    );
   if (pending.length) throw corrupt('the file ends in the middle of a block');
 }
 
@@ -520,7 +543,8 @@ function fieldEncoder(field: FieldSchema, logical: boolean): Encode {
       if (items && items.length) {
         w.long(items.length);
         for (const item of items) {
-          if (item === null || item === undefined) throw invalid(`Array ${field.name} cannot have a null element.`);
+          if (item === null || item === undefined)
+            throw invalid(`Array ${field.name} cannot have a null element.`);
           value(w, item);
         }
       }
@@ -588,7 +612,7 @@ export const writeAvroFile: FileWriter = async (source, options, path, range) =>
   let bytes = 0;
   let rows = 0;
   const write = async (buf: Buffer): Promise<void> => {
-    for (let done = 0; done < buf.length; ) done += (await handle.write(buf, done)).bytesWritten;
+    for (let done = 0; done < buf.length;) done += (await handle.write(buf, done)).bytesWritten;
     bytes += buf.length;
   };
   try {
@@ -624,6 +648,9 @@ type Read = (r: ByteReader) => unknown;
 /** Collects data problems of the row being decoded (the bytes are still consumed). */
 interface RowContext {
   error: string | undefined;
+  readonly useAvroLogicalTypes: boolean;
+  /** Records whose readers are being compiled: a reference back to one is compiled lazily. */
+  readonly compiling: Set<AvroNode>;
 }
 
 function skipper(node: AvroNode): Read {
@@ -699,8 +726,16 @@ function readBlocks(r: ByteReader, each: () => void): void {
   }
 }
 
-const mismatch = (field: FieldSchema, node: AvroNode): Error =>
-  invalid(`Field ${field.name} is ${field.type} in the schema but the Avro type is ${node.kind}.`);
+/** BigQuery's complaint when a schema given to the load does not fit the file's Avro type. */
+function mismatch(field: FieldSchema, node: AvroNode): Error {
+  const change =
+    node.kind === 'array' || node.kind === 'map'
+      ? `mode from ${field.mode ?? 'NULLABLE'} to REPEATED`
+      : isRepeated(field)
+        ? `mode from REPEATED to NULLABLE`
+        : `type from ${field.type} to ${node.kind === 'record' ? 'RECORD' : node.kind.toUpperCase()}`;
+  return invalid(`Provided Schema does not match the Avro data. Field ${field.name} has changed ${change}`);
+}
 
 const elementOf = (field: FieldSchema): FieldSchema => ({ ...field, mode: 'NULLABLE' });
 
@@ -710,7 +745,8 @@ function fieldReader(node: AvroNode, target: FieldSchema | undefined, ctx: RowCo
   const nullValue = isRepeated(target) ? [] : null;
   if (node.kind === 'union') {
     const nonNull = nonNullBranches(node);
-    if (target.type === 'RECORD' && !isRepeated(target) && nonNull.length > 1) return unionRecordReader(node, target, ctx);
+    if (target.type === 'RECORD' && !isRepeated(target) && nonNull.length > 1)
+      return unionRecordReader(node, target, ctx);
     const branches = node.branches.map((b) =>
       b.kind === 'null' ? () => nullValue : nonNullReader(b, target, ctx),
     );
@@ -748,9 +784,7 @@ function nonNullReader(node: AvroNode, target: FieldSchema, ctx: RowContext): Re
       return out;
     };
   }
-  // A single value loaded into a REPEATED field: an array of one.
-  const one = valueReader(node, element, ctx);
-  return (r) => [one(r)];
+  throw mismatch(target, node);
 }
 
 function elementReader(node: AvroNode, element: FieldSchema, ctx: RowContext): Read {
@@ -762,7 +796,11 @@ function elementReader(node: AvroNode, element: FieldSchema, ctx: RowContext): R
   };
 }
 
-function unionRecordReader(node: Extract<AvroNode, { kind: 'union' }>, target: FieldSchema, ctx: RowContext): Read {
+function unionRecordReader(
+  node: Extract<AvroNode, { kind: 'union' }>,
+  target: FieldSchema,
+  ctx: RowContext,
+): Read {
   const fields = target.fields ?? [];
   const branches = node.branches.map((b): Read => {
     if (b.kind === 'null') return () => null;
@@ -779,21 +817,31 @@ function unionRecordReader(node: Extract<AvroNode, { kind: 'union' }>, target: F
   return (r) => branchOf(r, branches)(r);
 }
 
-function recordReader(node: AvroRecordNode, target: FieldSchema, ctx: RowContext): Read {
-  const targets = target.fields ?? [];
-  return lazyRecord(node, targets, ctx);
-}
-
 /** A reader of an Avro record into an object keyed by the target's field names (matched case-insensitively). */
-function lazyRecord(node: AvroRecordNode, targets: readonly FieldSchema[], ctx: RowContext): Read {
+function recordReader(node: AvroRecordNode, targets: readonly FieldSchema[], ctx: RowContext): Read {
   const byName = new Map(targets.map((t) => [t.name.toLowerCase(), t]));
-  const readers = lazy(() => node.fields.map((f) => fieldReader(f.type, byName.get(f.name.toLowerCase()), ctx)));
-  const slots = lazy(() => node.fields.map((f) => byName.get(f.name.toLowerCase())?.name));
-  const missing = targets.filter((t) => !node.fields.some((f) => f.name.toLowerCase() === t.name.toLowerCase()));
+  const compile = (): Read[] => {
+    ctx.compiling.add(node);
+    try {
+      return node.fields.map((f) => fieldReader(f.type, byName.get(f.name.toLowerCase()), ctx));
+    } finally {
+      ctx.compiling.delete(node);
+    }
+  };
+  // Compiled now, so a schema mismatch fails the load before any row; lazily only for a recursive record.
+  const readers = ctx.compiling.has(node)
+    ? lazy(compile)
+    : (
+        (compiled) => () =>
+          compiled
+      )(compile());
+  const names = node.fields.map((f) => byName.get(f.name.toLowerCase())?.name);
+  const missing = targets.filter(
+    (t) => !node.fields.some((f) => f.name.toLowerCase() === t.name.toLowerCase()),
+  );
   return (r) => {
     const out: Record<string, unknown> = {};
     const rs = readers();
-    const names = slots();
     for (let i = 0; i < rs.length; i++) {
       const v = rs[i]!(r);
       const name = names[i];
@@ -808,7 +856,7 @@ function valueReader(node: AvroNode, target: FieldSchema, ctx: RowContext): Read
   switch (node.kind) {
     case 'record':
       if (target.type !== 'RECORD') throw mismatch(target, node);
-      return recordReader(node, target, ctx);
+      return recordReader(node, target.fields ?? [], ctx);
     case 'union':
       return fieldReader(node, target, ctx);
     case 'array':
@@ -816,14 +864,14 @@ function valueReader(node: AvroNode, target: FieldSchema, ctx: RowContext): Read
     case 'null':
       throw mismatch(target, node);
     case 'enum': {
-      if (target.type === 'RECORD') throw mismatch(target, node);
+      if (target.type !== 'STRING') throw mismatch(target, node);
       const symbols = node.symbols;
       return (r) => symbols[r.count()] ?? null;
     }
     default: {
       if (target.type === 'RECORD') throw mismatch(target, node);
       const raw = rawReader(node);
-      const text = leafText(node, target);
+      const text = leafText(node, target, ctx);
       return (r) => text(raw(r));
     }
   }
@@ -853,48 +901,72 @@ function rawReader(node: AvroNode): (r: ByteReader) => Raw {
   }
 }
 
-/** Any raw value as text: what a STRING field (or a text-parsed one) receives. */
+/** A raw string, number or boolean as text, parsed (and range-checked) to its type in SQL. */
 function plainText(v: Raw): string {
-  if (typeof v === 'string') return v;
-  if (typeof v === 'number') return floatText(v);
-  if (typeof v === 'bigint' || typeof v === 'boolean') return String(v);
-  return v.toString('base64');
+  return typeof v === 'number' ? floatText(v) : String(v);
 }
 
-/** Converts a raw Avro primitive into the canonical text form of the target type. */
-function leafText(node: AvroNode, target: FieldSchema): (v: Raw) => string {
+/**
+ * Converts a raw Avro primitive into the canonical text form of the target type, or refuses the pair.
+ * Only documented conversions pass: logical types (and plain longs into TIMESTAMP, read as microseconds);
+ * no Avro type converts into DATETIME except the local-timestamp logical types
+ * (https://cloud.google.com/bigquery/docs/loading-data-cloud-storage-avro#logical_types).
+ */
+function leafText(node: AvroNode, target: FieldSchema, ctx: RowContext): (v: Raw) => string {
   const logical: Logical | undefined = 'logical' in node ? node.logical : undefined;
-  const numeric = node.kind === 'int' || node.kind === 'long';
+  const kind = node.kind;
+  const integer = kind === 'int' || kind === 'long';
+  // Logical types only change how values are read when the job asks for them.
+  const honoured = ctx.useAvroLogicalTypes ? logical?.name : undefined;
+  const refuse = (): never => {
+    throw invalid(
+      `Provided Schema does not match the Avro data. Field ${target.name} has changed type from ${target.type} to ${leafType(node, ctx.useAvroLogicalTypes)}`,
+    );
+  };
   switch (target.type) {
+    case 'STRING':
+    case 'JSON':
+    case 'GEOGRAPHY':
+      return kind === 'string' ? plainText : refuse();
     case 'BYTES':
-      return (v) => (Buffer.isBuffer(v) ? v.toString('base64') : Buffer.from(plainText(v), 'utf8').toString('base64'));
+      return kind === 'bytes' || kind === 'fixed' ? (v) => (v as Buffer).toString('base64') : refuse();
+    case 'INTEGER':
+    case 'FLOAT':
+      return integer || (target.type === 'FLOAT' && (kind === 'float' || kind === 'double'))
+        ? plainText
+        : refuse();
+    case 'BOOLEAN':
+      return kind === 'boolean' ? plainText : refuse();
     case 'NUMERIC':
     case 'BIGNUMERIC':
-      if (logical?.name === 'decimal' && (node.kind === 'bytes' || node.kind === 'fixed')) {
+      if (logical?.name === 'decimal' && (kind === 'bytes' || kind === 'fixed')) {
         const scale = logical.scale;
         return (v) => decimalText(fromTwosComplement(v as Buffer), scale);
       }
-      if (node.kind === 'bytes' || node.kind === 'fixed') throw mismatch(target, node);
-      return plainText;
+      return integer ? plainText : refuse();
     case 'TIMESTAMP':
-    case 'DATETIME': {
-      const zoned = target.type === 'TIMESTAMP';
-      if (!numeric) return plainText;
-      const millis = logical?.name === 'timestamp-millis' || logical?.name === 'local-timestamp-millis';
-      return millis
-        ? (v) => dateTimeText(BigInt(v as number | bigint) * 1000n, zoned)
-        : (v) => dateTimeText(v as number | bigint, zoned);
-    }
+      if (!integer) return refuse();
+      return honoured === 'timestamp-millis'
+        ? (v) => dateTimeText(BigInt(v as number | bigint) * 1000n, true)
+        : (v) => dateTimeText(v as number | bigint, true);
+    case 'DATETIME':
+      if (
+        !integer ||
+        (logical?.name !== 'local-timestamp-micros' && logical?.name !== 'local-timestamp-millis')
+      )
+        return refuse();
+      return logical.name === 'local-timestamp-millis'
+        ? (v) => dateTimeText(BigInt(v as number | bigint) * 1000n, false)
+        : (v) => dateTimeText(v as number | bigint, false);
     case 'DATE':
-      return numeric ? (v) => dateText(v as number | bigint) : plainText;
+      return integer ? (v) => dateText(v as number | bigint) : refuse();
     case 'TIME':
-      if (!numeric) return plainText;
-      return logical?.name === 'time-millis'
+      if (!integer) return refuse();
+      return honoured === 'time-millis'
         ? (v) => timeText(Number(v) * 1000)
         : (v) => timeText(v as number | bigint);
-    default:
-      // STRING, JSON, GEOGRAPHY, INTEGER, FLOAT, BOOLEAN: their text, parsed (and checked) in SQL.
-      return plainText;
+    case 'RECORD':
+      return refuse();
   }
 }
 
@@ -902,11 +974,14 @@ function leafText(node: AvroNode, target: FieldSchema): (v: Raw) => string {
 export const readAvroFiles: FileReader = async (source, options) => {
   const files = [...source.files];
   if (files.length === 0) throw invalid('No Avro files to load.');
-  // The schema comes from the alphabetically last file, as BigQuery documents.
-  const last = [...files].sort().at(-1)!;
+  // BigQuery takes the schema from the alphabetically last file: the job passes files in URI order.
+  const last = files.at(-1)!;
   const fields: FieldSchema[] = options.schema
     ? [...options.schema]
-    : bigQueryFieldsFromAvro(resolveAvroSchema((await readAvroHeader(last)).schema), options.useAvroLogicalTypes);
+    : bigQueryFieldsFromAvro(
+        resolveAvroSchema((await readAvroHeader(last)).schema),
+        options.useAvroLogicalTypes,
+      );
   if (fields.length === 0) throw invalid('The Avro schema has no fields BigQuery can load.');
 
   const errors: ErrorProto[] = [];
@@ -916,10 +991,11 @@ export const readAvroFiles: FileReader = async (source, options) => {
   for (const [index, file] of files.entries()) {
     const out = join(source.workDir, `avro-${index}.ndjson`);
     ndjson.push(out);
-    const result = await avroToNdjson(file, out, fields);
+    const result = await avroToNdjson(file, out, fields, options.useAvroLogicalTypes);
     rows += result.rows;
     badRecords += result.bad.length;
-    for (const message of result.bad.slice(0, Math.max(0, 5 - errors.length))) errors.push({ reason: 'invalid', message });
+    for (const message of result.bad.slice(0, Math.max(0, 5 - errors.length)))
+      errors.push({ reason: 'invalid', message });
   }
 
   const text = `${source.table}__avro_text`;
@@ -940,7 +1016,9 @@ export const readAvroFiles: FileReader = async (source, options) => {
         reason: 'invalid',
         message: `Error while reading data, error message: Row ${Number(rowid) + 1}: invalid or missing value for field ${String(names)}.`,
       });
-    const select = fields.map((f) => `${fromTextSql(f, quoteIdent(f.name), duckType(f))} AS ${quoteIdent(f.name)}`);
+    const select = fields.map(
+      (f) => `${fromTextSql(f, quoteIdent(f.name), duckType(f))} AS ${quoteIdent(f.name)}`,
+    );
     await connection.run(
       `CREATE TEMP TABLE ${quoteIdent(source.table)} AS SELECT ${select.join(', ')} FROM ${quoteIdent(text)} WHERE NOT (${bad}) ORDER BY rowid`,
     );
@@ -950,15 +1028,23 @@ export const readAvroFiles: FileReader = async (source, options) => {
   return { table: source.table, fields, rows: rows - badRecords, badRecords, errors } satisfies LoadedRows;
 };
 
+/** The data problem of the row just read, if any; the context is ready for the next row. */
+function takeError(ctx: RowContext): string | undefined {
+  const problem = ctx.error;
+  ctx.error = undefined;
+  return problem;
+}
+
 /** Decodes one Avro file into NDJSON rows of canonical text; rows with data problems are left out and reported. */
 async function avroToNdjson(
   file: string,
   out: string,
   fields: readonly FieldSchema[],
+  useAvroLogicalTypes: boolean,
 ): Promise<{ rows: number; bad: string[] }> {
   const stream = createWriteStream(out);
   const bad: string[] = [];
-  const ctx: RowContext = { error: undefined };
+  const ctx: RowContext = { error: undefined, useAvroLogicalTypes, compiling: new Set() };
   let header: ContainerHeader | undefined;
   let readRow: Read | undefined;
   let rows = 0;
@@ -968,14 +1054,13 @@ async function avroToNdjson(
         header = part.header;
         const root = resolveAvroSchema(header.schema);
         if (root.kind !== 'record') throw invalid('The Avro schema of a load must be a record.');
-        readRow = lazyRecord(root, fields, ctx);
+        readRow = recordReader(root, fields, ctx);
         continue;
       }
       const data = await decompressBlock(header!.codec, part.data);
       const r = new ByteReader(data);
       const lines: string[] = [];
       for (let i = 0; i < part.count; i++) {
-        ctx.error = undefined;
         let row: unknown;
         try {
           row = readRow!(r);
@@ -985,7 +1070,9 @@ async function avroToNdjson(
         }
         if (r.exhausted) throw corrupt('a block ends in the middle of a record');
         rows++;
-        if (ctx.error !== undefined) bad.push(`Error while reading data, error message: Row ${rows}: ${ctx.error}`);
+        const problem = takeError(ctx);
+        if (problem !== undefined)
+          bad.push(`Error while reading data, error message: Row ${rows}: ${problem}`);
         else lines.push(JSON.stringify(row));
       }
       if (lines.length > 0 && !stream.write(`${lines.join('\n')}\n`)) await once(stream, 'drain');

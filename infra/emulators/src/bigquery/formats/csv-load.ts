@@ -1,7 +1,14 @@
 // CSV load files (https://cloud.google.com/bigquery/docs/loading-data-cloud-storage-csv): every value is
 // read as text by DuckDB, then parsed to its field's stored type in SQL; rows that do not fit are bad records.
 import { invalid } from '../api-error.js';
-import { duckType, isRepeated, quoteIdent, quoteString, STANDARD_SQL_NAME, type FieldSchema } from '../schema.js';
+import {
+  duckType,
+  isRepeated,
+  quoteIdent,
+  quoteString,
+  STANDARD_SQL_NAME,
+  type FieldSchema,
+} from '../schema.js';
 import { badTextLeaf, badValueSql, fromTextSql } from '../value-sql.js';
 import { autodetectCsvSchema } from './autodetect.js';
 import {
@@ -46,7 +53,11 @@ export const readCsvFiles: FileReader = async (source, options) => {
   if (options.schema !== undefined && options.schema.length > 0) {
     fields = [...options.schema];
   } else if (options.autodetect) {
-    const detected = await autodetectCsvSchema(connection, files, { delimiter, quote, skipLeadingRows: skipRows });
+    const detected = await autodetectCsvSchema(connection, files, {
+      delimiter,
+      quote,
+      skipLeadingRows: skipRows,
+    });
     fields = detected.fields;
     skipRows = detected.skipRows;
   } else {
@@ -60,20 +71,36 @@ export const readCsvFiles: FileReader = async (source, options) => {
 
   const stage = `${source.table}__stage`;
   const value = (i: number): string => `nullif(${column(i)}, ${quoteString(options.nullMarker)})`;
+  const parsed = (i: number): string => `p${i}`;
   const last = fields.length - 1;
   const problems = [
     ...(options.ignoreUnknownValues ? [] : [`${EXTRA} IS NOT NULL`]),
     ...(options.allowJaggedRows ? [] : [`${column(last)} IS NULL`]),
     ...(options.allowQuotedNewlines
       ? []
-      : fields.map((_, i) => `coalesce(strpos(${column(i)}, chr(10)) > 0 OR strpos(${column(i)}, chr(13)) > 0, false)`)),
-    ...fields.map((f, i) => `(${badValueSql(f, value(i), badTextLeaf)})`),
+      : fields.map(
+          (_, i) => `coalesce(strpos(${column(i)}, chr(10)) > 0 OR strpos(${column(i)}, chr(13)) > 0, false)`,
+        )),
+    // Parsed once: a value is bad when text is present but its parse is NULL (or a REQUIRED one is missing).
+    ...fields.map((f, i) =>
+      f.mode === 'REQUIRED' ? `${parsed(i)} IS NULL` : `(${value(i)} IS NOT NULL AND ${parsed(i)} IS NULL)`,
+    ),
   ];
-  const columnTypes = [...fields.map((_, i) => column(i)), EXTRA].map((c) => `${quoteString(c)}: 'VARCHAR'`).join(', ');
+  const raw = [...fields.map((_, i) => column(i)), EXTRA];
+  const columnTypes = [...fields.map((_, i) => column(i)), EXTRA]
+    .map((c) => `${quoteString(c)}: 'VARCHAR'`)
+    .join(', ');
   const read = (parallel: boolean): string =>
     `read_csv(${sqlFileList(files)}, columns={${columnTypes}}, auto_detect=false, header=false, delim=${quoteString(delimiter)}, quote=${quoteString(quote)}, escape=${quoteString(quote)}, skip=${skipRows}, null_padding=true, strict_mode=false, nullstr=${NEVER_NULL}, compression='none', filename=true, parallel=${parallel})`;
+  // The raw text is kept for bad rows only, to describe them.
   const stageSql = (parallel: boolean): string =>
-    `CREATE TEMP TABLE ${quoteIdent(stage)} AS SELECT ${fields.map((_, i) => column(i)).join(', ')}, ${EXTRA}, filename AS ${STAGE_FILE}, (${problems.join(' OR ')}) AS ${STAGE_BAD} FROM ${read(parallel)}`;
+    `CREATE TEMP TABLE ${quoteIdent(stage)} AS
+     SELECT ${fields.map((_, i) => parsed(i)).join(', ')}, ${STAGE_FILE}, ${STAGE_BAD},
+            ${raw.map((c) => `CASE WHEN ${STAGE_BAD} THEN ${c} END AS ${c}`).join(', ')}
+     FROM (SELECT *, coalesce(${problems.join(' OR ')}, false) AS ${STAGE_BAD}
+           FROM (SELECT ${raw.join(', ')}, filename AS ${STAGE_FILE},
+                        ${fields.map((f, i) => `${fromTextSql(f, value(i), duckType(f))} AS ${parsed(i)}`).join(', ')}
+                 FROM ${read(parallel)}))`;
   try {
     try {
       await connection.run(stageSql(true));
@@ -87,7 +114,9 @@ export const readCsvFiles: FileReader = async (source, options) => {
     throw asReadError(err);
   }
 
-  const diagnostics = fields.map((f, i) => `(${badValueSql(f, value(i), badTextLeaf)}) AS ${quoteIdent(`__bqbr_bad_${i}`)}`);
+  const diagnostics = fields.map(
+    (f, i) => `(${badValueSql(f, value(i), badTextLeaf)}) AS ${quoteIdent(`__bqbr_bad_${i}`)}`,
+  );
   return finishStagedLoad({
     connection,
     stage,
@@ -96,7 +125,7 @@ export const readCsvFiles: FileReader = async (source, options) => {
     files,
     kind: 'CSV',
     maxBadRecords: options.maxBadRecords,
-    parseSql: fields.map((f, i) => `${fromTextSql(f, value(i), duckType(f))} AS ${quoteIdent(f.name)}`).join(', '),
+    parseSql: fields.map((f, i) => `${parsed(i)} AS ${quoteIdent(f.name)}`).join(', '),
     diagnosticsSql: diagnostics.join(', '),
     locate: (text, index) => locateCsvRow(text, index, skipRows, quote),
     explain: (bad) => explainCsvRow(bad, fields, options, delimiter),
@@ -104,9 +133,14 @@ export const readCsvFiles: FileReader = async (source, options) => {
 };
 
 /** BigQuery's message for one bad CSV row. */
-function explainCsvRow(bad: BadRow, fields: readonly FieldSchema[], options: LoadOptions, delimiter: string): string {
+function explainCsvRow(
+  bad: BadRow,
+  fields: readonly FieldSchema[],
+  options: LoadOptions,
+  delimiter: string,
+): string {
   const { row, position } = bad;
-  const texts = fields.map((_, i) => row[column(i)]);
+  const texts = fields.map((_, i) => row[column(i)] as string | null | undefined);
   if (!options.ignoreUnknownValues && row[EXTRA] !== null && row[EXTRA] !== undefined) {
     const found = countCsvColumns(bad.text, delimiter, options.quote);
     return `Too many values in row starting at position: ${position}. Found ${found} column(s) while expected ${fields.length}.`;
@@ -121,7 +155,7 @@ function explainCsvRow(bad: BadRow, fields: readonly FieldSchema[], options: Loa
     const text = texts[i];
     if (text === null || text === undefined || text === options.nullMarker)
       return `Required field ${f.name} cannot be null; line starting at position: ${position}`;
-    return `Could not parse '${String(text)}' as ${STANDARD_SQL_NAME[f.type]} for field ${f.name} (position ${i}) starting at location ${position}  with message 'Unable to parse'`;
+    return `Could not parse '${text}' as ${STANDARD_SQL_NAME[f.type]} for field ${f.name} (position ${i}) starting at location ${position}  with message 'Unable to parse'`;
   }
   return `Could not parse row starting at position: ${position}`;
 }

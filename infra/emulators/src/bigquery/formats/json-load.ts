@@ -2,8 +2,15 @@
 // each line is read as a JSON object, its values taken as text leaves (JSON fields keep their JSON text), then
 // parsed to the stored types in SQL. Lines that do not fit the schema are bad records.
 import { invalid } from '../api-error.js';
-import { duckType, isRepeated, quoteIdent, quoteString, STANDARD_SQL_NAME, type FieldSchema } from '../schema.js';
-import { badTextLeaf, badValueSql, fromTextSql, jsonStructure, structField } from '../value-sql.js';
+import {
+  duckType,
+  isRepeated,
+  quoteIdent,
+  quoteString,
+  STANDARD_SQL_NAME,
+  type FieldSchema,
+} from '../schema.js';
+import { badTextLeaf, badValueSql, fromTextLeaf, jsonStructure, structField } from '../value-sql.js';
 import { autodetectJsonSchema } from './autodetect.js';
 import {
   asReadError,
@@ -20,14 +27,20 @@ import type { FileReader, LoadOptions } from './types.js';
 const VALUE = '__bqbr_value';
 
 const jsonType = (expr: string): string => `coalesce(json_type(${expr}), 'NULL')`;
-const member = (expr: string, name: string): string => `json_extract(${expr}, ${quoteString(`$."${name.replaceAll('"', '\\"')}"`)})`;
+const member = (expr: string, name: string): string =>
+  `json_extract(${expr}, ${quoteString(`$."${name.replaceAll('"', '\\"')}"`)})`;
 
 /**
  * SQL: true when JSON value `expr` does not have the shape of `fields` — a record that is not an object, a
  * repeated field that is not an array, an object or array where a string goes, or (unless ignored) a key
  * that is no field. Scalars of other types fail parsing anyway.
  */
-function recordShapeBad(fields: readonly FieldSchema[], expr: string, checkUnknown: boolean, depth: number): string {
+function recordShapeBad(
+  fields: readonly FieldSchema[],
+  expr: string,
+  checkUnknown: boolean,
+  depth: number,
+): string {
   const parts: string[] = [];
   if (checkUnknown) {
     const names = fields.map((f) => quoteString(f.name)).join(', ');
@@ -40,7 +53,12 @@ function recordShapeBad(fields: readonly FieldSchema[], expr: string, checkUnkno
   return parts.length === 0 ? 'false' : parts.map((p) => `(${p})`).join(' OR ');
 }
 
-function fieldShapeBad(field: FieldSchema, expr: string, checkUnknown: boolean, depth: number): string | undefined {
+function fieldShapeBad(
+  field: FieldSchema,
+  expr: string,
+  checkUnknown: boolean,
+  depth: number,
+): string | undefined {
   if (isRepeated(field)) {
     const x = `__s${depth}`;
     const element = valueShapeBad({ ...field, mode: 'NULLABLE' }, x, checkUnknown, depth + 1);
@@ -53,17 +71,27 @@ function fieldShapeBad(field: FieldSchema, expr: string, checkUnknown: boolean, 
   return valueShapeBad(field, expr, checkUnknown, depth);
 }
 
-function valueShapeBad(field: FieldSchema, expr: string, checkUnknown: boolean, depth: number): string | undefined {
+function valueShapeBad(
+  field: FieldSchema,
+  expr: string,
+  checkUnknown: boolean,
+  depth: number,
+): string | undefined {
   if (field.type === 'RECORD')
     return `${jsonType(expr)} NOT IN ('OBJECT', 'NULL') OR (${jsonType(expr)} = 'OBJECT' AND (${recordShapeBad(field.fields ?? [], expr, checkUnknown, depth)}))`;
-  if (field.type === 'STRING' || field.type === 'GEOGRAPHY') return `${jsonType(expr)} IN ('OBJECT', 'ARRAY')`;
+  if (field.type === 'STRING' || field.type === 'GEOGRAPHY')
+    return `${jsonType(expr)} IN ('OBJECT', 'ARRAY')`;
   return undefined;
 }
 
 /** Names of NUMERIC and BIGNUMERIC fields at any depth. */
 function decimalNames(fields: readonly FieldSchema[]): string[] {
   return fields.flatMap((f) =>
-    f.type === 'RECORD' ? decimalNames(f.fields ?? []) : f.type === 'NUMERIC' || f.type === 'BIGNUMERIC' ? [f.name] : [],
+    f.type === 'RECORD'
+      ? decimalNames(f.fields ?? [])
+      : f.type === 'NUMERIC' || f.type === 'BIGNUMERIC'
+        ? [f.name]
+        : [],
   );
 }
 
@@ -95,25 +123,38 @@ export const readJsonFiles: FileReader = async (source, options) => {
   const structure = quoteString(JSON.stringify(jsonStructure(fields)));
   const checkUnknown = !options.ignoreUnknownValues;
   const value = (f: FieldSchema): string => structField(VALUE, f.name);
+  const parsed = (i: number): string => `p${i}`;
+  // Top-level scalars are checked against their parsed value (parsed once); nested ones leaf by leaf.
+  const fieldBad = (f: FieldSchema, i: number): string => {
+    if (f.type === 'RECORD' || isRepeated(f)) return `(${badValueSql(f, value(f), badTextLeaf)})`;
+    return f.mode === 'REQUIRED'
+      ? `${parsed(i)} IS NULL`
+      : `(${value(f)} IS NOT NULL AND ${parsed(i)} IS NULL)`;
+  };
   const problems = [
     `${VALUE} IS NULL`,
     `json_type(__bqbr_line) <> 'OBJECT'`,
     `(${recordShapeBad(fields, '__bqbr_line', checkUnknown, 0)})`,
-    ...fields.map((f) => `(${badValueSql(f, value(f), badTextLeaf)})`),
+    ...fields.map(fieldBad),
   ];
   try {
+    // The text values are kept for bad rows only, to describe them.
     await connection.run(
       `CREATE TEMP TABLE ${quoteIdent(stage)} AS
-       SELECT ${VALUE}, ${STAGE_FILE}, coalesce(${problems.join(' OR ')}, true) AS ${STAGE_BAD}
-       FROM (SELECT CAST(__bqbr_line AS JSON) AS __bqbr_line, from_json(__bqbr_line, ${structure}) AS ${VALUE}, ${STAGE_FILE}
-             FROM (SELECT ${line} AS __bqbr_line, filename AS ${STAGE_FILE}
-                   FROM read_json_objects(${sqlFileList(files)}, format='newline_delimited', ignore_errors=true, compression='none', filename=true)))`,
+       SELECT ${fields.map((_, i) => parsed(i)).join(', ')}, ${STAGE_FILE}, ${STAGE_BAD}, CASE WHEN ${STAGE_BAD} THEN ${VALUE} END AS ${VALUE}
+       FROM (SELECT *, coalesce(${problems.join(' OR ')}, true) AS ${STAGE_BAD}
+             FROM (SELECT *, ${fields.map((f, i) => `${parseValueSql(f, value(f), 0)} AS ${parsed(i)}`).join(', ')}
+                   FROM (SELECT CAST(__bqbr_line AS JSON) AS __bqbr_line, from_json(__bqbr_line, ${structure}) AS ${VALUE}, ${STAGE_FILE}
+                         FROM (SELECT ${line} AS __bqbr_line, filename AS ${STAGE_FILE}
+                               FROM read_json_objects(${sqlFileList(files)}, format='newline_delimited', ignore_errors=true, compression='uncompressed', filename=true)))))`,
     );
   } catch (err) {
     throw asReadError(err);
   }
 
-  const diagnostics = fields.map((f, i) => `(${badValueSql(f, value(f), badTextLeaf)}) AS ${quoteIdent(`__bqbr_bad_${i}`)}`);
+  const diagnostics = fields.map(
+    (f, i) => `(${badValueSql(f, value(f), badTextLeaf)}) AS ${quoteIdent(`__bqbr_bad_${i}`)}`,
+  );
   return finishStagedLoad({
     connection,
     stage,
@@ -122,12 +163,31 @@ export const readJsonFiles: FileReader = async (source, options) => {
     files,
     kind: 'JSON',
     maxBadRecords: options.maxBadRecords,
-    parseSql: fields.map((f) => `${fromTextSql(f, value(f), duckType(f))} AS ${quoteIdent(f.name)}`).join(', '),
+    parseSql: fields.map((f, i) => `${parsed(i)} AS ${quoteIdent(f.name)}`).join(', '),
     diagnosticsSql: diagnostics.join(', '),
     locate: locateJsonRow,
     explain: (bad) => explainJsonRow(bad, fields, options),
   });
 };
+
+/**
+ * Text value → stored type, like fromTextSql, but REPEATED fields at any depth read NULL as an empty
+ * array (fromTextSql only does so at the top level), since BigQuery never stores a NULL array.
+ */
+function parseValueSql(field: FieldSchema, expr: string, depth: number): string {
+  if (isRepeated(field)) {
+    const x = `__v${depth}`;
+    const element = parseValueSql({ ...field, mode: 'NULLABLE' }, x, depth + 1);
+    return `coalesce(list_transform(${expr}, lambda ${x}: ${element}), CAST([] AS ${duckType(field)}))`;
+  }
+  if (field.type === 'RECORD') {
+    const parts = (field.fields ?? []).map(
+      (f) => `${quoteIdent(f.name)} := ${parseValueSql(f, structField(expr, f.name), depth + 1)}`,
+    );
+    return `CASE WHEN ${expr} IS NULL THEN NULL ELSE struct_pack(${parts.join(', ')}) END`;
+  }
+  return fromTextLeaf(field, expr);
+}
 
 /** Byte offset and text of data line `index` (blank lines are not rows). */
 export function locateJsonRow(text: Buffer, index: number): { position: number; text: string } | undefined {
@@ -146,7 +206,8 @@ export function locateJsonRow(text: Buffer, index: number): { position: number; 
   return undefined;
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** The first structural problem of a parsed JSON value against `fields`, as BigQuery words it. */
 function structuralProblem(
@@ -164,11 +225,14 @@ function structuralProblem(
     const v = value[f.name];
     if (v === undefined || v === null) {
       if (f.mode === 'REQUIRED')
-        return v === null ? `Only optional fields can be set to NULL. Field: ${path}; Value: NULL` : `Missing required field: ${path}.`;
+        return v === null
+          ? `Only optional fields can be set to NULL. Field: ${path}; Value: NULL`
+          : `Missing required field: ${path}.`;
       continue;
     }
     const elements = isRepeated(f) ? v : [v];
-    if (isRepeated(f) && !Array.isArray(v)) return `Repeated field must be imported as a JSON array. Field: ${path}.`;
+    if (isRepeated(f) && !Array.isArray(v))
+      return `Repeated field must be imported as a JSON array. Field: ${path}.`;
     if (!isRepeated(f) && Array.isArray(v)) return `Array specified for non-repeated field: ${path}.`;
     for (const e of elements as unknown[]) {
       if (f.type === 'RECORD') {

@@ -29,7 +29,8 @@ export class LoadError extends BigQueryError {
 export const MAX_REPORTED_ERRORS = 5;
 
 /** Every per-row error starts like this in BigQuery. */
-export const readingError = (message: string): string => `Error while reading data, error message: ${message}`;
+export const readingError = (message: string): string =>
+  `Error while reading data, error message: ${message}`;
 
 export function loadReaderFor(format: FileFormat): FileReader {
   switch (format) {
@@ -158,9 +159,8 @@ export async function finishStagedLoad(load: StagedLoad): Promise<LoadedRows> {
     throw new LoadError(message, [{ reason: 'invalid', message }, ...errors]);
   }
   const where = bad > 0 ? ` WHERE NOT ${STAGE_BAD}` : '';
-  const select = load.parseSql === '' ? '' : load.parseSql;
   await connection.run(
-    `CREATE TEMP TABLE ${quoteIdent(load.table)} AS SELECT ${select} FROM ${quoteIdent(stage)}${where}`,
+    `CREATE TEMP TABLE ${quoteIdent(load.table)} AS SELECT ${load.parseSql} FROM ${quoteIdent(stage)}${where}`,
   );
   await connection.run(`DROP TABLE ${quoteIdent(stage)}`);
   return { table: load.table, fields: load.fields, rows: total - bad, badRecords: bad, errors };

@@ -2,10 +2,23 @@
 // comes from the file unless one is given; values are converted to the stored types in one SQL pass.
 import { invalid } from '../api-error.js';
 import { rowsOf } from '../engine.js';
-import { duckScalarType, duckType, isRepeated, quoteIdent, quoteString, type FieldSchema } from '../schema.js';
+import {
+  duckScalarType,
+  duckType,
+  isRepeated,
+  quoteIdent,
+  quoteString,
+  type FieldSchema,
+} from '../schema.js';
 import { fromTextLeaf, structField } from '../value-sql.js';
 import { fieldFromDuckNode, parseDuckType, type DuckTypeNode } from './autodetect.js';
-import { asReadError, createEmptyTable, prepareFiles, sqlFileList, type PreparedFile } from './load-common.js';
+import {
+  asReadError,
+  createEmptyTable,
+  prepareFiles,
+  sqlFileList,
+  type PreparedFile,
+} from './load-common.js';
 import type { FileReader, LoadOptions } from './types.js';
 
 /**
@@ -23,7 +36,10 @@ interface FileColumn {
 }
 
 /** Top-level columns with DuckDB's types, and whether Parquet declares them REQUIRED. */
-async function fileColumns(connection: Parameters<FileReader>[0]['connection'], files: readonly PreparedFile[]): Promise<FileColumn[]> {
+async function fileColumns(
+  connection: Parameters<FileReader>[0]['connection'],
+  files: readonly PreparedFile[],
+): Promise<FileColumn[]> {
   const first = files[0];
   if (first === undefined) return [];
   const described = await rowsOf(connection, `DESCRIBE SELECT * FROM read_parquet(${sqlFileList(files)})`);
@@ -47,7 +63,13 @@ async function fileColumns(connection: Parameters<FileReader>[0]['connection'], 
 }
 
 const typeLabel = (node: DuckTypeNode): string =>
-  node.kind === 'scalar' ? node.name : node.kind === 'list' ? 'LIST' : node.kind === 'struct' ? 'STRUCT' : 'MAP';
+  node.kind === 'scalar'
+    ? node.name
+    : node.kind === 'list'
+      ? 'LIST'
+      : node.kind === 'struct'
+        ? 'STRUCT'
+        : 'MAP';
 
 const mismatch = (field: FieldSchema, node: DuckTypeNode): Error =>
   invalid(
@@ -69,7 +91,10 @@ function convertSql(field: FieldSchema, node: DuckTypeNode, expr: string, depth:
     if (node.kind === 'struct') {
       parts = subs.map((sub) => {
         const child = node.fields.find((c) => c.name.toLowerCase() === sub.name.toLowerCase());
-        const value = child === undefined ? `CAST(NULL AS ${duckType(sub)})` : convertSql(sub, child.type, structField(expr, child.name), depth + 1);
+        const value =
+          child === undefined
+            ? `CAST(NULL AS ${duckType(sub)})`
+            : convertSql(sub, child.type, structField(expr, child.name), depth + 1);
         return `${quoteIdent(sub.name)} := ${value}`;
       });
     } else if (subs.length === 1 && subs[0] !== undefined) {
@@ -82,11 +107,13 @@ function convertSql(field: FieldSchema, node: DuckTypeNode, expr: string, depth:
     return `CASE WHEN ${expr} IS NULL THEN NULL ELSE struct_pack(${parts.join(', ')}) END`;
   }
   if (node.kind !== 'scalar') {
-    if (field.type === 'JSON' || field.type === 'STRING') return `CAST(to_json(${expr}) AS ${duckScalarType(field)})`;
+    if (field.type === 'JSON' || field.type === 'STRING')
+      return `CAST(to_json(${expr}) AS ${duckScalarType(field)})`;
     throw mismatch(field, node);
   }
   const stored = duckScalarType(field);
-  if (field.type === 'BIGNUMERIC' || field.type === 'GEOGRAPHY') return fromTextLeaf(field, `CAST(${expr} AS VARCHAR)`);
+  if (field.type === 'BIGNUMERIC' || field.type === 'GEOGRAPHY')
+    return fromTextLeaf(field, `CAST(${expr} AS VARCHAR)`);
   if (field.type === 'BYTES' && node.name === 'VARCHAR') return `encode(${expr})`;
   return `CAST(${expr} AS ${stored})`;
 }
@@ -114,7 +141,9 @@ export const readParquetFiles: FileReader = async (source, options) => {
       for (const f of fields) {
         const found = columns.some((c) => c.name.toLowerCase() === f.name.toLowerCase());
         if (!found && f.mode === 'REQUIRED' && files.length > 0)
-          throw invalid(`Provided schema is not compatible with the file. Required field '${f.name}' is missing in the file.`);
+          throw invalid(
+            `Provided schema is not compatible with the file. Required field '${f.name}' is missing in the file.`,
+          );
       }
     } else {
       fields = columns.map((c) => ({
@@ -128,7 +157,10 @@ export const readParquetFiles: FileReader = async (source, options) => {
     }
     const select = fields.map((f) => {
       const column = columns.find((c) => c.name.toLowerCase() === f.name.toLowerCase());
-      const value = column === undefined ? `CAST(NULL AS ${duckType(f)})` : convertSql(f, column.type, quoteIdent(column.name), 0);
+      const value =
+        column === undefined
+          ? `CAST(NULL AS ${duckType(f)})`
+          : convertSql(f, column.type, quoteIdent(column.name), 0);
       return `${value} AS ${quoteIdent(f.name)}`;
     });
     await connection.run(

@@ -36,14 +36,16 @@ export interface Group {
   end: number;
 }
 
-export const isGroup = (n: Node | undefined, open?: '(' | '['): n is Group =>
+// The predicates narrow to intersections that a plain Token / Group is not assignable to, so a false
+// result (wrong spelling, other bracket) does not rule the whole type out.
+export const isGroup = <O extends '(' | '['>(n: Node | undefined, open?: O): n is Group & { open: O } =>
   n !== undefined && n.kind === 'group' && (open === undefined || n.open === open);
 
-export const isOp = (n: Node | undefined, value?: string): n is Token =>
+export const isOp = (n: Node | undefined, value?: string): n is Token & { kind: 'op' } =>
   n !== undefined && n.kind === 'op' && (value === undefined || n.value === value);
 
 /** An unquoted identifier with this (case-insensitive) keyword spelling. */
-export const isWord = (n: Node | undefined, ...words: string[]): n is Token =>
+export const isWord = (n: Node | undefined, ...words: string[]): n is Token & { kind: 'ident' } =>
   n !== undefined && n.kind === 'ident' && (words.length === 0 || words.includes(n.value.toUpperCase()));
 
 export const position = (n: { line: number; column: number }): string => `[${n.line}:${n.column}]`;
@@ -135,7 +137,7 @@ export function tokenize(sql: string): Token[] {
             continue;
           }
           const decoded = decodeEscape(sql, k, bytes);
-          if (decoded === undefined) syntax(`Illegal escape sequence: \\${esc}`, at);
+          if (decoded === undefined) return syntax(`Illegal escape sequence: \\${esc}`, at);
           value += decoded.text;
           k = decoded.next;
           continue;
@@ -158,7 +160,7 @@ export function tokenize(sql: string): Token[] {
         if (k >= sql.length || sql[k] === '\n') syntax('Unclosed identifier literal', at);
         if (sql[k] === '\\') {
           const decoded = decodeEscape(sql, k, false);
-          if (decoded === undefined) syntax(`Illegal escape sequence: \\${sql[k + 1] ?? ''}`, at);
+          if (decoded === undefined) return syntax(`Illegal escape sequence: \\${sql[k + 1] ?? ''}`, at);
           value += decoded.text;
           k = decoded.next;
         } else {
