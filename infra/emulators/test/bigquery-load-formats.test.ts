@@ -345,10 +345,52 @@ describe('BigQuery load readers: CSV, NEWLINE_DELIMITED_JSON, PARQUET', function
         allowQuotedNewlines: true,
       });
       expect(loaded).to.include({ rows: 4, badRecords: 0 });
-      // With the default null marker, an empty field (quoted or not) is NULL.
-      expect(await texts(loaded)).to.deep.equal(
-        EDGE_TEXT.map((r, k) => (k === 1 ? { ...r, s: null, by: null } : r)),
+      // With the default null marker, a quoted empty field ("") is an empty STRING/BYTES, an unquoted one NULL.
+      expect(await texts(loaded)).to.deep.equal(EDGE_TEXT);
+    });
+
+    it('tells a quoted empty field from an unquoted one, and a trailing empty field from a missing one', async function () {
+      const body = ['"",,"",', ',"",,""', 'a,,1,', '"",""', 'x,,2,y,', '"","",""'].join('\n') + '\n';
+      const path = await file('empties.csv', body);
+      const schema = [f('s', 'STRING'), f('by', 'BYTES'), f('i', 'INTEGER'), f('t', 'STRING')];
+      const loaded = await load('CSV', [path], { schema, maxBadRecords: 3 });
+      expect(loaded).to.include({ rows: 3, badRecords: 3 });
+      expect(await texts(loaded)).to.deep.equal([
+        { s: '', by: null, i: null, t: null },
+        { s: null, by: '', i: null, t: '' },
+        { s: 'a', by: null, i: '1', t: null },
+      ]);
+      expect(loaded.errors.map((e) => e.message)).to.deep.equal([
+        'Error while reading data, error message: CSV table references column position 3, but line starting at position:24 contains only 2 columns.',
+        'Error while reading data, error message: Too many values in row starting at position: 30. Found 5 column(s) while expected 4.',
+        'Error while reading data, error message: CSV table references column position 3, but line starting at position:38 contains only 3 columns.',
+      ]);
+
+      const jagged = await load('CSV', [path], { schema, allowJaggedRows: true, ignoreUnknownValues: true });
+      expect(jagged).to.include({ rows: 6, badRecords: 0 });
+      expect((await texts(jagged)).slice(3)).to.deep.equal([
+        { s: '', by: '', i: null, t: null },
+        { s: 'x', by: null, i: '2', t: 'y' },
+        { s: '', by: '', i: null, t: null },
+      ]);
+
+      // A REQUIRED STRING takes "" but not an empty field; a custom null marker makes empty fields empty strings.
+      const required = await load('CSV', [await file('required.csv', '"",1\n,2\n')], {
+        schema: [f('s', 'STRING', 'REQUIRED'), f('i', 'INTEGER')],
+        maxBadRecords: 1,
+      });
+      expect(await texts(required)).to.deep.equal([{ s: '', i: '1' }]);
+      expect(required.errors[0]?.message).to.equal(
+        'Error while reading data, error message: Required field s cannot be null; line starting at position: 5',
       );
+      const marked = await load('CSV', [await file('marker.csv', '"",\\N,\n\\N,,""\n')], {
+        schema: [f('a', 'STRING'), f('b', 'STRING'), f('c', 'STRING')],
+        nullMarker: '\\N',
+      });
+      expect(await texts(marked)).to.deep.equal([
+        { a: '', b: null, c: '' },
+        { a: null, b: '', c: '' },
+      ]);
     });
 
     it('honours nullMarker, a tab delimiter, another quote and quoted newlines', async function () {

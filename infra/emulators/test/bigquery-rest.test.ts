@@ -23,6 +23,64 @@ interface PartialFailure {
   errors: { row: Record<string, unknown>; errors: { reason: string; message: string }[] }[];
 }
 
+/** The fields of BigQuery's REST resources that these tests read. */
+interface Resource {
+  kind?: string;
+  id?: string;
+  etag?: string;
+  creationTime?: string;
+  lastModifiedTime?: string;
+  expirationTime?: string;
+  labels?: Record<string, string>;
+  description?: string;
+  friendlyName?: string;
+  location?: string;
+  defaultTableExpirationMs?: string;
+  datasetReference?: { projectId: string; datasetId: string };
+  tableReference?: { projectId: string; datasetId: string; tableId: string };
+  routineReference?: { projectId: string; datasetId: string; routineId: string };
+  schema?: { fields: TableField[] };
+  type?: string;
+  numRows?: string;
+  numBytes?: string;
+  timePartitioning?: Record<string, string>;
+  rangePartitioning?: unknown;
+  clustering?: { fields: string[] };
+  requirePartitionFilter?: boolean;
+  view?: { useLegacySql: boolean };
+  snapshotDefinition?: { baseTableReference: unknown; snapshotTime: string };
+  cloneDefinition?: { baseTableReference: { tableId: string } };
+  routineType?: string;
+  language?: string;
+  arguments?: unknown[];
+  returnType?: unknown;
+  definitionBody?: string;
+}
+
+/** Raw REST bodies (error, insertAll, job, controls) the client does not show as they are. */
+interface RawBody extends Resource {
+  error?: { code: number; message: string; status: string; errors: { reason: string }[] };
+  insertErrors?: { index: number; errors: { reason: string; location?: string }[] }[];
+  jobLatencyMs?: Record<string, number>;
+  jobReference?: { projectId: string; jobId: string };
+  configuration?: { jobType: string };
+  statistics?: { startTime: string; endTime: string };
+  jobs?: { projectId: string; jobId: string; type: string; state: string; tableIds: string[] }[];
+}
+
+/** A row as the client returns it: values are numbers, strings, Buffers, Big, BigQueryTimestamp... */
+type Row = Record<string, unknown>;
+
+/** `.value` of the client's wrappers (BigQueryInt, BigQueryTimestamp, BigQueryDate, Geography...). */
+const valueOf = (v: unknown): unknown => (v as { value: unknown }).value;
+/** A Big (NUMERIC/BIGNUMERIC) in plain notation. */
+const fixed = (v: unknown): string => (v as { toFixed(): string }).toFixed();
+
+async function metadataOf(resource: { getMetadata(): Promise<unknown> }): Promise<Resource> {
+  const [metadata] = (await resource.getMetadata()) as [Resource];
+  return metadata;
+}
+
 type JobMetadata = {
   status: { state: string; errorResult?: { reason: string; message: string } };
   statistics?: { copy?: { copiedRows?: string } };
@@ -69,13 +127,19 @@ describe('BigQuery emulator REST resources through @google-cloud/bigquery', func
   const projectId = unique('p').replaceAll('_', '-');
 
   /** Raw REST calls, for shapes the client hides and for the emulator's own controls. */
-  async function rest(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
+  async function rest(
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; json: RawBody }> {
     const res = await fetch(`${emulator.url}${path}`, {
       method,
-      ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}),
+      ...(body !== undefined
+        ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }
+        : {}),
     });
     const text = await res.text();
-    return { status: res.status, json: text === '' ? undefined : JSON.parse(text) };
+    return { status: res.status, json: (text === '' ? {} : JSON.parse(text)) as RawBody };
   }
 
   async function newDataset(options: Record<string, unknown> = {}): Promise<Dataset> {
@@ -83,16 +147,20 @@ describe('BigQuery emulator REST resources through @google-cloud/bigquery', func
     return dataset;
   }
 
-  async function newTable(dataset: Dataset, schema: TableField[], options: Record<string, unknown> = {}): Promise<Table> {
+  async function newTable(
+    dataset: Dataset,
+    schema: TableField[],
+    options: Record<string, unknown> = {},
+  ): Promise<Table> {
     const [table] = await dataset.createTable(unique('t'), { schema: { fields: schema }, ...options });
     return table;
   }
 
   const newTableId = (): string => unique('t');
 
-  async function rowsOf(table: Table, options: Record<string, unknown> = {}): Promise<Record<string, any>[]> {
+  async function rowsOf(table: Table, options: Record<string, unknown> = {}): Promise<Row[]> {
     const [rows] = await table.getRows(options);
-    return rows as Record<string, any>[];
+    return rows as Row[];
   }
 
   async function waitDone(job: Job, timeoutMs = 10_000): Promise<JobMetadata> {
@@ -152,7 +220,7 @@ describe('BigQuery emulator REST resources through @google-cloud/bigquery', func
         friendlyName: 'Friendly',
       });
       expect(dataset.id).to.equal(id);
-      const [metadata] = await bq.dataset(id).getMetadata();
+      const metadata = await metadataOf(bq.dataset(id));
       expect(metadata.labels).to.deep.equal({ env: 'test', team: 'data' });
       expect(metadata.description).to.equal('a dataset');
       expect(metadata.location).to.equal('EU');
@@ -171,7 +239,7 @@ describe('BigQuery emulator REST resources through @google-cloud/bigquery', func
       // New tables inherit the dataset's default expiration.
       const before = Date.now();
       const [table] = await dataset.createTable('inherits', { schema: 'a:STRING' });
-      const expiration = Number(table.metadata.expirationTime);
+      const expiration = Number((table.metadata as Resource).expirationTime);
       expect(expiration).to.be.within(before + 7_200_000 - 5_000, Date.now() + 7_200_000 + 5_000);
     });
 
@@ -182,8 +250,8 @@ describe('BigQuery emulator REST resources through @google-cloud/bigquery', func
       expect(mine.map((d) => d.id)).not.to.include(a.id);
       const [theirs] = await other.getDatasets();
       expect(theirs.map((d) => d.id)).to.include(a.id);
-      const [metadata] = await other.dataset(a.id!).getMetadata();
-      expect(metadata.datasetReference.projectId).to.equal('some-other-project-42');
+      const metadata = await metadataOf(other.dataset(a.id!));
+      expect(metadata.datasetReference?.projectId).to.equal('some-other-project-42');
     });
 
     it('lists datasets page by page with maxResults and pageToken', async function () {
@@ -214,7 +282,8 @@ describe('BigQuery emulator REST resources through @google-cloud/bigquery', func
       await p.createDataset('prod_two', { labels: { env: 'prod' } });
       await p.createDataset('dev_one', { labels: { env: 'dev' } });
       await p.createDataset('unlabelled');
-      const ids = async (filter: string): Promise<string[]> => (await p.getDatasets({ filter }))[0].map((d) => d.id!);
+      const ids = async (filter: string): Promise<string[]> =>
+        (await p.getDatasets({ filter }))[0].map((d) => d.id!);
       expect(await ids('labels.env:prod')).to.deep.equal(['prod_one', 'prod_two']);
       expect(await ids('labels.env:prod labels.tier:gold')).to.deep.equal(['prod_one']);
       expect(await ids('labels.tier')).to.deep.equal(['prod_one']);
@@ -223,10 +292,10 @@ describe('BigQuery emulator REST resources through @google-cloud/bigquery', func
 
     it('patches a dataset: changed fields replace, labels merge and null removes', async function () {
       const dataset = await newDataset({ labels: { a: '1', b: '2' }, description: 'old' });
-      const [before] = await dataset.getMetadata();
+      const before = await metadataOf(dataset);
       await sleep(5);
       await dataset.setMetadata({ description: 'new', labels: { b: null, c: '3' } });
-      const [after] = await dataset.getMetadata();
+      const after = await metadataOf(dataset);
       expect(after.description).to.equal('new');
       expect(after.labels).to.deep.equal({ a: '1', c: '3' });
       expect(after.etag).not.to.equal(before.etag);
@@ -259,15 +328,15 @@ describe('BigQuery emulator REST resources through @google-cloud/bigquery', func
       expect(missing.message).to.contain(`Not found: Dataset ${projectId}:no_such_dataset`);
       await expectApiError(bq.dataset('no_such_dataset').delete(), 404, 'notFound');
       await expectApiError(bq.createDataset('bad-id!'), 400, 'invalid');
-      await expectApiError(bq.createDataset(unique('ds'), { notAField: 1 }), 400, 'invalid');
+      await expectApiError(bq.createDataset(unique('ds'), { notAField: 1 } as never), 400, 'invalid');
       await expectApiError(bq.createDataset(unique('ds'), { labels: { 'Upper-Case': 'x' } }), 400, 'invalid');
 
       const raw = await rest('GET', `/bigquery/v2/projects/${projectId}/datasets/no_such_dataset`);
       expect(raw.status).to.equal(404);
-      expect(raw.json.error.code).to.equal(404);
-      expect(raw.json.error.message).to.contain('Not found: Dataset');
-      expect(raw.json.error.errors[0].reason).to.equal('notFound');
-      expect(raw.json.error.status).to.equal('NOT_FOUND');
+      expect(raw.json.error?.code).to.equal(404);
+      expect(raw.json.error?.message).to.contain('Not found: Dataset');
+      expect(raw.json.error?.errors[0]?.reason).to.equal('notFound');
+      expect(raw.json.error?.status).to.equal('NOT_FOUND');
     });
   });
 
@@ -309,7 +378,12 @@ describe('BigQuery emulator REST resources through @google-cloud/bigquery', func
       },
     ];
 
-    const LEGACY: Record<string, string> = { INT64: 'INTEGER', FLOAT64: 'FLOAT', BOOL: 'BOOLEAN', STRUCT: 'RECORD' };
+    const LEGACY: Record<string, string> = {
+      INT64: 'INTEGER',
+      FLOAT64: 'FLOAT',
+      BOOL: 'BOOLEAN',
+      STRUCT: 'RECORD',
+    };
     const legacy = (fields: TableField[]): TableField[] =>
       fields.map((f) => ({
         ...f,
@@ -320,15 +394,21 @@ describe('BigQuery emulator REST resources through @google-cloud/bigquery', func
 
     it('creates a table with every type, mode and nesting depth; the schema comes back with legacy type names', async function () {
       const dataset = await newDataset();
-      const table = await newTable(dataset, ALL_TYPES, { description: 'all types', labels: { kind: 'wide' } });
-      const [metadata] = await table.getMetadata();
-      expect(metadata.schema.fields).to.deep.equal(legacy(ALL_TYPES));
+      const table = await newTable(dataset, ALL_TYPES, {
+        description: 'all types',
+        labels: { kind: 'wide' },
+      });
+      const metadata = await metadataOf(table);
+      expect(metadata.schema?.fields).to.deep.equal(legacy(ALL_TYPES));
       expect(metadata.description).to.equal('all types');
       expect(metadata.labels).to.deep.equal({ kind: 'wide' });
       expect(metadata.type).to.equal('TABLE');
       expect(metadata.numRows).to.equal('0');
       expect(metadata.tableReference).to.deep.equal({ projectId, datasetId: dataset.id, tableId: table.id });
-      const raw = await rest('GET', `/bigquery/v2/projects/${projectId}/datasets/${dataset.id}/tables/${table.id}`);
+      const raw = await rest(
+        'GET',
+        `/bigquery/v2/projects/${projectId}/datasets/${dataset.id}/tables/${table.id}`,
+      );
       expect(raw.json.kind).to.equal('bigquery#table');
       expect(raw.json.id).to.equal(`${projectId}:${dataset.id}.${table.id}`);
       expect(raw.json.etag).to.be.a('string').and.not.be.empty;
@@ -350,13 +430,21 @@ describe('BigQuery emulator REST resources through @google-cloud/bigquery', func
         { type: 'HOUR' },
       ];
       for (const timePartitioning of cases) {
-        const table = await newTable(dataset, schema, { timePartitioning: { ...timePartitioning, expirationMs: '86400000' } });
-        const [metadata] = await table.getMetadata();
+        const table = await newTable(dataset, schema, {
+          timePartitioning: { ...timePartitioning, expirationMs: '86400000' },
+        });
+        const metadata = await metadataOf(table);
         expect(metadata.timePartitioning).to.deep.include({ ...timePartitioning, expirationMs: '86400000' });
         const [listed] = await dataset.getTables();
-        expect(listed.find((t) => t.id === table.id)?.metadata.timePartitioning.type).to.equal(timePartitioning.type);
+        expect(
+          (listed.find((t) => t.id === table.id)?.metadata as Resource | undefined)?.timePartitioning?.[
+            'type'
+          ],
+        ).to.equal(timePartitioning.type);
       }
-      const [rows] = await (await newTable(dataset, schema, { timePartitioning: { type: 'DAY' } })).insert([{ d: '2020-01-01' }]);
+      const [rows] = await (
+        await newTable(dataset, schema, { timePartitioning: { type: 'DAY' } })
+      ).insert([{ d: '2020-01-01' }]);
       expect(rows).to.have.property('kind', 'bigquery#tableDataInsertAllResponse');
     });
 
@@ -377,8 +465,11 @@ describe('BigQuery emulator REST resources through @google-cloud/bigquery', func
           friendlyName: 'Clustered table',
         },
       );
-      const [metadata] = await table.getMetadata();
-      expect(metadata.rangePartitioning).to.deep.equal({ field: 'id', range: { start: '0', end: '100', interval: '10' } });
+      const metadata = await metadataOf(table);
+      expect(metadata.rangePartitioning).to.deep.equal({
+        field: 'id',
+        range: { start: '0', end: '100', interval: '10' },
+      });
       expect(metadata.clustering).to.deep.equal({ fields: ['country', 'day'] });
       expect(metadata.labels).to.deep.equal({ owner: 'me' });
       expect(metadata.description).to.equal('clustered');
@@ -414,11 +505,19 @@ describe('BigQuery emulator REST resources through @google-cloud/bigquery', func
       await expectApiError(dataset.createTable('bad table/id', { schema: 'a:STRING' }), 400, 'invalid');
 
       const table = await newTable(dataset, schema);
-      const dup = await expectApiError(dataset.createTable(table.id!, { schema: 'a:STRING' }), 409, 'duplicate');
+      const dup = await expectApiError(
+        dataset.createTable(table.id!, { schema: 'a:STRING' }),
+        409,
+        'duplicate',
+      );
       expect(dup.message).to.contain(`Already Exists: Table ${projectId}:${dataset.id}.${table.id}`);
       const missing = await expectApiError(dataset.table('missing').getMetadata(), 404, 'notFound');
       expect(missing.message).to.contain(`Not found: Table ${projectId}:${dataset.id}.missing`);
-      await expectApiError(bq.dataset('no_dataset').createTable('t', { schema: 'a:STRING' }), 404, 'notFound');
+      await expectApiError(
+        bq.dataset('no_dataset').createTable('t', { schema: 'a:STRING' }),
+        404,
+        'notFound',
+      );
       await expectApiError(dataset.table('missing').delete(), 404, 'notFound');
       await expectApiError(dataset.table('missing').getRows(), 404, 'notFound');
     });
@@ -429,8 +528,8 @@ describe('BigQuery emulator REST resources through @google-cloud/bigquery', func
       for (const id of ids) await dataset.createTable(id, { schema: 'a:STRING', labels: { n: id } });
       const [first, next] = await dataset.getTables({ maxResults: 2, autoPaginate: false });
       expect(first.map((t) => t.id)).to.deep.equal(['t1', 't2']);
-      expect(first[0]!.metadata.labels).to.deep.equal({ n: 't1' });
-      expect(first[0]!.metadata.type).to.equal('TABLE');
+      expect((first[0]!.metadata as Resource).labels).to.deep.equal({ n: 't1' });
+      expect((first[0]!.metadata as Resource).type).to.equal('TABLE');
       const [second, next2] = await dataset.getTables({ ...(next as object), autoPaginate: false });
       expect(second.map((t) => t.id)).to.deep.equal(['t3', 't4']);
       const [third, next3] = await dataset.getTables({ ...(next2 as object), autoPaginate: false });
@@ -447,7 +546,7 @@ describe('BigQuery emulator REST resources through @google-cloud/bigquery', func
         { name: 'a', type: 'STRING' },
         { name: 'n', type: 'INTEGER' },
       ]);
-      const [empty] = await table.getMetadata();
+      const empty = await metadataOf(table);
       expect(Number(empty.creationTime)).to.be.within(before - 1000, Date.now() + 1000);
       expect(empty.numRows).to.equal('0');
       expect(empty.numBytes).to.equal('0');
@@ -456,7 +555,7 @@ describe('BigQuery emulator REST resources through @google-cloud/bigquery', func
         { a: 'abc', n: 1 },
         { a: 'de', n: 2 },
       ]);
-      const [full] = await table.getMetadata();
+      const full = await metadataOf(table);
       expect(full.numRows).to.equal('2');
       // STRING is 2 bytes + the UTF-8 length, INT64 8 bytes (https://cloud.google.com/bigquery/pricing#data).
       expect(full.numBytes).to.equal(String(2 + 3 + 8 + 2 + 2 + 8));
@@ -471,7 +570,12 @@ describe('BigQuery emulator REST resources through @google-cloud/bigquery', func
       const fields: TableField[] = [
         { name: 'id', type: 'INTEGER', mode: 'REQUIRED' },
         { name: 'name', type: 'STRING', mode: 'NULLABLE' },
-        { name: 'rec', type: 'RECORD', mode: 'NULLABLE', fields: [{ name: 'x', type: 'INTEGER', mode: 'NULLABLE' }] },
+        {
+          name: 'rec',
+          type: 'RECORD',
+          mode: 'NULLABLE',
+          fields: [{ name: 'x', type: 'INTEGER', mode: 'NULLABLE' }],
+        },
       ];
       const table = await newTable(dataset, fields);
       await table.insert([{ id: 1, name: 'one', rec: { x: 1 } }]);
@@ -492,8 +596,8 @@ describe('BigQuery emulator REST resources through @google-cloud/bigquery', func
         { name: 'list', type: 'STRING', mode: 'REPEATED' },
       ];
       await table.setMetadata({ schema: { fields: added }, description: 'evolved' });
-      const [metadata] = await table.getMetadata();
-      expect(metadata.schema.fields).to.deep.equal(added);
+      const metadata = await metadataOf(table);
+      expect(metadata.schema?.fields).to.deep.equal(added);
       expect(metadata.description).to.equal('evolved');
       await table.insert([{ name: 'two', rec: { x: 2, y: 'why' }, extra: 1.5, list: ['a'] }]);
       const rows = await rowsOf(table);
@@ -504,24 +608,72 @@ describe('BigQuery emulator REST resources through @google-cloud/bigquery', func
 
       const changed = (name: string, change: Partial<TableField> | null): TableField[] =>
         added.flatMap((f) => (f.name !== name ? [f] : change === null ? [] : [{ ...f, ...change }]));
-      await expectApiError(table.setMetadata({ schema: { fields: changed('name', { type: 'INTEGER' }) } }), 400, 'invalid');
-      await expectApiError(table.setMetadata({ schema: { fields: changed('name', { mode: 'REQUIRED' }) } }), 400, 'invalid');
-      await expectApiError(table.setMetadata({ schema: { fields: changed('list', { mode: 'NULLABLE' }) } }), 400, 'invalid');
-      await expectApiError(table.setMetadata({ schema: { fields: changed('extra', null) } }), 400, 'invalid');
       await expectApiError(
-        table.setMetadata({ schema: { fields: [...added, { name: 'must', type: 'STRING', mode: 'REQUIRED' }] } }),
+        table.setMetadata({ schema: { fields: changed('name', { type: 'INTEGER' }) } }),
         400,
         'invalid',
       );
-      const [unchanged] = await table.getMetadata();
-      expect(unchanged.schema.fields).to.deep.equal(added);
+      await expectApiError(
+        table.setMetadata({ schema: { fields: changed('name', { mode: 'REQUIRED' }) } }),
+        400,
+        'invalid',
+      );
+      await expectApiError(
+        table.setMetadata({ schema: { fields: changed('list', { mode: 'NULLABLE' }) } }),
+        400,
+        'invalid',
+      );
+      await expectApiError(table.setMetadata({ schema: { fields: changed('extra', null) } }), 400, 'invalid');
+      await expectApiError(
+        table.setMetadata({
+          schema: { fields: [...added, { name: 'must', type: 'STRING', mode: 'REQUIRED' }] },
+        }),
+        400,
+        'invalid',
+      );
+      const unchanged = await metadataOf(table);
+      expect(unchanged.schema?.fields).to.deep.equal(added);
+    });
+
+    it('patches partition expiration and requirePartitionFilter, but not the partitioning itself', async function () {
+      const dataset = await newDataset();
+      const schema: TableField[] = [
+        { name: 'd', type: 'DATE' },
+        { name: 'n', type: 'INTEGER' },
+      ];
+      const table = await newTable(dataset, schema, { timePartitioning: { type: 'MONTH', field: 'd' } });
+      await table.setMetadata({
+        timePartitioning: { type: 'MONTH', field: 'd', expirationMs: '86400000' },
+        requirePartitionFilter: true,
+      });
+      const metadata = await metadataOf(table);
+      expect(metadata.timePartitioning).to.deep.include({
+        type: 'MONTH',
+        field: 'd',
+        expirationMs: '86400000',
+      });
+      expect(metadata.requirePartitionFilter).to.equal(true);
+      await expectApiError(
+        table.setMetadata({ timePartitioning: { type: 'DAY', field: 'd' } }),
+        400,
+        'invalid',
+      );
+      const plain = await newTable(dataset, schema);
+      await expectApiError(
+        plain.setMetadata({ timePartitioning: { type: 'DAY', field: 'd' } }),
+        400,
+        'invalid',
+      );
+      // Clustering may be added to an existing table.
+      await plain.setMetadata({ clustering: { fields: ['n'] } });
+      expect((await metadataOf(plain)).clustering).to.deep.equal({ fields: ['n'] });
     });
 
     it('patches labels and description, and deletes tables', async function () {
       const dataset = await newDataset();
       const table = await newTable(dataset, [{ name: 'a', type: 'STRING' }], { labels: { a: '1', b: '2' } });
-      await table.setMetadata({ labels: { a: null, c: '3' }, description: 'described' });
-      const [metadata] = await table.getMetadata();
+      await table.setMetadata({ labels: { a: null, c: '3' } as never, description: 'described' });
+      const metadata = await metadataOf(table);
       expect(metadata.labels).to.deep.equal({ b: '2', c: '3' });
       expect(metadata.description).to.equal('described');
       await table.delete();
@@ -536,7 +688,7 @@ describe('BigQuery emulator REST resources through @google-cloud/bigquery', func
         expirationTime: String(Date.now() + 400),
       });
       const keep = await newTable(dataset, [{ name: 'a', type: 'STRING' }]);
-      const [metadata] = await table.getMetadata();
+      const metadata = await metadataOf(table);
       expect(Number(metadata.expirationTime)).to.be.greaterThan(Date.now() - 1000);
       await sleep(500);
       await expectApiError(table.getMetadata(), 404, 'notFound');
@@ -559,17 +711,20 @@ describe('BigQuery emulator REST resources through @google-cloud/bigquery', func
         { name: 'n', type: 'INTEGER' },
       ]);
       const [view] = await dataset.createTable(unique('v'), {
-        view: { query: `SELECT a, n * 2 AS doubled FROM \`${projectId}.${dataset.id}.${base.id}\``, useLegacySql: false },
+        view: {
+          query: `SELECT a, n * 2 AS doubled FROM \`${projectId}.${dataset.id}.${base.id}\``,
+          useLegacySql: false,
+        },
       });
-      const [metadata] = await view.getMetadata();
+      const metadata = await metadataOf(view);
       expect(metadata.type).to.equal('VIEW');
-      expect(metadata.view.useLegacySql).to.equal(false);
-      expect(metadata.schema.fields.map((f: TableField) => [f.name, f.type])).to.deep.equal([
+      expect(metadata.view?.useLegacySql).to.equal(false);
+      expect(metadata.schema?.fields.map((f: TableField) => [f.name, f.type])).to.deep.equal([
         ['a', 'STRING'],
         ['doubled', 'INTEGER'],
       ]);
       const [listed] = await dataset.getTables();
-      expect(listed.find((t) => t.id === view.id)?.metadata.type).to.equal('VIEW');
+      expect((listed.find((t) => t.id === view.id)?.metadata as Resource | undefined)?.type).to.equal('VIEW');
     });
   });
 
@@ -602,13 +757,38 @@ describe('BigQuery emulator REST resources through @google-cloud/bigquery', func
       expect(rows.map((r) => r['id'])).to.deep.equal([1, 2, 3, 4, 4]);
     });
 
+    it('does not count rows of a rejected request as seen: resending them with the same insertIds writes them', async function () {
+      const table = await newTable(await newDataset(), SIMPLE);
+      await failure(
+        table.insert(
+          [
+            { insertId: 'good', json: { id: 1 } },
+            { insertId: 'bad', json: { id: 'two' } },
+          ],
+          { raw: true, partialRetries: 0 },
+        ),
+      );
+      await table.insert(
+        [
+          { insertId: 'good', json: { id: 1 } },
+          { insertId: 'bad', json: { id: 2 } },
+        ],
+        { raw: true },
+      );
+      expect((await rowsOf(table)).map((r) => r['id'])).to.deep.equal([1, 2]);
+    });
+
     it('rejects the whole request for one bad row: the bad row is invalid, the others stopped', async function () {
       const table = await newTable(await newDataset(), SIMPLE);
       const err = await expectPartialFailure(
         table.insert([{ id: 1 }, { id: 'not a number' }, { name: 'no id' }], { partialRetries: 0 }),
       );
       expect(err.errors).to.have.length(3);
-      expect(err.errors.map((e) => e.row)).to.deep.equal([{ id: 1 }, { id: 'not a number' }, { name: 'no id' }]);
+      expect(err.errors.map((e) => e.row)).to.deep.equal([
+        { id: 1 },
+        { id: 'not a number' },
+        { name: 'no id' },
+      ]);
       expect(err.errors[0]!.errors.map((e) => e.reason)).to.deep.equal(['stopped']);
       expect(err.errors[1]!.errors[0]!.reason).to.equal('invalid');
       expect(err.errors[2]!.errors[0]!.reason).to.equal('invalid');
@@ -622,9 +802,9 @@ describe('BigQuery emulator REST resources through @google-cloud/bigquery', func
       );
       expect(raw.status).to.equal(200);
       expect(raw.json.kind).to.equal('bigquery#tableDataInsertAllResponse');
-      expect(raw.json.insertErrors.map((e: { index: number }) => e.index)).to.deep.equal([0, 1]);
-      expect(raw.json.insertErrors[1].errors[0]).to.include({ reason: 'invalid', location: 'id' });
-      expect(raw.json.insertErrors[0].errors[0]).to.include({ reason: 'stopped' });
+      expect(raw.json.insertErrors?.map((e: { index: number }) => e.index)).to.deep.equal([0, 1]);
+      expect(raw.json.insertErrors?.[1]?.errors[0]).to.include({ reason: 'invalid', location: 'id' });
+      expect(raw.json.insertErrors?.[0]?.errors[0]).to.include({ reason: 'stopped' });
     });
 
     it('inserts the valid rows with skipInvalidRows and reports only the invalid ones', async function () {
@@ -649,7 +829,9 @@ describe('BigQuery emulator REST resources through @google-cloud/bigquery', func
         ...SIMPLE,
         { name: 'rec', type: 'RECORD', fields: [{ name: 'x', type: 'INTEGER' }] },
       ]);
-      const err = await expectPartialFailure(table.insert([{ id: 1, rec: { x: 1, nope: 2 } }], { partialRetries: 0 }));
+      const err = await expectPartialFailure(
+        table.insert([{ id: 1, rec: { x: 1, nope: 2 } }], { partialRetries: 0 }),
+      );
       expect(err.errors[0]!.errors[0]!.reason).to.equal('invalid');
       await table.insert([{ id: 1, extra: 'x', rec: { x: 1, nope: 2 } }], { ignoreUnknownValues: true });
       expect(await rowsOf(table)).to.deep.equal([{ id: 1, name: null, rec: { x: 1 } }]);
@@ -682,19 +864,19 @@ describe('BigQuery emulator REST resources through @google-cloud/bigquery', func
       const table = await newTable(await newDataset(), SIMPLE);
       await table.insert([1, 2, 3, 4, 5].map((id) => ({ id, name: `n${id}` })));
       const [page1, next1, response1] = await table.getRows({ maxResults: 2, autoPaginate: false });
-      expect(page1.map((r) => r['id'])).to.deep.equal([1, 2]);
+      expect((page1 as Row[]).map((r) => r['id'])).to.deep.equal([1, 2]);
       expect((response1 as { totalRows: string }).totalRows).to.equal('5');
       expect(next1).to.have.property('pageToken');
       const [page2, next2] = await table.getRows({ ...(next1 as object), autoPaginate: false });
-      expect(page2.map((r) => r['id'])).to.deep.equal([3, 4]);
+      expect((page2 as Row[]).map((r) => r['id'])).to.deep.equal([3, 4]);
       const [page3, next3] = await table.getRows({ ...(next2 as object), autoPaginate: false });
-      expect(page3.map((r) => r['id'])).to.deep.equal([5]);
+      expect((page3 as Row[]).map((r) => r['id'])).to.deep.equal([5]);
       expect(next3).to.equal(null);
       const [fromIndex] = await table.getRows({ startIndex: '3', maxResults: 10, autoPaginate: false });
-      expect(fromIndex.map((r) => r['id'])).to.deep.equal([4, 5]);
+      expect((fromIndex as Row[]).map((r) => r['id'])).to.deep.equal([4, 5]);
       // With autoPaginate, maxResults caps the total the client collects.
       const [capped] = await table.getRows({ maxResults: 4 });
-      expect(capped.map((r) => r['id'])).to.deep.equal([1, 2, 3, 4]);
+      expect((capped as Row[]).map((r) => r['id'])).to.deep.equal([1, 2, 3, 4]);
     });
 
     it('returns only selectedFields, top-level and nested', async function () {
@@ -707,7 +889,14 @@ describe('BigQuery emulator REST resources through @google-cloud/bigquery', func
           fields: [
             { name: 'x', type: 'INTEGER' },
             { name: 'y', type: 'STRING' },
-            { name: 'deep', type: 'RECORD', fields: [{ name: 'p', type: 'STRING' }, { name: 'q', type: 'STRING' }] },
+            {
+              name: 'deep',
+              type: 'RECORD',
+              fields: [
+                { name: 'p', type: 'STRING' },
+                { name: 'q', type: 'STRING' },
+              ],
+            },
           ],
         },
         { name: 'c', type: 'BOOLEAN' },
@@ -716,7 +905,9 @@ describe('BigQuery emulator REST resources through @google-cloud/bigquery', func
       expect(await rowsOf(table, { selectedFields: 'c,a' })).to.deep.equal([{ a: 'A', c: true }]);
       expect(await rowsOf(table, { selectedFields: 'b' })).to.deep.equal([{ b: 2 }]);
       expect(await rowsOf(table, { selectedFields: 'rec.y,a' })).to.deep.equal([{ a: 'A', rec: { y: 'Y' } }]);
-      expect(await rowsOf(table, { selectedFields: 'rec.deep.q' })).to.deep.equal([{ rec: { deep: { q: 'Q' } } }]);
+      expect(await rowsOf(table, { selectedFields: 'rec.deep.q' })).to.deep.equal([
+        { rec: { deep: { q: 'Q' } } },
+      ]);
     });
 
     it('returns nested, repeated and NULL values as they were written', async function () {
@@ -730,7 +921,14 @@ describe('BigQuery emulator REST resources through @google-cloud/bigquery', func
           fields: [
             { name: 'name', type: 'STRING' },
             { name: 'scores', type: 'FLOAT', mode: 'REPEATED' },
-            { name: 'address', type: 'RECORD', fields: [{ name: 'city', type: 'STRING' }, { name: 'zip', type: 'INTEGER' }] },
+            {
+              name: 'address',
+              type: 'RECORD',
+              fields: [
+                { name: 'city', type: 'STRING' },
+                { name: 'zip', type: 'INTEGER' },
+              ],
+            },
           ],
         },
         { name: 'maybe', type: 'RECORD', fields: [{ name: 'v', type: 'DATE' }] },
@@ -754,7 +952,7 @@ describe('BigQuery emulator REST resources through @google-cloud/bigquery', func
         { name: 'ann', scores: [1.5, 2], address: { city: 'Oslo', zip: 150 } },
         { name: null, scores: [], address: null },
       ]);
-      expect(rows[0]!['maybe'].v.value).to.equal('2020-02-29');
+      expect(valueOf((rows[0]!['maybe'] as Row)['v'])).to.equal('2020-02-29');
       expect(rows[1]).to.deep.equal({ id: null, tags: [], people: [], maybe: null });
     });
 
@@ -821,34 +1019,34 @@ describe('BigQuery emulator REST resources through @google-cloud/bigquery', func
         { raw: true },
       );
       const rows = await rowsOf(table, { wrapIntegers: true, parseJSON: true });
-      expect(rows.map((r) => r['k'].value)).to.deep.equal(['1', '2', '3', '4']);
-      const [r1, r2, r3, r4] = rows as [Record<string, any>, Record<string, any>, Record<string, any>, Record<string, any>];
-      expect(r1['i'].value).to.equal('9223372036854775807');
-      expect(r2['i'].value).to.equal('-9223372036854775808');
+      expect(rows.map((r) => valueOf(r['k']))).to.deep.equal(['1', '2', '3', '4']);
+      const [r1, r2, r3, r4] = rows as [Row, Row, Row, Row];
+      expect(valueOf(r1['i'])).to.equal('9223372036854775807');
+      expect(valueOf(r2['i'])).to.equal('-9223372036854775808');
       expect(Number.isNaN(r1['f'])).to.equal(true);
       expect(r2['f']).to.equal(Infinity);
       expect(r3['f']).to.equal(-Infinity);
       expect(r4['f']).to.equal(1.5e-300);
-      expect(r1['n'].toFixed()).to.equal(NUMERIC_MAX);
-      expect(r2['n'].toFixed()).to.equal('-' + NUMERIC_MAX);
-      expect(r3['n'].toFixed()).to.equal('0.000000001');
-      expect(r1['bn'].toFixed()).to.equal(BIGNUMERIC);
-      expect(r2['bn'].toFixed()).to.equal('-1.5');
-      expect(r1['ts'].value).to.equal('0001-01-01T00:00:00.000Z');
-      expect(r2['ts'].value).to.equal('9999-12-31T23:59:59.999999000Z');
-      expect(r3['ts'].value).to.equal('2020-01-01T12:34:56.789012000Z');
-      expect(r1['d'].value).to.equal('0001-01-01');
-      expect(r2['d'].value).to.equal('9999-12-31');
-      expect(r1['t'].value).to.equal('00:00:00');
-      expect(r2['t'].value).to.equal('23:59:59.999999');
-      expect(r1['dt'].value).to.equal('0001-01-01T00:00:00');
-      expect(r2['dt'].value).to.equal('9999-12-31T23:59:59.999999');
-      expect([...r1['b']]).to.deep.equal([0, 1, 254, 255]);
-      expect([...r2['b']]).to.deep.equal([]);
+      expect(fixed(r1['n'])).to.equal(NUMERIC_MAX);
+      expect(fixed(r2['n'])).to.equal('-' + NUMERIC_MAX);
+      expect(fixed(r3['n'])).to.equal('0.000000001');
+      expect(fixed(r1['bn'])).to.equal(BIGNUMERIC);
+      expect(fixed(r2['bn'])).to.equal('-1.5');
+      expect(valueOf(r1['ts'])).to.equal('0001-01-01T00:00:00.000Z');
+      expect(valueOf(r2['ts'])).to.equal('9999-12-31T23:59:59.999999000Z');
+      expect(valueOf(r3['ts'])).to.equal('2020-01-01T12:34:56.789012000Z');
+      expect(valueOf(r1['d'])).to.equal('0001-01-01');
+      expect(valueOf(r2['d'])).to.equal('9999-12-31');
+      expect(valueOf(r1['t'])).to.equal('00:00:00');
+      expect(valueOf(r2['t'])).to.equal('23:59:59.999999');
+      expect(valueOf(r1['dt'])).to.equal('0001-01-01T00:00:00');
+      expect(valueOf(r2['dt'])).to.equal('9999-12-31T23:59:59.999999');
+      expect([...(r1['b'] as Buffer)]).to.deep.equal([0, 1, 254, 255]);
+      expect([...(r2['b'] as Buffer)]).to.deep.equal([]);
       expect(r1['j']).to.deep.equal({ a: [1, 2, { b: null }], c: 'd' });
       expect(r2['j']).to.deep.equal({ nested: { x: 1.5 } });
-      expect(r1['g'].value).to.equal('POINT(1 2)');
-      expect(r2['g'].value).to.equal('LINESTRING(0 0, 1 1)');
+      expect(valueOf(r1['g'])).to.equal('POINT(1 2)');
+      expect(valueOf(r2['g'])).to.equal('LINESTRING(0 0, 1 1)');
       expect(r1['s']).to.equal('ünïcødé ✓');
       expect(r2['s']).to.equal('');
       expect([r1['bool'], r2['bool'], r3['bool']]).to.deep.equal([true, false, null]);
@@ -859,10 +1057,14 @@ describe('BigQuery emulator REST resources through @google-cloud/bigquery', func
       const dataset = await newDataset();
       const day = new Date().toISOString().slice(0, 10);
       const decorator = day.replaceAll('-', '');
-      const ingestion = await newTable(dataset, [{ name: 'v', type: 'INTEGER' }], { timePartitioning: { type: 'DAY' } });
+      const ingestion = await newTable(dataset, [{ name: 'v', type: 'INTEGER' }], {
+        timePartitioning: { type: 'DAY' },
+      });
       await dataset.table(`${ingestion.id}$${decorator}`).insert([{ v: 1 }, { v: 2 }]);
       await ingestion.insert([{ v: 3 }]);
-      expect((await rowsOf(dataset.table(`${ingestion.id}$${decorator}`))).map((r) => r['v'])).to.deep.equal([1, 2, 3]);
+      expect((await rowsOf(dataset.table(`${ingestion.id}$${decorator}`))).map((r) => r['v'])).to.deep.equal([
+        1, 2, 3,
+      ]);
       expect(await rowsOf(dataset.table(`${ingestion.id}$20000101`))).to.deep.equal([]);
       await expectApiError(dataset.table(`${ingestion.id}$2000`).getRows(), 400, 'invalid');
 
@@ -892,14 +1094,21 @@ describe('BigQuery emulator REST resources through @google-cloud/bigquery', func
 
     it('returns timestamps as float seconds when the client asks for them', async function () {
       const table = await newTable(await newDataset(), [{ name: 'ts', type: 'TIMESTAMP' }]);
-      await table.insert([{ ts: '2020-01-01T12:34:56.789Z' }, { ts: '1970-01-01T00:00:00Z' }, { ts: '1969-12-31T23:59:59.5Z' }]);
+      await table.insert([
+        { ts: '2020-01-01T12:34:56.789Z' },
+        { ts: '1970-01-01T00:00:00Z' },
+        { ts: '1969-12-31T23:59:59.5Z' },
+      ]);
       const rows = await rowsOf(table, { 'formatOptions.useInt64Timestamp': false });
       // (The client itself misreads negative fractional seconds, so only the raw text is checked for those.)
-      expect(rows.slice(0, 2).map((r) => r['ts'].value)).to.deep.equal([
+      expect(rows.slice(0, 2).map((r) => valueOf(r['ts']))).to.deep.equal([
         '2020-01-01T12:34:56.789Z',
         '1970-01-01T00:00:00.000Z',
       ]);
-      const [, , float] = await table.getRows({ 'formatOptions.useInt64Timestamp': false, autoPaginate: false });
+      const [, , float] = await table.getRows({
+        'formatOptions.useInt64Timestamp': false,
+        autoPaginate: false,
+      });
       expect((float as { rows: { f: { v: string }[] }[] }).rows.map((r) => Number(r.f[0]!.v))).to.deep.equal([
         1577882096.789, 0, -0.5,
       ]);
@@ -915,7 +1124,9 @@ describe('BigQuery emulator REST resources through @google-cloud/bigquery', func
       const dataset = await newDataset();
       await expectApiError(dataset.table('missing').insert([{ a: 1 }]), 404, 'notFound');
       if (!hasQueryEngine) return;
-      const [view] = await dataset.createTable(unique('v'), { view: { query: 'SELECT 1 AS x', useLegacySql: false } });
+      const [view] = await dataset.createTable(unique('v'), {
+        view: { query: 'SELECT 1 AS x', useLegacySql: false },
+      });
       await expectApiError(view.insert([{ x: 1 }]), 400, 'invalid');
       await expectApiError(view.getRows(), 400, 'invalid');
     });
@@ -944,7 +1155,7 @@ describe('BigQuery emulator REST resources through @google-cloud/bigquery', func
   describe('time travel through tabledata.list', function () {
     it('reads a table as of an instant; before creation, beyond 7 days and the future are invalid', async function () {
       const table = await newTable(await newDataset(), [{ name: 'v', type: 'STRING' }]);
-      const [created] = await table.getMetadata();
+      const created = await metadataOf(table);
       await table.insert([{ v: 'first' }]);
       await sleep(10);
       const between = Date.now();
@@ -962,7 +1173,11 @@ describe('BigQuery emulator REST resources through @google-cloud/bigquery', func
 
       const creation = Number(created.creationTime);
       await expectApiError(dataset.table(`${table.id}@${creation - 60_000}`).getRows(), 400, 'invalid');
-      await expectApiError(dataset.table(`${table.id}@${Date.now() - 8 * 24 * 3600 * 1000}`).getRows(), 400, 'invalid');
+      await expectApiError(
+        dataset.table(`${table.id}@${Date.now() - 8 * 24 * 3600 * 1000}`).getRows(),
+        400,
+        'invalid',
+      );
       await expectApiError(dataset.table(`${table.id}@${Date.now() + 3_600_000}`).getRows(), 400, 'invalid');
     });
 
@@ -977,7 +1192,9 @@ describe('BigQuery emulator REST resources through @google-cloud/bigquery', func
       await sleep(10);
       await waitDone(await copyJob(source, target, { writeDisposition: 'WRITE_TRUNCATE' }));
       expect((await rowsOf(target)).map((r) => r['v'])).to.deep.equal([1]);
-      expect((await rowsOf(dataset.table(`${target.id}@${before}`))).map((r) => r['v'])).to.deep.equal([100, 200]);
+      expect((await rowsOf(dataset.table(`${target.id}@${before}`))).map((r) => r['v'])).to.deep.equal([
+        100, 200,
+      ]);
     });
   });
 
@@ -998,8 +1215,12 @@ describe('BigQuery emulator REST resources through @google-cloud/bigquery', func
         definitionBody: 'BEGIN SELECT 1; END',
       });
 
-      const [metadata] = await dataset.routine('add_one').getMetadata();
-      expect(metadata.routineReference).to.deep.equal({ projectId, datasetId: dataset.id, routineId: 'add_one' });
+      const metadata = await metadataOf(dataset.routine('add_one'));
+      expect(metadata.routineReference).to.deep.equal({
+        projectId,
+        datasetId: dataset.id,
+        routineId: 'add_one',
+      });
       expect(metadata.definitionBody).to.equal('x + 1');
       expect(metadata.routineType).to.equal('SCALAR_FUNCTION');
       expect(metadata.arguments).to.deep.equal([{ name: 'x', dataType: { typeKind: 'INT64' } }]);
@@ -1007,7 +1228,7 @@ describe('BigQuery emulator REST resources through @google-cloud/bigquery', func
       expect(metadata.description).to.equal('adds one');
       expect(metadata.etag).to.be.a('string');
       expect(Number(metadata.creationTime)).to.be.closeTo(Date.now(), 60_000);
-      const [procMetadata] = await proc.getMetadata();
+      const procMetadata = await metadataOf(proc);
       expect(procMetadata.definitionBody).to.equal('BEGIN SELECT 1; END');
       expect(procMetadata.language).to.equal('SQL');
 
@@ -1019,7 +1240,11 @@ describe('BigQuery emulator REST resources through @google-cloud/bigquery', func
         409,
         'duplicate',
       );
-      await expectApiError(dataset.createRoutine('no_body', { routineType: 'SCALAR_FUNCTION' }), 400, 'invalid');
+      await expectApiError(
+        dataset.createRoutine('no_body', { routineType: 'SCALAR_FUNCTION' }),
+        400,
+        'invalid',
+      );
 
       await udf.delete();
       await expectApiError(dataset.routine('add_one').getMetadata(), 404, 'notFound');
@@ -1040,7 +1265,7 @@ describe('BigQuery emulator REST resources through @google-cloud/bigquery', func
 
     it('runs a slow copy job through PENDING/RUNNING to DONE, visible in jobs.list by state', async function () {
       const controls = await rest('PATCH', '/emulator/v1/controls', { jobLatencyMs: { COPY: 1500 } });
-      expect(controls.json.jobLatencyMs.COPY).to.equal(1500);
+      expect(controls.json.jobLatencyMs?.COPY).to.equal(1500);
       const { dataset, source } = await filled();
       const jobId = unique('slow_copy');
       const job = await copyJob(source, dataset.table('dest'), {}, jobId);
@@ -1062,13 +1287,13 @@ describe('BigQuery emulator REST resources through @google-cloud/bigquery', func
       const raw = await rest('GET', `/bigquery/v2/projects/${projectId}/jobs/${jobId}`);
       expect(raw.json.kind).to.equal('bigquery#job');
       expect(raw.json.jobReference).to.include({ projectId, jobId });
-      expect(raw.json.configuration.jobType).to.equal('COPY');
-      expect(Number(raw.json.statistics.endTime)).to.be.at.least(Number(raw.json.statistics.startTime));
+      expect(raw.json.configuration?.jobType).to.equal('COPY');
+      expect(Number(raw.json.statistics?.endTime)).to.be.at.least(Number(raw.json.statistics?.startTime));
 
       const all = await rest('GET', '/emulator/v1/jobs');
-      const mine = all.json.jobs.find((j: { jobId: string }) => j.jobId === jobId);
+      const mine = all.json.jobs?.find((j: { jobId: string }) => j.jobId === jobId);
       expect(mine).to.include({ projectId, type: 'COPY', state: 'DONE' });
-      expect(mine.tableIds).to.include(source.id);
+      expect(mine?.tableIds).to.include(source.id);
     });
 
     it('pages jobs.list, newest first, and deletes finished jobs', async function () {
@@ -1134,13 +1359,20 @@ describe('BigQuery emulator REST resources through @google-cloud/bigquery', func
       // The client surfaces a failed job as an error.
       await rest('POST', '/emulator/v1/faults', { jobType: 'COPY', reason: 'rateLimitExceeded' });
       const err = await failure(source.copy(dataset.table('dest_3')));
-      expect(err.errors?.[0]?.reason ?? err.message).to.satisfy((s: string) => s.includes('rateLimitExceeded'));
+      expect(err.errors?.[0]?.reason ?? err.message).to.satisfy((s: string) =>
+        s.includes('rateLimitExceeded'),
+      );
     });
 
     it('injects faults only into jobs touching the targeted table', async function () {
       const { dataset, source } = await filled();
       const [other] = await dataset.createTable(unique('other'), { schema: 'v:INTEGER' });
-      await rest('POST', '/emulator/v1/faults', { jobType: 'ANY', tableId: source.id, reason: 'internalError', count: 1 });
+      await rest('POST', '/emulator/v1/faults', {
+        jobType: 'ANY',
+        tableId: source.id,
+        reason: 'internalError',
+        count: 1,
+      });
       const untouched = await waitDone(await copyJob(other, dataset.table('o_copy')));
       expect(untouched.status.errorResult).to.equal(undefined);
       const hit = await waitDone(await copyJob(source, dataset.table('s_copy')));
@@ -1161,7 +1393,8 @@ describe('BigQuery emulator REST resources through @google-cloud/bigquery', func
       if (values.length > 0) await table.insert(values.map((v) => ({ v, s: `s${v}` })));
       return table;
     }
-    const values = async (table: Table): Promise<number[]> => (await rowsOf(table)).map((r) => r['v'] as number);
+    const values = async (table: Table): Promise<number[]> =>
+      (await rowsOf(table)).map((r) => r['v'] as number);
 
     it('copies with WRITE_EMPTY by default, and truncates or appends when asked', async function () {
       const dataset = await newDataset();
@@ -1169,8 +1402,8 @@ describe('BigQuery emulator REST resources through @google-cloud/bigquery', func
       const dest = dataset.table('dest');
       await source.copy(dest);
       expect(await values(dest)).to.deep.equal([1, 2]);
-      const [metadata] = await dest.getMetadata();
-      expect(metadata.schema.fields).to.deep.equal(SCHEMA.map((f) => ({ ...f, mode: 'NULLABLE' })));
+      const metadata = await metadataOf(dest);
+      expect(metadata.schema?.fields).to.deep.equal(SCHEMA.map((f) => ({ ...f, mode: 'NULLABLE' })));
       expect(metadata.clustering).to.deep.equal({ fields: ['s'] });
 
       const refused = await waitDone(await copyJob(source, dest));
@@ -1199,7 +1432,9 @@ describe('BigQuery emulator REST resources through @google-cloud/bigquery', func
       await waitDone(job);
       expect(await values(dataset.table('union'))).to.deep.equal([1, 2, 7]);
       // CREATE_NEVER into a missing table fails with notFound.
-      const never = await waitDone(await copyJob(source, dataset.table('missing'), { createDisposition: 'CREATE_NEVER' }));
+      const never = await waitDone(
+        await copyJob(source, dataset.table('missing'), { createDisposition: 'CREATE_NEVER' }),
+      );
       expect(never.status.errorResult?.reason).to.equal('notFound');
     });
 
@@ -1214,17 +1449,20 @@ describe('BigQuery emulator REST resources through @google-cloud/bigquery', func
       const expires = new Date(Date.now() + 3_600_000);
       const snap = dataset.table('snap');
       const done = await waitDone(
-        await copyJob(source, snap, { operationType: 'SNAPSHOT', destinationExpirationTime: expires.toISOString() }),
+        await copyJob(source, snap, {
+          operationType: 'SNAPSHOT',
+          destinationExpirationTime: expires.toISOString(),
+        }),
       );
       expect(done.status.errorResult).to.equal(undefined);
-      const [metadata] = await snap.getMetadata();
+      const metadata = await metadataOf(snap);
       expect(metadata.type).to.equal('SNAPSHOT');
-      expect(metadata.snapshotDefinition.baseTableReference).to.deep.equal({
+      expect(metadata.snapshotDefinition?.baseTableReference).to.deep.equal({
         projectId,
         datasetId: dataset.id,
         tableId: source.id,
       });
-      expect(Date.parse(metadata.snapshotDefinition.snapshotTime)).to.be.closeTo(Date.now(), 60_000);
+      expect(Date.parse(metadata.snapshotDefinition?.snapshotTime ?? '')).to.be.closeTo(Date.now(), 60_000);
       expect(Number(metadata.expirationTime)).to.equal(expires.getTime());
       expect(await values(snap)).to.deep.equal([1, 2]);
 
@@ -1237,8 +1475,8 @@ describe('BigQuery emulator REST resources through @google-cloud/bigquery', func
       const old = dataset.table('snap_old');
       await waitDone(await copyJob(`${source.id}@${between}`, old, { operationType: 'SNAPSHOT' }));
       expect(await values(old)).to.deep.equal([1]);
-      const [oldMetadata] = await old.getMetadata();
-      expect(Date.parse(oldMetadata.snapshotDefinition.snapshotTime)).to.equal(between);
+      const oldMetadata = await metadataOf(old);
+      expect(Date.parse(oldMetadata.snapshotDefinition?.snapshotTime ?? '')).to.equal(between);
 
       // A snapshot past its expiration is gone.
       const brief = dataset.table('snap_brief');
@@ -1257,14 +1495,34 @@ describe('BigQuery emulator REST resources through @google-cloud/bigquery', func
       expect(again.status.errorResult?.reason).to.equal('duplicate');
     });
 
+    it('keeps ingestion-time partitions through SNAPSHOT and RESTORE', async function () {
+      const dataset = await newDataset();
+      const source = await newTable(dataset, SCHEMA, { timePartitioning: { type: 'DAY' } });
+      const day = (daysAgo: number): string =>
+        new Date(Date.now() - daysAgo * 86_400_000).toISOString().slice(0, 10).replaceAll('-', '');
+      await dataset.table(`${source.id}$${day(10)}`).insert([{ v: 10, s: 'ten days' }]);
+      await dataset.table(`${source.id}$${day(3)}`).insert([{ v: 3, s: 'three days' }]);
+      const snap = dataset.table('snap');
+      await waitDone(await copyJob(source, snap, { operationType: 'SNAPSHOT' }));
+      const restored = dataset.table('restored');
+      const done = await waitDone(await copyJob(snap, restored, { operationType: 'RESTORE' }));
+      expect(done.status.errorResult).to.equal(undefined);
+      for (const table of [snap, restored]) {
+        expect(await values(dataset.table(`${table.id}$${day(10)}`)), table.id).to.deep.equal([10]);
+        expect(await values(dataset.table(`${table.id}$${day(3)}`)), table.id).to.deep.equal([3]);
+      }
+      const metadata = await metadataOf(restored);
+      expect(metadata.timePartitioning).to.deep.include({ type: 'DAY' });
+    });
+
     it('CLONEs into a writable table and RESTOREs a snapshot', async function () {
       const dataset = await newDataset();
       const source = await withRows(dataset, [1, 2]);
       const clone = dataset.table('clone');
       await waitDone(await copyJob(source, clone, { operationType: 'CLONE' }));
-      const [cloneMetadata] = await clone.getMetadata();
+      const cloneMetadata = await metadataOf(clone);
       expect(cloneMetadata.type).to.equal('TABLE');
-      expect(cloneMetadata.cloneDefinition.baseTableReference.tableId).to.equal(source.id);
+      expect(cloneMetadata.cloneDefinition?.baseTableReference.tableId).to.equal(source.id);
       await clone.insert([{ v: 3, s: 's3' }]);
       expect(await values(clone)).to.deep.equal([1, 2, 3]);
       expect(await values(source)).to.deep.equal([1, 2]);
@@ -1274,12 +1532,14 @@ describe('BigQuery emulator REST resources through @google-cloud/bigquery', func
       const restored = dataset.table('restored');
       const done = await waitDone(await copyJob(snap, restored, { operationType: 'RESTORE' }));
       expect(done.status.errorResult).to.equal(undefined);
-      const [restoredMetadata] = await restored.getMetadata();
+      const restoredMetadata = await metadataOf(restored);
       expect(restoredMetadata.type).to.equal('TABLE');
       await restored.insert([{ v: 9, s: 's9' }]);
       expect(await values(restored)).to.deep.equal([1, 2, 9]);
       // RESTORE needs a snapshot as its source.
-      const notSnapshot = await waitDone(await copyJob(source, dataset.table('r2'), { operationType: 'RESTORE' }));
+      const notSnapshot = await waitDone(
+        await copyJob(source, dataset.table('r2'), { operationType: 'RESTORE' }),
+      );
       expect(notSnapshot.status.errorResult?.reason).to.equal('invalid');
     });
   });
@@ -1334,7 +1594,7 @@ describe('BigQuery emulator persistence', function () {
         },
         timePartitioning: { type: 'DAY' },
       });
-      createdAt = table.metadata.creationTime as string;
+      createdAt = (table.metadata as Resource).creationTime!;
       await table.insert([
         { id: 1, tags: ['a'] },
         { id: 2, tags: [] },
@@ -1350,12 +1610,17 @@ describe('BigQuery emulator persistence', function () {
       const [datasets] = await bq.getDatasets();
       expect(datasets.map((d) => d.id)).to.deep.equal(['kept']);
       const dataset = bq.dataset('kept');
-      expect((await dataset.getMetadata())[0].labels).to.deep.equal({ keep: 'yes' });
-      const [metadata] = await dataset.table('rows').getMetadata();
+      expect((await metadataOf(dataset)).labels).to.deep.equal({ keep: 'yes' });
+      const metadata = await metadataOf(dataset.table('rows'));
       expect(metadata.creationTime).to.equal(createdAt);
       expect(metadata.numRows).to.equal('2');
       expect(metadata.timePartitioning).to.deep.include({ type: 'DAY' });
-      expect(await dataset.table('rows').getRows().then(([rows]) => rows)).to.deep.equal([
+      expect(
+        await dataset
+          .table('rows')
+          .getRows()
+          .then(([rows]) => rows as Row[]),
+      ).to.deep.equal([
         { id: 1, tags: ['a'] },
         { id: 2, tags: [] },
       ]);
@@ -1363,7 +1628,7 @@ describe('BigQuery emulator persistence', function () {
       expect(routines.map((r) => r.id)).to.deep.equal(['f']);
       // And it stays writable.
       await dataset.table('rows').insert([{ id: 3 }]);
-      expect((await dataset.table('rows').getMetadata())[0].numRows).to.equal('3');
+      expect((await metadataOf(dataset.table('rows'))).numRows).to.equal('3');
     } finally {
       await second.close();
     }

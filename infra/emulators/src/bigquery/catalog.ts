@@ -26,6 +26,7 @@ import {
   partitionIdSql,
   partitionStartSql,
   rowSizeSql,
+  truncateTimeSql,
   visibleSql,
   type Partitioning,
 } from './table-data.js';
@@ -82,7 +83,11 @@ export function parseDecorators(tableId: string, now: number): DecoratedTable {
     // A negative value is relative to now; 0 means the oldest snapshot (see checkSnapshotTime).
     at = n < 0 ? now + n : n;
   }
-  return { tableId: m[1], ...(at !== undefined ? { at } : {}), ...(m[3] !== undefined ? { partition: m[3] } : {}) };
+  return {
+    tableId: m[1],
+    ...(at !== undefined ? { at } : {}),
+    ...(m[3] !== undefined ? { partition: m[3] } : {}),
+  };
 }
 
 interface ProjectState {
@@ -100,6 +105,11 @@ export interface CommitOptions {
   readonly truncate: boolean;
   /** A `$partition` decorator on the destination. */
   readonly partition?: string;
+  /**
+   * A column of `selectSql`, after the table's columns, holding each row's ingestion partition time
+   * (copies keep `_PARTITIONTIME`); NULL means the commit time. Not stored as a column.
+   */
+  readonly partitionTimeColumn?: string;
 }
 
 const META_TABLE = '__bqbr_meta';
@@ -112,7 +122,9 @@ export class Catalog {
 
   static async open(engine: Engine): Promise<Catalog> {
     const catalog = new Catalog(engine);
-    await engine.run(`CREATE TABLE IF NOT EXISTS ${META_TABLE} (key VARCHAR PRIMARY KEY, kind VARCHAR, value VARCHAR)`);
+    await engine.run(
+      `CREATE TABLE IF NOT EXISTS ${META_TABLE} (key VARCHAR PRIMARY KEY, kind VARCHAR, value VARCHAR)`,
+    );
     const rows = await engine.all(`SELECT kind, value FROM ${META_TABLE} ORDER BY kind, key`);
     // Datasets first ('dataset' < 'routine' < 'table'), so their children find them.
     for (const row of rows) catalog.restore(String(row['kind']), JSON.parse(String(row['value'])) as Json);
@@ -326,7 +338,8 @@ export class Catalog {
     if (at === 0) return oldest;
     const name = `${tableName(entry.ref)}@${at}`;
     if (at > now) throw invalid(`Invalid snapshot time ${at} for table ${name}. Cannot read in the future.`);
-    if (at < oldest) throw invalid(`Invalid snapshot time ${at} for table ${name}. Cannot read before ${oldest}`);
+    if (at < oldest)
+      throw invalid(`Invalid snapshot time ${at} for table ${name}. Cannot read before ${oldest}`);
     return at;
   }
 
@@ -365,8 +378,19 @@ export class Catalog {
       const at = Math.max(Date.now(), entry.lastCommit + 1);
       const partitioning = this.partitioning(entry);
       const ingestion = partitioning.time && partitioning.time.field === undefined;
-      const decoratorStart = options.partition !== undefined ? partitionStartSql(options.partition) : undefined;
-      const partitionTime = ingestion ? (decoratorStart ?? ingestionTimeSql(at, partitioning.time!.type)) : 'NULL';
+      const decoratorStart =
+        options.partition !== undefined ? partitionStartSql(options.partition) : undefined;
+      const carried = options.partitionTimeColumn;
+      let partitionTime = 'NULL';
+      if (ingestion) {
+        const commitTime = ingestionTimeSql(at, partitioning.time!.type);
+        partitionTime =
+          decoratorStart ??
+          (carried !== undefined
+            ? `coalesce(${truncateTimeSql(`__src.${quoteIdent(carried)}`, partitioning.time!.type)}, ${commitTime})`
+            : commitTime);
+      }
+      const sourceColumns = carried !== undefined ? `__src.* EXCLUDE (${quoteIdent(carried)})` : '__src.*';
       const work = async (conn: DuckDBConnection): Promise<number> => {
         if (options.truncate) {
           let where = `${DELETED} IS NULL`;
@@ -379,7 +403,7 @@ export class Catalog {
         const columns = columnListSql(entry.fields);
         const target = entry.fields.length > 0 ? `${columns}, ` : '';
         const reader = await conn.runAndReadAll(
-          `INSERT INTO ${quoteIdent(physical)} (${target}${INSERTED}, ${DELETED}, ${PARTITION_TIME}) SELECT ${entry.fields.length > 0 ? '__src.*, ' : ''}${at}, NULL, ${partitionTime} FROM (${selectSql}) AS __src`,
+          `INSERT INTO ${quoteIdent(physical)} (${target}${INSERTED}, ${DELETED}, ${PARTITION_TIME}) SELECT ${entry.fields.length > 0 ? `${sourceColumns}, ` : ''}${at}, NULL, ${partitionTime} FROM (${selectSql}) AS __src`,
         );
         return Number(reader.getRowsJson()[0]?.[0] ?? 0);
       };
@@ -468,7 +492,10 @@ export class Catalog {
       });
     } else if (kind === 'table') {
       const entry = value as unknown as TableEntry;
-      this.projects.get(entry.ref.projectId)?.datasets.get(entry.ref.datasetId)?.tables.set(entry.ref.tableId, entry);
+      this.projects
+        .get(entry.ref.projectId)
+        ?.datasets.get(entry.ref.datasetId)
+        ?.tables.set(entry.ref.tableId, entry);
     } else if (kind === 'routine') {
       const entry = value as unknown as RoutineEntry;
       this.projects
@@ -483,7 +510,11 @@ export class Catalog {
   }
 
   private saveTable(entry: TableEntry): Promise<void> {
-    return this.saveMeta(`table/${entry.ref.projectId}/${entry.ref.datasetId}/${entry.ref.tableId}`, 'table', entry);
+    return this.saveMeta(
+      `table/${entry.ref.projectId}/${entry.ref.datasetId}/${entry.ref.tableId}`,
+      'table',
+      entry,
+    );
   }
 
   private async saveMeta(key: string, kind: string, value: unknown): Promise<void> {
@@ -521,7 +552,10 @@ export function checkSchemaEvolution(
   const byName = new Map(next.map((f) => [f.name.toLowerCase(), f]));
   for (const old of current) {
     const f = byName.get(old.name.toLowerCase());
-    if (!f) throw invalid(`Provided Schema does not match Table ${table}. Field ${old.name} is missing in new schema`);
+    if (!f)
+      throw invalid(
+        `Provided Schema does not match Table ${table}. Field ${old.name} is missing in new schema`,
+      );
     if (f.type !== old.type)
       throw invalid(
         `Provided Schema does not match Table ${table}. Field ${old.name} has changed type from ${old.type} to ${f.type}`,
@@ -539,6 +573,8 @@ export function checkSchemaEvolution(
   const added = next.filter((f) => !known.has(f.name.toLowerCase()));
   for (const f of added)
     if (f.mode === 'REQUIRED')
-      throw invalid(`Provided Schema does not match Table ${table}. Cannot add required fields to an existing schema. (field: ${f.name})`);
+      throw invalid(
+        `Provided Schema does not match Table ${table}. Cannot add required fields to an existing schema. (field: ${f.name})`,
+      );
   return added;
 }

@@ -6,6 +6,12 @@ import type { EmulatorContext, Job, JobRunner } from './jobs.js';
 import { readDispositions } from './load-job.js';
 import { optString, tableName, tableRefOf, type Json, type TableRef } from './resources.js';
 import { duckType } from './schema.js';
+import { PARTITION_TIME } from './table-data.js';
+
+const isIngestionPartitioned = (entry: TableEntry): boolean => {
+  const time = entry.resource['timePartitioning'] as Json | undefined;
+  return time !== undefined && time['field'] === undefined;
+};
 
 const OPERATIONS = ['COPY', 'SNAPSHOT', 'RESTORE', 'CLONE'] as const;
 type Operation = (typeof OPERATIONS)[number];
@@ -50,7 +56,14 @@ const rfc3339 = (ms: number): string => new Date(ms).toISOString();
 /** Settings that travel with a copy: partitioning, clustering, description, labels. */
 function carriedSettings(source: TableEntry): Json {
   const out: Json = {};
-  for (const key of ['timePartitioning', 'rangePartitioning', 'clustering', 'description', 'labels', 'friendlyName'])
+  for (const key of [
+    'timePartitioning',
+    'rangePartitioning',
+    'clustering',
+    'description',
+    'labels',
+    'friendlyName',
+  ])
     if (source.resource[key] !== undefined) out[key] = source.resource[key];
   return out;
 }
@@ -69,15 +82,25 @@ export const copyRunner: JobRunner = {
       const decorated = parseDecorators(ref.tableId, now);
       const entry = ctx.catalog.getTable({ ...ref, tableId: decorated.tableId });
       if (!entry.physical) throw invalid(`${tableName(entry.ref)} is a ${entry.type} and cannot be copied.`);
-      return { entry, at: ctx.catalog.checkSnapshotTime(entry, decorated.at, now), partition: decorated.partition };
+      return {
+        entry,
+        at: ctx.catalog.checkSnapshotTime(entry, decorated.at, now),
+        partition: decorated.partition,
+      };
     });
     const first = sources[0]!;
     for (const s of sources.slice(1))
       if (s.entry.fields.map(duckType).join() !== first.entry.fields.map(duckType).join())
-        throw invalid(`Incompatible table schemas: ${tableName(first.entry.ref)} and ${tableName(s.entry.ref)}.`);
+        throw invalid(
+          `Incompatible table schemas: ${tableName(first.entry.ref)} and ${tableName(s.entry.ref)}.`,
+        );
     if (config.operation === 'RESTORE' && first.entry.type !== 'SNAPSHOT')
       throw invalid(`${tableName(first.entry.ref)} is not a table snapshot; RESTORE needs one.`);
-    if ((config.operation === 'COPY' || config.operation === 'CLONE') && first.entry.type === 'SNAPSHOT' && config.operation === 'CLONE')
+    if (
+      (config.operation === 'COPY' || config.operation === 'CLONE') &&
+      first.entry.type === 'SNAPSHOT' &&
+      config.operation === 'CLONE'
+    )
       throw invalid(`Cannot clone table snapshot ${tableName(first.entry.ref)}.`);
 
     const destRef = config.destination;
@@ -87,7 +110,8 @@ export const copyRunner: JobRunner = {
     const pointInTime = rfc3339(first.at ?? now);
     if (config.operation === 'SNAPSHOT' || config.operation === 'CLONE') {
       if (dest) throw duplicate(`Already Exists: Table ${tableName(destRef)}`);
-      if (config.createDisposition === 'CREATE_NEVER') throw notFound(`Not found: Table ${tableName(destRef)}`);
+      if (config.createDisposition === 'CREATE_NEVER')
+        throw notFound(`Not found: Table ${tableName(destRef)}`);
       const resource: Json = {
         ...carriedSettings(first.entry),
         ...(config.operation === 'SNAPSHOT'
@@ -95,9 +119,15 @@ export const copyRunner: JobRunner = {
           : { cloneDefinition: { baseTableReference, cloneTime: pointInTime } }),
         ...(config.expirationTime !== undefined ? { expirationTime: String(config.expirationTime) } : {}),
       };
-      dest = await ctx.catalog.createTable(destRef, config.operation === 'SNAPSHOT' ? 'SNAPSHOT' : 'TABLE', first.entry.fields, resource);
+      dest = await ctx.catalog.createTable(
+        destRef,
+        config.operation === 'SNAPSHOT' ? 'SNAPSHOT' : 'TABLE',
+        first.entry.fields,
+        resource,
+      );
     } else if (!dest) {
-      if (config.createDisposition === 'CREATE_NEVER') throw notFound(`Not found: Table ${tableName(destRef)}`);
+      if (config.createDisposition === 'CREATE_NEVER')
+        throw notFound(`Not found: Table ${tableName(destRef)}`);
       const resource: Json = {
         ...carriedSettings(first.entry),
         ...(config.expirationTime !== undefined ? { expirationTime: String(config.expirationTime) } : {}),
@@ -107,15 +137,33 @@ export const copyRunner: JobRunner = {
       if (dest.type === 'SNAPSHOT') throw invalid(`Cannot write to table snapshot ${tableName(destRef)}.`);
       if (config.writeDisposition === 'WRITE_EMPTY' && (await ctx.catalog.stats(dest)).numRows > 0)
         throw duplicate(`Already Exists: Table ${tableName(destRef)}`);
-      if (config.writeDisposition === 'WRITE_APPEND' && dest.fields.map(duckType).join() !== first.entry.fields.map(duckType).join())
+      if (
+        config.writeDisposition === 'WRITE_APPEND' &&
+        dest.fields.map(duckType).join() !== first.entry.fields.map(duckType).join()
+      )
         throw invalid(`Provided Schema does not match Table ${tableName(destRef)}.`);
       if (config.writeDisposition === 'WRITE_TRUNCATE') {
         await ctx.engine.withConnection((c) => ctx.catalog.replaceSchema(dest!, first.entry.fields, c));
         await ctx.catalog.updateTable(dest, { ...dest.resource, ...carriedSettings(first.entry) });
       }
     }
-    const union = sources.map((s) => `SELECT * FROM ${ctx.catalog.relationSql(s.entry, s.at, s.partition)}`).join(' UNION ALL ');
-    const { rows } = await ctx.catalog.commit(dest, union, { truncate: config.writeDisposition === 'WRITE_TRUNCATE' });
+    // Rows keep their ingestion-time partition (_PARTITIONTIME) when copied into an ingestion-time partitioned table.
+    const destination = dest;
+    const carry = isIngestionPartitioned(destination);
+    const union = sources
+      .map((s) => {
+        const extra = !carry
+          ? []
+          : isIngestionPartitioned(s.entry)
+            ? [PARTITION_TIME]
+            : [`NULL::TIMESTAMPTZ AS ${PARTITION_TIME}`];
+        return `SELECT * FROM ${ctx.catalog.relationSql(s.entry, s.at, s.partition, extra)}`;
+      })
+      .join(' UNION ALL ');
+    const { rows } = await ctx.catalog.commit(destination, union, {
+      truncate: config.writeDisposition === 'WRITE_TRUNCATE',
+      ...(carry ? { partitionTimeColumn: PARTITION_TIME } : {}),
+    });
     const bytes = (await ctx.catalog.stats(dest)).numBytes;
     job.statistics = { copy: { copiedRows: String(rows), copiedLogicalBytes: String(bytes) } };
   },

@@ -26,12 +26,13 @@ export async function insertAll(ctx: EmulatorContext, r: Request, ref: TableRef)
   if (!entry.physical || entry.type === 'SNAPSHOT')
     throw invalid(`Cannot insert rows into ${entry.type} ${ref.projectId}:${ref.datasetId}.${ref.tableId}.`);
   const rows = body['rows'];
-  if (!Array.isArray(rows)) throw invalid('No rows present in the request.');
+  if (!Array.isArray(rows) || rows.length === 0) throw invalid('No rows present in the request.');
   const skipInvalid = body['skipInvalidRows'] === true;
   const ignoreUnknown = body['ignoreUnknownValues'] === true;
 
   const errors = new Map<number, RowError[]>();
-  const good: { index: number; json: Json }[] = [];
+  const good: { index: number; json: Json; insertId?: string }[] = [];
+  const inRequest = new Set<string>();
   const key = `${entry.physical}`;
   const seen = recentInsertIds.get(key) ?? new Set<string>();
   rows.forEach((raw, index) => {
@@ -48,9 +49,9 @@ export async function insertAll(ctx: EmulatorContext, r: Request, ref: TableRef)
       errors.set(index, rowErrors);
       return;
     }
-    if (insertId !== undefined && seen.has(insertId)) return;
-    if (insertId !== undefined) seen.add(insertId);
-    good.push({ index, json: { ...text, __i: index } });
+    if (insertId !== undefined && (seen.has(insertId) || inRequest.has(insertId))) return;
+    if (insertId !== undefined) inRequest.add(insertId);
+    good.push({ index, json: { ...text, __i: index }, ...(insertId !== undefined ? { insertId } : {}) });
   });
 
   // Values that are well-formed JSON but do not parse as their type (a bad date...) are found in SQL.
@@ -58,7 +59,8 @@ export async function insertAll(ctx: EmulatorContext, r: Request, ref: TableRef)
     const structure = { ...jsonStructure(entry.fields), __i: 'BIGINT' };
     const source = `(SELECT unnest(from_json(${quoteString(JSON.stringify(good.map((g) => g.json)))}, ${quoteString(JSON.stringify([structure]))})) AS __r)`;
     const checks = entry.fields.map(
-      (f) => `CASE WHEN ${badValueSql(f, structField('__r', f.name), badTextLeaf)} THEN ${quoteString(f.name)} END`,
+      (f) =>
+        `CASE WHEN ${badValueSql(f, structField('__r', f.name), badTextLeaf)} THEN ${quoteString(f.name)} END`,
     );
     if (checks.length > 0) {
       const bad = await ctx.engine.all(
@@ -66,7 +68,13 @@ export async function insertAll(ctx: EmulatorContext, r: Request, ref: TableRef)
       );
       for (const b of bad) {
         const field = String(b['field']);
-        errors.set(Number(b['i']), [rowError('invalid', field, `Invalid value for field ${field}: it does not parse as ${entry.fields.find((f) => f.name === field)?.type}.`)]);
+        errors.set(Number(b['i']), [
+          rowError(
+            'invalid',
+            field,
+            `Invalid value for field ${field}: it does not parse as ${entry.fields.find((f) => f.name === field)?.type}.`,
+          ),
+        ]);
       }
     }
     const accepted = good.filter((g) => !errors.has(g.index));
@@ -80,6 +88,8 @@ export async function insertAll(ctx: EmulatorContext, r: Request, ref: TableRef)
         `SELECT ${select || '1'} FROM ${source} WHERE struct_extract(__r, '__i') IN (${keep}) ORDER BY struct_extract(__r, '__i')`,
         { truncate: false, ...(decorated.partition !== undefined ? { partition: decorated.partition } : {}) },
       );
+      // Only rows actually written count for de-duplication: a rejected request may be sent again.
+      for (const g of accepted) if (g.insertId !== undefined) seen.add(g.insertId);
     }
   }
   if (seen.size > REMEMBERED_INSERT_IDS) seen.clear();
@@ -133,14 +143,22 @@ function textRecord(
       } else {
         const element = { ...field, mode: 'NULLABLE' as const };
         out[field.name] = value.map((v, i) => {
-          if (v === null) errors.push(rowError('invalid', path, `Only optional fields can be set to NULL. Field: ${path}; Value: NULL at index ${i}`));
+          if (v === null)
+            errors.push(
+              rowError(
+                'invalid',
+                path,
+                `Only optional fields can be set to NULL. Field: ${path}; Value: NULL at index ${i}`,
+              ),
+            );
           return textValue(element, v, path, ignoreUnknown, errors);
         });
       }
       continue;
     }
     if (value === undefined || value === null) {
-      if (field.mode === 'REQUIRED') errors.push(rowError('invalid', path, `Missing required field: ${path}.`));
+      if (field.mode === 'REQUIRED')
+        errors.push(rowError('invalid', path, `Missing required field: ${path}.`));
       out[field.name] = null;
       continue;
     }
@@ -149,7 +167,13 @@ function textRecord(
   return out;
 }
 
-function textValue(field: FieldSchema, value: unknown, path: string, ignoreUnknown: boolean, errors: RowError[]): unknown {
+function textValue(
+  field: FieldSchema,
+  value: unknown,
+  path: string,
+  ignoreUnknown: boolean,
+  errors: RowError[],
+): unknown {
   if (value === null) return null;
   if (field.type === 'RECORD') {
     if (typeof value !== 'object' || Array.isArray(value)) {

@@ -84,7 +84,8 @@ export function optString(body: Json, key: string): string | undefined {
 export function optObject(body: Json, key: string): Json | undefined {
   const v = body[key];
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'object' || Array.isArray(v)) throw invalid(`Invalid value for ${key}: expected an object.`);
+  if (typeof v !== 'object' || Array.isArray(v))
+    throw invalid(`Invalid value for ${key}: expected an object.`);
   return v as Json;
 }
 
@@ -111,7 +112,9 @@ export function labelsOf(body: Json): Record<string, string> | undefined {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(labels)) {
     if (!/^[\p{Ll}\p{Lo}][\p{Ll}\p{Lo}\p{N}_-]{0,62}$/u.test(k))
-      throw invalid(`Invalid label key "${k}": keys must start with a lowercase letter and be at most 63 characters.`);
+      throw invalid(
+        `Invalid label key "${k}": keys must start with a lowercase letter and be at most 63 characters.`,
+      );
     if (v === null) continue; // patching a label to null removes it
     if (typeof v !== 'string' || !/^[\p{Ll}\p{Lo}\p{N}_-]{0,63}$/u.test(v))
       throw invalid(`Invalid label value for "${k}": ${String(v)}`);
@@ -123,7 +126,8 @@ export function labelsOf(body: Json): Record<string, string> | undefined {
 export function tableRefOf(value: unknown, what: string, defaultProject?: string): TableRef {
   if (typeof value !== 'object' || value === null) throw invalid(`Required parameter is missing: ${what}`);
   const v = value as Json;
-  const projectId = typeof v['projectId'] === 'string' && v['projectId'] !== '' ? v['projectId'] : defaultProject;
+  const projectId =
+    typeof v['projectId'] === 'string' && v['projectId'] !== '' ? v['projectId'] : defaultProject;
   const datasetId = v['datasetId'];
   const tableId = v['tableId'];
   if (typeof projectId !== 'string' || typeof datasetId !== 'string' || typeof tableId !== 'string')
@@ -134,7 +138,8 @@ export function tableRefOf(value: unknown, what: string, defaultProject?: string
 export function datasetRefOf(value: unknown, what: string, defaultProject?: string): DatasetRef {
   if (typeof value !== 'object' || value === null) throw invalid(`Required parameter is missing: ${what}`);
   const v = value as Json;
-  const projectId = typeof v['projectId'] === 'string' && v['projectId'] !== '' ? v['projectId'] : defaultProject;
+  const projectId =
+    typeof v['projectId'] === 'string' && v['projectId'] !== '' ? v['projectId'] : defaultProject;
   const datasetId = v['datasetId'];
   if (typeof projectId !== 'string' || typeof datasetId !== 'string')
     throw invalid(`Invalid ${what}: projectId and datasetId are required.`);

@@ -78,7 +78,9 @@ function listItem(entry: TableEntry): Json {
     ...(r['timePartitioning'] !== undefined ? { timePartitioning: r['timePartitioning'] } : {}),
     ...(r['rangePartitioning'] !== undefined ? { rangePartitioning: r['rangePartitioning'] } : {}),
     ...(r['clustering'] !== undefined ? { clustering: r['clustering'] } : {}),
-    ...(entry.type === 'VIEW' ? { view: { useLegacySql: (r['view'] as Json)['useLegacySql'] ?? false } } : {}),
+    ...(entry.type === 'VIEW'
+      ? { view: { useLegacySql: (r['view'] as Json)['useLegacySql'] ?? false } }
+      : {}),
   };
 }
 
@@ -107,7 +109,7 @@ export async function insertTable(
   const raw = settableTableFields(body);
   const type = tableTypeOf(raw);
   checkView(raw, type);
-  if (type === 'VIEW' && ((raw['view'] as Json)['useLegacySql'] === true))
+  if (type === 'VIEW' && (raw['view'] as Json)['useLegacySql'] === true)
     throw invalid('Legacy SQL views are not supported by the emulator; set view.useLegacySql to false.');
   if (type === 'VIEW' || type === 'MATERIALIZED_VIEW') {
     const query = ((raw['view'] ?? raw['materializedView']) as Json)['query'] as string;
@@ -125,7 +127,8 @@ export async function getTable(ctx: EmulatorContext, r: Request, ref: TableRef):
   const at = ctx.catalog.checkSnapshotTime(entry, decorated.at);
   const resource = await tableResource(ctx, entry, r.apiBase, at);
   const selected = r.query.get('selectedFields');
-  if (selected) (resource['schema'] as { fields: FieldSchema[] }).fields = selectedFields(entry.fields, selected);
+  if (selected)
+    (resource['schema'] as { fields: FieldSchema[] }).fields = selectedFields(entry.fields, selected);
   sendJson(r.res, 200, resource);
 }
 
@@ -181,11 +184,18 @@ export async function updateTable(
   if (entry.resource['timePartitioning'] && next['timePartitioning'] === undefined && mode === 'update')
     next['timePartitioning'] = entry.resource['timePartitioning'];
   const settings = checkTableSettings(next, fields ?? entry.fields);
+  // Partition expiration and requirePartitionFilter may change; the partitioning itself may not
+  // (https://cloud.google.com/bigquery/docs/managing-partitioned-tables).
+  const spec = (time: unknown): string => {
+    const t = time as Json | undefined;
+    return JSON.stringify(t ? [t['type'], t['field'] ?? null] : null);
+  };
   const samePartitioning =
-    JSON.stringify(settings['timePartitioning'] ?? null) === JSON.stringify(entry.resource['timePartitioning'] ?? null) &&
-    JSON.stringify(settings['rangePartitioning'] ?? null) === JSON.stringify(entry.resource['rangePartitioning'] ?? null);
+    spec(settings['timePartitioning']) === spec(entry.resource['timePartitioning']) &&
+    JSON.stringify(settings['rangePartitioning'] ?? null) ===
+      JSON.stringify(entry.resource['rangePartitioning'] ?? null);
   if (!samePartitioning && entry.physical)
-    throw invalid(`Cannot change partitioning/clustering spec for a partitioned table ${tableName(ref)}.`);
+    throw invalid(`Cannot change partitioning spec for table ${tableName(ref)}.`);
   await ctx.catalog.updateTable(entry, settings, fields);
   sendJson(r.res, 200, await tableResource(ctx, entry, r.apiBase));
 }
@@ -219,7 +229,9 @@ export async function listTableData(ctx: EmulatorContext, r: Request, ref: Table
   const rows =
     fields.length === 0 || max === 0
       ? []
-      : await ctx.engine.all(`SELECT ${selectListSql(fields, toApiLeaf)} FROM ${relation} LIMIT ${max} OFFSET ${start}`);
+      : await ctx.engine.all(
+          `SELECT ${selectListSql(fields, toApiLeaf)} FROM ${relation} LIMIT ${max} OFFSET ${start}`,
+        );
   const next = start + rows.length;
   sendJson(r.res, 200, {
     kind: 'bigquery#tableDataList',
@@ -254,7 +266,16 @@ function prune(fields: readonly FieldSchema[], paths: string[][], prefix: string
     const mine = paths.filter((p) => p[0]?.toLowerCase() === f.name.toLowerCase());
     if (mine.length === 0) return [];
     if (f.type !== 'RECORD' || mine.some((p) => p.length === 1)) return [f];
-    return [{ ...f, fields: prune(f.fields ?? [], mine.map((p) => p.slice(1)), `${prefix}${f.name}.`) }];
+    return [
+      {
+        ...f,
+        fields: prune(
+          f.fields ?? [],
+          mine.map((p) => p.slice(1)),
+          `${prefix}${f.name}.`,
+        ),
+      },
+    ];
   });
 }
 
@@ -281,4 +302,3 @@ function secondsText(micros: string): string {
   const [mantissa, exponent] = seconds.toExponential().split('e');
   return `${mantissa!.includes('.') ? mantissa : `${mantissa}.0`}E${Number(exponent)}`;
 }
-

@@ -35,7 +35,9 @@ export function createTableSql(physical: string, fields: readonly FieldSchema[])
 
 /** Rows visible at `at` (epoch ms), or now. */
 export const visibleSql = (at?: number): string =>
-  at === undefined ? `${DELETED} IS NULL` : `${INSERTED} <= ${at} AND (${DELETED} IS NULL OR ${DELETED} > ${at})`;
+  at === undefined
+    ? `${DELETED} IS NULL`
+    : `${INSERTED} <= ${at} AND (${DELETED} IS NULL OR ${DELETED} > ${at})`;
 
 const PARTITION_FORMATS: Record<TimePartitioning['type'], string> = {
   HOUR: '%Y%m%d%H',
@@ -45,11 +47,15 @@ const PARTITION_FORMATS: Record<TimePartitioning['type'], string> = {
 };
 
 /** SQL for each row's partition id (`20200101`, `__NULL__`, `__UNPARTITIONED__`), or undefined when unpartitioned. */
-export function partitionIdSql(partitioning: Partitioning, fields: readonly FieldSchema[]): string | undefined {
+export function partitionIdSql(
+  partitioning: Partitioning,
+  fields: readonly FieldSchema[],
+): string | undefined {
   if (partitioning.time) {
     const { field, type } = partitioning.time;
     const column = field === undefined ? PARTITION_TIME : quoteIdent(field);
-    const typed = fields.find((f) => f.name === field)?.type === 'DATE' ? `CAST(${column} AS TIMESTAMP)` : column;
+    const typed =
+      fields.find((f) => f.name === field)?.type === 'DATE' ? `CAST(${column} AS TIMESTAMP)` : column;
     return `CASE WHEN ${column} IS NULL THEN '__NULL__' ELSE strftime(${typed}, '${PARTITION_FORMATS[type]}') END`;
   }
   if (partitioning.range) {
@@ -62,14 +68,22 @@ export function partitionIdSql(partitioning: Partitioning, fields: readonly Fiel
 }
 
 /** Checks a `$partition` decorator against the table's partitioning and returns it. */
-export function checkPartitionDecorator(partitioning: Partitioning, decorator: string, table: string): string {
+export function checkPartitionDecorator(
+  partitioning: Partitioning,
+  decorator: string,
+  table: string,
+): string {
   if (!partitioning.time && !partitioning.range)
-    throw invalid(`Cannot read partition information from a table that is not partitioned: ${table}$${decorator}`);
+    throw invalid(
+      `Cannot read partition information from a table that is not partitioned: ${table}$${decorator}`,
+    );
   if (decorator === '__NULL__' || decorator === '__UNPARTITIONED__') return decorator;
   if (partitioning.time) {
     const digits = { HOUR: 10, DAY: 8, MONTH: 6, YEAR: 4 }[partitioning.time.type];
     if (!new RegExp(`^\\d{${digits}}$`).test(decorator))
-      throw invalid(`Invalid partition decorator ${decorator} for table ${table} partitioned by ${partitioning.time.type}.`);
+      throw invalid(
+        `Invalid partition decorator ${decorator} for table ${table} partitioned by ${partitioning.time.type}.`,
+      );
   } else if (!/^-?\d+$/.test(decorator)) {
     throw invalid(`Invalid partition decorator ${decorator} for integer-range partitioned table ${table}.`);
   }
@@ -81,6 +95,12 @@ export function partitionStartSql(decorator: string): string | undefined {
   const m = /^(\d{4})(\d{2})?(\d{2})?(\d{2})?$/.exec(decorator);
   if (!m) return undefined;
   return `TIMESTAMPTZ '${m[1]}-${m[2] ?? '01'}-${m[3] ?? '01'} ${m[4] ?? '00'}:00:00+00'`;
+}
+
+/** A TIMESTAMPTZ truncated to the start of its partition. */
+export function truncateTimeSql(expr: string, type: TimePartitioning['type']): string {
+  const unit = { HOUR: 'hour', DAY: 'day', MONTH: 'month', YEAR: 'year' }[type];
+  return `date_trunc('${unit}', ${expr})`;
 }
 
 /** Ingestion partition time of rows committed at `at` ms. */

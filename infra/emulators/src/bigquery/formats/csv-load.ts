@@ -1,6 +1,8 @@
 // CSV load files (https://cloud.google.com/bigquery/docs/loading-data-cloud-storage-csv): every value is
 // read as text by DuckDB, then parsed to its field's stored type in SQL; rows that do not fit are bad records.
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { invalid } from '../api-error.js';
+import { rowsOf } from '../engine.js';
 import {
   duckType,
   isRepeated,
@@ -40,8 +42,13 @@ function assertFlat(fields: readonly FieldSchema[]): void {
 
 const column = (index: number): string => `c${index}`;
 const EXTRA = 'c_extra';
+/** Stage flags: the row has fewer fields than the schema / more fields than the schema. */
+const SHORT_FLAG = '__bqbr_short';
+const EXTRA_FLAG = '__bqbr_extra';
 /** DuckDB's CSV reader always has a NULL string; this one never occurs, so only missing columns are NULL. */
 const NEVER_NULL = `chr(1) || 'bqbr-no-null'`;
+/** Types whose empty value is not NULL: an empty string, empty bytes. */
+const hasEmptyValue = (f: FieldSchema): boolean => f.type === 'STRING' || f.type === 'BYTES';
 
 export const readCsvFiles: FileReader = async (source, options) => {
   const { connection } = source;
@@ -69,13 +76,25 @@ export const readCsvFiles: FileReader = async (source, options) => {
     return { table: source.table, fields, rows: 0, badRecords: 0, errors: [] };
   }
 
+  // With the default (empty) null marker an unquoted empty field is NULL but a quoted one ("") is an empty
+  // STRING/BYTES value (https://github.com/googleapis/python-bigquery-pandas/issues/366). DuckDB tells them
+  // apart only when '' is its NULL string, and then a missing trailing column looks like an empty one, so
+  // row shapes (too few / too many fields) come from a second, cheap read that keeps every empty field.
+  const quotedEmpty = options.nullMarker === '' && fields.some(hasEmptyValue);
   const stage = `${source.table}__stage`;
-  const value = (i: number): string => `nullif(${column(i)}, ${quoteString(options.nullMarker)})`;
+  const shape = `${source.table}__shape`;
+  const value = (i: number): string => {
+    const f = fields[i] as FieldSchema;
+    return quotedEmpty && hasEmptyValue(f)
+      ? column(i)
+      : `nullif(${column(i)}, ${quoteString(options.nullMarker)})`;
+  };
   const parsed = (i: number): string => `p${i}`;
   const last = fields.length - 1;
+  const shortSql = options.allowJaggedRows ? 'false' : `${column(last)} IS NULL`;
+  const extraSql = options.ignoreUnknownValues ? 'false' : `${EXTRA} IS NOT NULL`;
   const problems = [
-    ...(options.ignoreUnknownValues ? [] : [`${EXTRA} IS NOT NULL`]),
-    ...(options.allowJaggedRows ? [] : [`${column(last)} IS NULL`]),
+    ...(quotedEmpty ? [] : [shortSql, extraSql]),
     ...(options.allowQuotedNewlines
       ? []
       : fields.map(
@@ -86,29 +105,31 @@ export const readCsvFiles: FileReader = async (source, options) => {
       f.mode === 'REQUIRED' ? `${parsed(i)} IS NULL` : `(${value(i)} IS NOT NULL AND ${parsed(i)} IS NULL)`,
     ),
   ];
-  const raw = [...fields.map((_, i) => column(i)), EXTRA];
-  const columnTypes = [...fields.map((_, i) => column(i)), EXTRA]
-    .map((c) => `${quoteString(c)}: 'VARCHAR'`)
-    .join(', ');
-  const read = (parallel: boolean): string =>
-    `read_csv(${sqlFileList(files)}, columns={${columnTypes}}, auto_detect=false, header=false, delim=${quoteString(delimiter)}, quote=${quoteString(quote)}, escape=${quoteString(quote)}, skip=${skipRows}, null_padding=true, strict_mode=false, nullstr=${NEVER_NULL}, compression='none', filename=true, parallel=${parallel})`;
+  const raw = fields.map((_, i) => column(i));
+  const columnTypes = [...raw, EXTRA].map((c) => `${quoteString(c)}: 'VARCHAR'`).join(', ');
+  const read = (parallel: boolean, emptyIsNull: boolean): string => {
+    // allow_quoted_nulls=false keeps a quoted "" as '' while an unquoted empty field is NULL.
+    const nulls = emptyIsNull ? `nullstr='', allow_quoted_nulls=false` : `nullstr=${NEVER_NULL}`;
+    return `read_csv(${sqlFileList(files)}, columns={${columnTypes}}, auto_detect=false, header=false, delim=${quoteString(delimiter)}, quote=${quoteString(quote)}, escape=${quoteString(quote)}, skip=${skipRows}, null_padding=true, strict_mode=false, ${nulls}, compression='none', filename=true, parallel=${parallel})`;
+  };
   // The raw text is kept for bad rows only, to describe them.
   const stageSql = (parallel: boolean): string =>
     `CREATE TEMP TABLE ${quoteIdent(stage)} AS
      SELECT ${fields.map((_, i) => parsed(i)).join(', ')}, ${STAGE_FILE}, ${STAGE_BAD},
+            ${quotedEmpty ? 'false' : shortSql} AS ${SHORT_FLAG}, ${quotedEmpty ? 'false' : extraSql} AS ${EXTRA_FLAG},
             ${raw.map((c) => `CASE WHEN ${STAGE_BAD} THEN ${c} END AS ${c}`).join(', ')}
      FROM (SELECT *, coalesce(${problems.join(' OR ')}, false) AS ${STAGE_BAD}
-           FROM (SELECT ${raw.join(', ')}, filename AS ${STAGE_FILE},
+           FROM (SELECT ${[...raw, EXTRA].join(', ')}, filename AS ${STAGE_FILE},
                         ${fields.map((f, i) => `${fromTextSql(f, value(i), duckType(f))} AS ${parsed(i)}`).join(', ')}
-                 FROM ${read(parallel)}))`;
+                 FROM ${read(parallel, quotedEmpty)}))`;
+  const shapeSql = (parallel: boolean): string =>
+    `CREATE TEMP TABLE ${quoteIdent(shape)} AS
+     SELECT ${shortSql} AS s, ${extraSql} AS e FROM ${read(parallel, false)}`;
   try {
-    try {
-      await connection.run(stageSql(true));
-    } catch (err) {
-      // DuckDB's parallel reader cannot pad short rows once a quoted value spans lines.
-      if (!String((err as Error).message).includes('parallel=false')) throw err;
-      await connection.run(`DROP TABLE IF EXISTS ${quoteIdent(stage)}`);
-      await connection.run(stageSql(false));
+    await runWithSerialFallback(connection, stage, stageSql);
+    if (quotedEmpty && !(options.allowJaggedRows && options.ignoreUnknownValues)) {
+      await runWithSerialFallback(connection, shape, shapeSql);
+      await markBadShapes(connection, stage, shape);
     }
   } catch (err) {
     throw asReadError(err);
@@ -132,6 +153,38 @@ export const readCsvFiles: FileReader = async (source, options) => {
   });
 };
 
+/** Creates `table` with a parallel read, or a serial one when DuckDB's parallel reader cannot handle the file. */
+async function runWithSerialFallback(
+  connection: DuckDBConnection,
+  table: string,
+  sql: (parallel: boolean) => string,
+): Promise<void> {
+  try {
+    await connection.run(sql(true));
+  } catch (err) {
+    // DuckDB's parallel reader cannot pad short rows once a quoted value spans lines.
+    if (!String((err as Error).message).includes('parallel=false')) throw err;
+    await connection.run(`DROP TABLE IF EXISTS ${quoteIdent(table)}`);
+    await connection.run(sql(false));
+  }
+}
+
+/** Flags the staged rows whose shape read (same files, same row order) found too few or too many fields. */
+async function markBadShapes(connection: DuckDBConnection, stage: string, shape: string): Promise<void> {
+  const [counts] = await rowsOf(
+    connection,
+    `SELECT (SELECT count(*) FROM ${quoteIdent(shape)}) AS shapes, (SELECT count(*) FROM ${quoteIdent(stage)}) AS rows`,
+  );
+  if (counts?.['shapes'] !== counts?.['rows'])
+    throw new Error(`CSV shape read found ${String(counts?.['shapes'])} rows, not ${String(counts?.['rows'])}`);
+  await connection.run(
+    `UPDATE ${quoteIdent(stage)} SET ${STAGE_BAD} = true, ${SHORT_FLAG} = x.s, ${EXTRA_FLAG} = x.e
+     FROM (SELECT rowid AS r, s, e FROM ${quoteIdent(shape)} WHERE s OR e) AS x
+     WHERE ${quoteIdent(stage)}.rowid = x.r`,
+  );
+  await connection.run(`DROP TABLE ${quoteIdent(shape)}`);
+}
+
 /** BigQuery's message for one bad CSV row. */
 function explainCsvRow(
   bad: BadRow,
@@ -141,13 +194,14 @@ function explainCsvRow(
 ): string {
   const { row, position } = bad;
   const texts = fields.map((_, i) => row[column(i)] as string | null | undefined);
-  if (!options.ignoreUnknownValues && row[EXTRA] !== null && row[EXTRA] !== undefined) {
+  if (row[EXTRA_FLAG] === true) {
     const found = countCsvColumns(bad.text, delimiter, options.quote);
     return `Too many values in row starting at position: ${position}. Found ${found} column(s) while expected ${fields.length}.`;
   }
-  const present = texts.filter((t) => t !== null && t !== undefined).length;
-  if (!options.allowJaggedRows && present < fields.length)
+  if (row[SHORT_FLAG] === true) {
+    const present = countCsvColumns(bad.text, delimiter, options.quote);
     return `CSV table references column position ${fields.length - 1}, but line starting at position:${position} contains only ${present} columns.`;
+  }
   if (!options.allowQuotedNewlines && texts.some((t) => typeof t === 'string' && /[\r\n]/.test(t)))
     return `Error detected while parsing row starting at position: ${position}. Error: Missing close double quote (") character.`;
   for (const [i, f] of fields.entries()) {

@@ -50,7 +50,11 @@ export function ensureQueryFunctions(connection: DuckDBConnection): void {
 }
 
 /** Runs a GoogleSQL SELECT and materializes its result into DuckDB table `resultTable` (a plain table, caller drops it). */
-export async function executeQuery(query: string, ctx: QueryContext, resultTable: string): Promise<QueryResult> {
+export async function executeQuery(
+  query: string,
+  ctx: QueryContext,
+  resultTable: string,
+): Promise<QueryResult> {
   ensureQueryFunctions(ctx.connection);
   const { sql, referencedTables } = await translateQuery(query, ctx);
 
@@ -79,11 +83,14 @@ export async function executeQuery(query: string, ctx: QueryContext, resultTable
     seen.add(key);
   }
   if (duplicates.size > 0)
-    throw invalidQuery(`Duplicate column names in the result are not supported. Found duplicate(s): ${[...duplicates].join(', ')}`);
+    throw invalidQuery(
+      `Duplicate column names in the result are not supported. Found duplicate(s): ${[...duplicates].join(', ')}`,
+    );
 
   const aliases = columns.map((_, k) => quoteIdent(`c${k}`));
   const list = columns.map(
-    (c, k) => `${storedValueSql(c.type, fields[k] as FieldSchema, aliases[k] as string)} AS ${quoteIdent((fields[k] as FieldSchema).name)}`,
+    (c, k) =>
+      `${storedValueSql(c.type, fields[k] as FieldSchema, aliases[k] as string)} AS ${quoteIdent((fields[k] as FieldSchema).name)}`,
   );
   const target = /^[A-Za-z_][A-Za-z0-9_]*$/.test(resultTable) ? quoteIdent(resultTable) : resultTable;
   try {
@@ -127,18 +134,28 @@ export function queryError(err: unknown, query: string): BigQueryError {
   if (err instanceof BigQueryError) return err;
   const full = err instanceof Error ? err.message : String(err);
   const message = (full.split('\n')[0] ?? full).replace(/^[A-Za-z ]+Error: /, '').trim();
-  let m = /Referenced column "([^"]+)" not found/.exec(full) ?? /Column "([^"]+)" referenced that exists in the SELECT clause/.exec(full);
+  let m =
+    /Referenced column "([^"]+)" not found/.exec(full) ??
+    /Column "([^"]+)" referenced that exists in the SELECT clause/.exec(full);
   if (m !== null) return invalidQuery(`Unrecognized name: ${m[1]}${positionOf(query, m[1] as string)}`);
   m = /Table "([^"]+)" does not have a column named "([^"]+)"/.exec(full);
-  if (m !== null) return invalidQuery(`Name ${m[2]} not found inside ${m[1]}${positionOf(query, m[2] as string)}`);
+  if (m !== null)
+    return invalidQuery(`Name ${m[2]} not found inside ${m[1]}${positionOf(query, m[2] as string)}`);
   m = /Could not find key "([^"]+)" in struct/.exec(full);
-  if (m !== null) return invalidQuery(`Field name ${m[1]} does not exist in STRUCT${positionOf(query, m[1] as string)}`);
+  if (m !== null)
+    return invalidQuery(`Field name ${m[1]} does not exist in STRUCT${positionOf(query, m[1] as string)}`);
   m = /Function with name "?([\w.]+)"? does not exist/i.exec(full);
   if (m !== null) return invalidQuery(`Function not found: ${m[1]}${positionOf(query, m[1] as string)}`);
   m = /Column "?([^"\s]+)"? in EXCLUDE list not found/i.exec(full);
-  if (m !== null) return invalidQuery(`Column ${m[1]} in SELECT * EXCEPT list does not exist${positionOf(query, m[1] as string)}`);
+  if (m !== null)
+    return invalidQuery(
+      `Column ${m[1]} in SELECT * EXCEPT list does not exist${positionOf(query, m[1] as string)}`,
+    );
   m = /Could not convert string '([^']*)' to ([A-Z0-9 ]+)/.exec(full);
-  if (m !== null) return invalidQuery(`Bad ${BAD_VALUE_TYPES[(m[2] as string).trim()] ?? (m[2] as string).toLowerCase()} value: ${m[1]}`);
+  if (m !== null)
+    return invalidQuery(
+      `Bad ${BAD_VALUE_TYPES[(m[2] as string).trim()] ?? (m[2] as string).toLowerCase()} value: ${m[1]}`,
+    );
   if (/^Parser Error/.test(full)) return invalidQuery(`Syntax error: ${message}`);
   if (/must appear in the GROUP BY clause/.test(full)) {
     m = /column "([^"]+)" must appear/.exec(full);

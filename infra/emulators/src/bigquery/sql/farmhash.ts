@@ -10,7 +10,8 @@ const K2 = 0x9ae16a3b2f90404fn;
 const u64 = (x: bigint): bigint => x & MASK;
 const mul = (a: bigint, b: bigint): bigint => (a * b) & MASK;
 const add = (...xs: bigint[]): bigint => xs.reduce((s, x) => s + x, 0n) & MASK;
-const rotr = (x: bigint, shift: bigint): bigint => (shift === 0n ? x : ((x >> shift) | (x << (64n - shift))) & MASK);
+const rotr = (x: bigint, shift: bigint): bigint =>
+  shift === 0n ? x : ((x >> shift) | (x << (64n - shift))) & MASK;
 const shiftMix = (x: bigint): bigint => x ^ (x >> 47n);
 
 function hashLen16(u: bigint, v: bigint, m: bigint): bigint {
@@ -139,7 +140,11 @@ export function fingerprint64(bytes: Uint8Array): bigint {
   v = weak32(r, s, mul(v[1], m), add(x, w[0]));
   w = weak32(r, s + 32, add(z, w[1]), add(y, r.u64(s + 16)));
   [z, x] = [x, z];
-  return hashLen16(add(hashLen16(v[0], w[0], m), mul(shiftMix(y), K0), z), add(hashLen16(v[1], w[1], m), x), m);
+  return hashLen16(
+    add(hashLen16(v[0], w[0], m), mul(shiftMix(y), K0), z),
+    add(hashLen16(v[1], w[1], m), x),
+    m,
+  );
 }
 
 /** BigQuery's FARM_FINGERPRINT: the fingerprint of the UTF-8 bytes (or the BYTES), as a signed INT64. */

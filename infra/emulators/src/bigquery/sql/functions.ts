@@ -69,7 +69,8 @@ const WEEKDAYS = ['SUNDAY', 'MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDA
 
 function partOf(c: Call, i: number): string {
   const part = c.parts[i];
-  if (part === undefined) throw invalidQuery(`A valid date part name is required but found ${arg(c, i)} at ${c.at}`);
+  if (part === undefined)
+    throw invalidQuery(`A valid date part name is required but found ${arg(c, i)} at ${c.at}`);
   return part;
 }
 
@@ -235,8 +236,10 @@ export const FUNCTIONS: Record<string, Translate> = {
   DATE_ADD: (c) => `CAST(${arg(c, 0)} + ${arg(c, 1)} AS DATE)`,
   DATE_SUB: (c) => `CAST(${arg(c, 0)} - ${arg(c, 1)} AS DATE)`,
   // TIMESTAMP_DIFF counts whole elapsed units; DATE_DIFF / DATETIME_DIFF count part boundaries.
-  TIMESTAMP_DIFF: (c) => `date_sub('${DATE_PARTS[partOf(c, 2)] ?? invalidPart(partOf(c, 2))}', ${arg(c, 1)}, ${arg(c, 0)})`,
-  TIME_DIFF: (c) => `date_sub('${DATE_PARTS[partOf(c, 2)] ?? invalidPart(partOf(c, 2))}', ${arg(c, 1)}, ${arg(c, 0)})`,
+  TIMESTAMP_DIFF: (c) =>
+    `date_sub('${DATE_PARTS[partOf(c, 2)] ?? invalidPart(partOf(c, 2))}', ${arg(c, 1)}, ${arg(c, 0)})`,
+  TIME_DIFF: (c) =>
+    `date_sub('${DATE_PARTS[partOf(c, 2)] ?? invalidPart(partOf(c, 2))}', ${arg(c, 1)}, ${arg(c, 0)})`,
   DATE_DIFF: (c) => diffSql(c),
   DATETIME_DIFF: (c) => diffSql(c),
   DATE_TRUNC: (c) => truncSql('DATE', arg(c, 0), partOf(c, 1)),
@@ -246,7 +249,8 @@ export const FUNCTIONS: Record<string, Translate> = {
     if (zone === undefined) return truncSql('TIMESTAMP', arg(c, 0), partOf(c, 1));
     return `timezone(${zone}, ${truncSql('DATETIME', `timezone(${zone}, ${arg(c, 0)})`, partOf(c, 1))})`;
   },
-  TIME_TRUNC: (c) => `CAST(${truncSql('DATETIME', `(TIMESTAMP '1970-01-01' + ${arg(c, 0)})`, partOf(c, 1))} AS TIME)`,
+  TIME_TRUNC: (c) =>
+    `CAST(${truncSql('DATETIME', `(TIMESTAMP '1970-01-01' + ${arg(c, 0)})`, partOf(c, 1))} AS TIME)`,
   TIMESTAMP_MICROS: (c) => `make_timestamptz(CAST(${arg(c, 0)} AS BIGINT))`,
   TIMESTAMP_MILLIS: (c) => `make_timestamptz(CAST(${arg(c, 0)} AS BIGINT) * 1000)`,
   TIMESTAMP_SECONDS: (c) => `make_timestamptz(CAST(${arg(c, 0)} AS BIGINT) * 1000000)`,
@@ -290,7 +294,9 @@ export const FUNCTIONS: Record<string, Translate> = {
   PARSE_TIMESTAMP: (c) => {
     const parsed = `strptime(${arg(c, 1)}, ${formatArg(c, 0)})`;
     const zone = c.args[2];
-    return zone === undefined ? `CAST(${parsed} AS TIMESTAMPTZ)` : `timezone(${zone}, CAST(${parsed} AS TIMESTAMP))`;
+    return zone === undefined
+      ? `CAST(${parsed} AS TIMESTAMPTZ)`
+      : `timezone(${zone}, CAST(${parsed} AS TIMESTAMP))`;
   },
   GENERATE_DATE_ARRAY: (c) => {
     const step = c.args[2] ?? 'INTERVAL 1 DAY';
@@ -355,7 +361,7 @@ export const FUNCTIONS: Record<string, Translate> = {
 
   // ---- JSON ----
   TO_JSON: (c) => `to_json(${arg(c, 0)})`,
-  PARSE_JSON: (c) => `CAST(${arg(c, 0)} AS JSON)`,
+  PARSE_JSON: (c) => `json(${arg(c, 0)})`,
   JSON_VALUE: (c) => `json_extract_string(${arg(c, 0)}, ${c.args[1] ?? JSON_PATH_DEFAULT})`,
   JSON_EXTRACT_SCALAR: (c) => `json_extract_string(${arg(c, 0)}, ${c.args[1] ?? JSON_PATH_DEFAULT})`,
   JSON_QUERY: (c) => `json_extract(${arg(c, 0)}, ${c.args[1] ?? JSON_PATH_DEFAULT})`,
@@ -368,7 +374,8 @@ function diffSql(c: Call): string {
   const week = weekStartOffset(part, 'x');
   if (week !== undefined && part !== 'ISOWEEK') {
     // Week boundaries crossed: compare the week starts of both dates.
-    const start = (e: string): string => `date_trunc('day', ${e} - to_days(${weekStartOffset(part, e) as string}))`;
+    const start = (e: string): string =>
+      `date_trunc('day', ${e} - to_days(${weekStartOffset(part, e) as string}))`;
     return `CAST(date_diff('day', ${start(arg(c, 1))}, ${start(arg(c, 0))}) / 7 AS BIGINT)`;
   }
   return `date_diff('${DATE_PARTS[part] ?? invalidPart(part)}', ${arg(c, 1)}, ${arg(c, 0)})`;

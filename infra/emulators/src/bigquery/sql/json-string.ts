@@ -46,7 +46,8 @@ export function jsonValueSql(field: FieldSchema, expr: string, depth = 0): strin
     const element = jsonValueSql({ ...field, mode: 'NULLABLE' }, x, depth + 1);
     return `coalesce('[' || array_to_string(list_transform(${expr}, lambda ${x}: ${element}), ',') || ']', 'null')`;
   }
-  if (field.type === 'RECORD') return jsonObjectSql(field.fields ?? [], (name) => structField(expr, name), depth + 1, expr);
+  if (field.type === 'RECORD')
+    return jsonObjectSql(field.fields ?? [], (name) => structField(expr, name), depth + 1, expr);
   return `coalesce(${scalarJson(field, expr)}, 'null')`;
 }
 
@@ -57,7 +58,9 @@ export function jsonObjectSql(
   depth = 0,
   whole?: string,
 ): string {
-  const members = fields.map((f) => `${quoteString(`${JSON.stringify(f.name)}:`)} || ${jsonValueSql(f, read(f.name), depth)}`);
+  const members = fields.map(
+    (f) => `${quoteString(`${JSON.stringify(f.name)}:`)} || ${jsonValueSql(f, read(f.name), depth)}`,
+  );
   const body = members.length === 0 ? `'{}'` : `'{' || ${members.join(` || ',' || `)} || '}'`;
   return whole === undefined ? body : `CASE WHEN ${whole} IS NULL THEN 'null' ELSE ${body} END`;
 }

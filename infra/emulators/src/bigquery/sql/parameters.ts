@@ -36,14 +36,16 @@ export function parseParameters(raw: unknown[] | undefined, mode: string | undef
   const list = (raw ?? []) as QueryParameter[];
   const upperMode = mode?.toUpperCase();
   for (const [index, p] of list.entries()) {
-    if (typeof p !== 'object' || p === null) throw invalidQuery(`Invalid query parameter at position ${index}.`);
+    if (typeof p !== 'object' || p === null)
+      throw invalidQuery(`Invalid query parameter at position ${index}.`);
     const label = p.name ?? `#${index + 1}`;
     const type = sqlTypeOf(p.parameterType, label);
     const sql = literalSql(type, p.parameterValue, label);
     if (upperMode === 'POSITIONAL' || (upperMode === undefined && p.name === undefined)) {
       positional.push(sql);
     } else {
-      if (p.name === undefined || p.name === '') throw invalidQuery('Named query parameters must have a name.');
+      if (p.name === undefined || p.name === '')
+        throw invalidQuery('Named query parameters must have a name.');
       const key = p.name.toLowerCase();
       if (named.has(key)) throw invalidQuery(`Duplicate query parameter name: ${p.name}`);
       named.set(key, sql);
@@ -65,7 +67,8 @@ function sqlTypeOf(type: ParameterType | undefined, label: string): SqlType {
         type: sqlTypeOf(f.type, label),
       })),
     };
-  if (duckScalarTypeOf(name) === undefined) throw invalidQuery(`Unsupported query parameter type ${name} for '${label}'.`);
+  if (duckScalarTypeOf(name) === undefined)
+    throw invalidQuery(`Unsupported query parameter type ${name} for '${label}'.`);
   return { kind: 'scalar', name };
 }
 
@@ -87,7 +90,10 @@ function literalSql(type: SqlType, value: ParameterValue | undefined, label: str
   }
   const v = value?.value;
   if (v === undefined || v === null) return `CAST(NULL AS ${duck})`;
-  const text = String(v);
+  if (typeof v === 'object')
+    throw invalidQuery(`Invalid value for query parameter '${label}': expected a scalar.`);
+  // The REST API carries values as strings; clients may still send JSON numbers and booleans.
+  const text = typeof v === 'string' ? v : JSON.stringify(v);
   const name = type.name.toUpperCase();
   const bad = (): never => {
     throw invalidQuery(`Invalid ${name} value for query parameter '${label}': ${text}`);
@@ -111,6 +117,8 @@ function literalSql(type: SqlType, value: ParameterValue | undefined, label: str
       return `CAST(${quoteString(normalizeTimestampText(text))} AS TIMESTAMPTZ)`;
     case 'DATETIME':
       return `CAST(${quoteString(text.replace('T', ' '))} AS TIMESTAMP)`;
+    case 'JSON':
+      return `json(${quoteString(text)})`;
     default:
       return `CAST(${quoteString(text)} AS ${duck})`;
   }

@@ -54,14 +54,17 @@ export function fieldOf(name: string, type: DuckDBType): FieldSchema {
   if (type.typeId === DuckDBTypeId.LIST || type.typeId === DuckDBTypeId.ARRAY) {
     const element = fieldOf(name, type.valueType);
     if (element.mode === 'REPEATED')
-      throw invalidQuery(`Cannot return an array of arrays (column ${name}); wrap the inner array in a STRUCT.`);
+      throw invalidQuery(
+        `Cannot return an array of arrays (column ${name}); wrap the inner array in a STRUCT.`,
+      );
     return { ...element, mode: 'REPEATED' };
   }
   if (type.typeId === DuckDBTypeId.STRUCT) {
     const seen = new Set<string>();
     const fields = type.entryNames.map((entry, k) => {
       const fieldName = entry === '' ? `_field_${k + 1}` : entry;
-      if (seen.has(fieldName.toLowerCase())) throw invalidQuery(`Duplicate field name ${fieldName} in STRUCT column ${name}`);
+      if (seen.has(fieldName.toLowerCase()))
+        throw invalidQuery(`Duplicate field name ${fieldName} in STRUCT column ${name}`);
       seen.add(fieldName.toLowerCase());
       return fieldOf(fieldName, type.entryTypes[k] as DuckDBType);
     });
@@ -116,7 +119,8 @@ export function storedValueSql(type: DuckDBType, field: FieldSchema, expr: strin
   if (field.mode === 'REPEATED') {
     const empty = `CAST([] AS ${duckType(field)})`;
     if (storedAlready(type, field)) return `coalesce(${expr}, ${empty})`;
-    if (type.typeId !== DuckDBTypeId.LIST && type.typeId !== DuckDBTypeId.ARRAY) return `CAST(${expr} AS ${duckType(field)})`;
+    if (type.typeId !== DuckDBTypeId.LIST && type.typeId !== DuckDBTypeId.ARRAY)
+      return `CAST(${expr} AS ${duckType(field)})`;
     const x = `__s${depth}`;
     const element = storedValueSql(type.valueType, { ...field, mode: 'NULLABLE' }, x, depth + 1);
     return `coalesce(list_transform(${expr}, lambda ${x}: ${element}), ${empty})`;

@@ -174,13 +174,13 @@ export function tokenize(sql: string): Token[] {
     }
     if (/[0-9]/.test(c) || (c === '.' && /[0-9]/.test(next))) {
       const hex = /^0[xX][0-9A-Fa-f]+/.exec(sql.slice(i));
-      const m = hex ?? (/^(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?/.exec(sql.slice(i)) as RegExpExecArray);
-      push('number', m[0], i + m[0].length);
+      const text = (hex ?? /^(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?/.exec(sql.slice(i)))?.[0] ?? c;
+      push('number', text, i + text.length);
       continue;
     }
     if (c === '@') {
-      const m = /^@(@?)([A-Za-z_][A-Za-z0-9_.]*|`[^`]+`)/.exec(sql.slice(i));
-      if (m === null) syntax('Unexpected "@"');
+      const m = /^@(@?)([A-Za-z_][A-Za-z0-9_]*|`[^`]+`)/.exec(sql.slice(i));
+      if (m === null) return syntax('Unexpected "@"');
       const [whole, second, name] = m as unknown as [string, string, string];
       push(second === '@' ? 'sysvar' : 'param', name.replace(/^`|`$/g, ''), i + whole.length);
       continue;
@@ -229,7 +229,15 @@ export function buildTree(tokens: readonly Token[], endPosition: { line: number;
   let current = root;
   for (const t of tokens) {
     if (t.kind === 'op' && (t.value === '(' || t.value === '[')) {
-      const group: Group = { kind: 'group', open: t.value, children: [], line: t.line, column: t.column, start: t.start, end: t.end };
+      const group: Group = {
+        kind: 'group',
+        open: t.value,
+        children: [],
+        line: t.line,
+        column: t.column,
+        start: t.start,
+        end: t.end,
+      };
       current.push(group);
       stack.push({ group, close: t.value === '(' ? ')' : ']' });
       current = group.children;

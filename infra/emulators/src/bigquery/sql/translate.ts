@@ -44,6 +44,9 @@ const CALLABLE_KEYWORDS = new Set(['IF', 'LEFT', 'RIGHT', 'GROUPING', 'HASH', 'C
 
 const JOIN_WORDS = ['INNER', 'CROSS', 'LEFT', 'RIGHT', 'FULL', 'NATURAL', 'OUTER', 'JOIN'];
 
+/** Functions callable without parentheses. */
+const NILADIC_FUNCTIONS = ['CURRENT_TIMESTAMP', 'CURRENT_DATE', 'CURRENT_DATETIME', 'CURRENT_TIME'];
+
 const SELECT_CLAUSES = ['FROM', 'WHERE', 'GROUP', 'HAVING', 'QUALIFY', 'WINDOW', 'ORDER', 'LIMIT', 'OFFSET'];
 
 interface TableInfo {
@@ -56,7 +59,10 @@ interface Scope {
   parent?: Scope;
 }
 
-const newScope = (parent?: Scope): Scope => ({ tables: new Map(), ...(parent !== undefined ? { parent } : {}) });
+const newScope = (parent?: Scope): Scope => ({
+  tables: new Map(),
+  ...(parent !== undefined ? { parent } : {}),
+});
 
 function lookupTable(scope: Scope | undefined, name: string): TableInfo | undefined {
   for (let s = scope; s !== undefined; s = s.parent) {
@@ -76,7 +82,9 @@ function describe(n: Node | undefined): string {
   if (n.kind === 'group') return `"${n.open}"`;
   switch (n.kind) {
     case 'ident':
-      return RESERVED.has(n.value.toUpperCase()) ? `keyword ${n.value.toUpperCase()}` : `identifier "${n.value}"`;
+      return RESERVED.has(n.value.toUpperCase())
+        ? `keyword ${n.value.toUpperCase()}`
+        : `identifier "${n.value}"`;
     case 'quoted':
       return `identifier \`${n.value}\``;
     case 'string':
@@ -93,10 +101,15 @@ function describe(n: Node | undefined): string {
 const isName = (n: Node | undefined): n is Token & { kind: 'ident' | 'quoted' } =>
   n !== undefined && (n.kind === 'quoted' || (n.kind === 'ident' && !RESERVED.has(n.value.toUpperCase())));
 
+/** Splits at top-level commas, keeping those inside ARRAY<...> / STRUCT<...> type parameters. */
 function splitCommas(nodes: readonly Node[]): Node[][] {
   const parts: Node[][] = [[]];
-  for (const n of nodes) {
-    if (isOp(n, ',')) parts.push([]);
+  let angles = 0;
+  for (const [k, n] of nodes.entries()) {
+    if (isOp(n, '<') && (angles > 0 || isWord(nodes[k - 1], 'ARRAY', 'STRUCT'))) angles++;
+    else if (angles > 0 && isOp(n, '>')) angles--;
+    else if (angles > 0 && isOp(n, '>>')) angles = Math.max(0, angles - 2);
+    if (isOp(n, ',') && angles === 0) parts.push([]);
     else (parts[parts.length - 1] as Node[]).push(n);
   }
   return nodes.length === 0 ? [] : parts;
@@ -163,7 +176,8 @@ class Translator {
       }
       for (const c of ctes) this.ctes.add(c.name.toLowerCase());
       const parts: string[] = [];
-      for (const c of ctes) parts.push(`${quoteIdent(c.name)} AS (${await this.query(c.body.children, parent)})`);
+      for (const c of ctes)
+        parts.push(`${quoteIdent(c.name)} AS (${await this.query(c.body.children, parent)})`);
       prefix = `WITH ${recursive ? 'RECURSIVE ' : ''}${parts.join(', ')} `;
     }
     const rest = nodes.slice(i);
@@ -199,7 +213,9 @@ class Translator {
     if (isWord(first, 'SELECT')) return this.select(seg, parent);
     if (isGroup(first, '(') && isSubquery(first)) {
       const inner = `(${await this.query(first.children, parent)})`;
-      return seg.length > 1 ? `SELECT * FROM ${inner} ${await this.trailingClauses(seg.slice(1), newScope(parent))}` : inner;
+      return seg.length > 1
+        ? `SELECT * FROM ${inner} ${await this.trailingClauses(seg.slice(1), newScope(parent))}`
+        : inner;
     }
     return this.syntax(first);
   }
@@ -279,7 +295,11 @@ class Translator {
     if (list.length === 0) this.syntax(seg[i]);
     const items = await this.selectList(list, scope, asStruct);
     const rest = await this.clauseSql(clauses, scope);
-    return [`SELECT${distinct ? ' DISTINCT' : ''} ${items}`, fromSql !== undefined ? `FROM ${fromSql}` : '', rest]
+    return [
+      `SELECT${distinct ? ' DISTINCT' : ''} ${items}`,
+      fromSql !== undefined ? `FROM ${fromSql}` : '',
+      rest,
+    ]
       .filter((p) => p !== '')
       .join(' ');
   }
@@ -317,7 +337,8 @@ class Translator {
         exprNodes = entry.slice(0, -1);
       }
       const sql = await this.expr(exprNodes, scope);
-      const inferred = alias === undefined ? this.inferName(exprNodes) : undefined;
+      const niladic = exprNodes.length === 1 && isWord(exprNodes[0], ...NILADIC_FUNCTIONS);
+      const inferred = alias === undefined && !niladic ? this.inferName(exprNodes) : undefined;
       // A plain column path keeps DuckDB's own name (its last part), so `SELECT x` never reads `x AS x`.
       const plainPath =
         inferred !== undefined && (sql === quoteIdent(inferred) || sql.endsWith(`.${quoteIdent(inferred)}`));
@@ -328,11 +349,14 @@ class Translator {
       });
     }
     if (asStruct) {
-      if (items.some((it) => it.star === true)) throw invalidQuery('SELECT AS STRUCT * is not supported by the emulator.');
+      if (items.some((it) => it.star === true))
+        throw invalidQuery('SELECT AS STRUCT * is not supported by the emulator.');
       return `struct_pack(${items.map((it) => `${quoteIdent(it.name as string)} := ${it.sql}`).join(', ')})`;
     }
     return items
-      .map((it) => (it.star === true || it.bare === true ? it.sql : `${it.sql} AS ${quoteIdent(it.name as string)}`))
+      .map((it) =>
+        it.star === true || it.bare === true ? it.sql : `${it.sql} AS ${quoteIdent(it.name as string)}`,
+      )
       .join(', ');
   }
 
@@ -343,7 +367,7 @@ class Translator {
       if (k % 2 === 0 ? !isName(n) : !isOp(n, '.')) return undefined;
     }
     const last = nodes[nodes.length - 1] as Token;
-    return last.kind === 'quoted' ? (last.value.split('.').pop() as string) : last.value;
+    return last.kind === 'quoted' ? last.value.split('.').pop() : last.value;
   }
 
   private async star(path: Node[], modifiers: Node[], scope: Scope): Promise<string> {
@@ -374,7 +398,11 @@ class Translator {
     }
     // Pseudo-columns never appear in SELECT *.
     const tables =
-      names.length === 1 ? [scope.tables.get((names[0] as string).toLowerCase())] : names.length === 0 ? [...scope.tables.values()] : [];
+      names.length === 1
+        ? [scope.tables.get((names[0] as string).toLowerCase())]
+        : names.length === 0
+          ? [...scope.tables.values()]
+          : [];
     for (const t of tables) {
       if (t?.partitionTimeColumn !== undefined && !excluded.includes(quoteIdent(t.partitionTimeColumn)))
         excluded.push(quoteIdent(t.partitionTimeColumn));
@@ -443,7 +471,12 @@ class Translator {
       // Unquoted project names may contain dashes: my-project-123.dataset.table, region-us.
       while (n.kind === 'ident' && isOp(nodes[k], '-') && (nodes[k] as Token).start === end) {
         const after = nodes[k + 1];
-        if (after === undefined || (after.kind !== 'ident' && after.kind !== 'number') || after.start !== end + 1) break;
+        if (
+          after === undefined ||
+          (after.kind !== 'ident' && after.kind !== 'number') ||
+          after.start !== end + 1
+        )
+          break;
         name += `-${after.value}`;
         end = after.end;
         k += 2;
@@ -472,7 +505,13 @@ class Translator {
         : `(${await this.fromClause(n.children, scope)})`;
       i++;
     } else if (isWord(n, 'UNNEST') && isGroup(nodes[i + 1], '(')) {
-      return this.unnestItem(await this.expr((nodes[i + 1] as Group).children, scope), nodes, i + 2, scope, undefined);
+      return this.unnestItem(
+        await this.expr((nodes[i + 1] as Group).children, scope),
+        nodes,
+        i + 2,
+        scope,
+        undefined,
+      );
     } else {
       const path = this.pathAt(nodes, i);
       i = path.next;
@@ -506,9 +545,16 @@ class Translator {
       } else if (isName(nodes[i]) && !isWord(nodes[i], ...JOIN_WORDS)) {
         alias = (nodes[i] as Token).value;
         i++;
-      } else if (isWord(nodes[i], 'FOR') && isWord(nodes[i + 1], 'SYSTEM_TIME') && isWord(nodes[i + 2], 'AS')) {
+      } else if (
+        isWord(nodes[i], 'FOR') &&
+        isWord(nodes[i + 1], 'SYSTEM_TIME') &&
+        isWord(nodes[i + 2], 'AS')
+      ) {
         if (!isWord(nodes[i + 3], 'OF')) this.syntax(nodes[i + 3]);
-        if (tableRef === undefined) throw invalidQuery(`FOR SYSTEM_TIME AS OF applies to tables only at ${position(nodes[i] as Token)}`);
+        if (tableRef === undefined)
+          throw invalidQuery(
+            `FOR SYSTEM_TIME AS OF applies to tables only at ${position(nodes[i] as Token)}`,
+          );
         const exprStart = i + 4;
         let k = exprStart;
         while (
@@ -520,7 +566,11 @@ class Translator {
         if (k === exprStart) this.syntax(nodes[k]);
         at = await this.evaluateTimestamp(nodes.slice(exprStart, k), scope);
         i = k;
-      } else if (isWord(nodes[i], 'TABLESAMPLE') && isWord(nodes[i + 1], 'SYSTEM') && isGroup(nodes[i + 2], '(')) {
+      } else if (
+        isWord(nodes[i], 'TABLESAMPLE') &&
+        isWord(nodes[i + 1], 'SYSTEM') &&
+        isGroup(nodes[i + 2], '(')
+      ) {
         // Sampling is a cost optimisation; the emulator returns every row.
         i += 3;
       } else break;
@@ -530,14 +580,19 @@ class Translator {
       const resolved = await this.ctx.resolver.table(tableRef, at);
       if (
         !this.referenced.some(
-          (r) => r.projectId === tableRef.projectId && r.datasetId === tableRef.datasetId && r.tableId === tableRef.tableId,
+          (r) =>
+            r.projectId === tableRef.projectId &&
+            r.datasetId === tableRef.datasetId &&
+            r.tableId === tableRef.tableId,
         )
       )
         this.referenced.push(tableRef);
       relation = resolved.sql;
       info = {
         fields: resolved.fields,
-        ...(resolved.partitionTimeColumn !== undefined ? { partitionTimeColumn: resolved.partitionTimeColumn } : {}),
+        ...(resolved.partitionTimeColumn !== undefined
+          ? { partitionTimeColumn: resolved.partitionTimeColumn }
+          : {}),
       };
     }
     const name = alias ?? defaultAlias;
@@ -545,13 +600,13 @@ class Translator {
     return { sql: name !== undefined ? `${relation!} AS ${quoteIdent(name)}` : relation!, next: i };
   }
 
-  private async unnestItem(
+  private unnestItem(
     arraySql: string,
     nodes: Node[],
     start: number,
     scope: Scope,
     defaultAlias: string | undefined,
-  ): Promise<{ sql: string; next: number }> {
+  ): { sql: string; next: number } {
     let i = start;
     let alias = defaultAlias;
     if (isWord(nodes[i], 'AS') && isName(nodes[i + 1])) {
@@ -575,7 +630,8 @@ class Translator {
     }
     const column = alias ?? `${ANONYMOUS_PREFIX}${this.anonymous++}`;
     if (alias !== undefined) scope.tables.set(alias.toLowerCase(), {});
-    const offsetSql = offset !== undefined ? `, unnest(range(len(${arraySql}))) AS ${quoteIdent(offset)}` : '';
+    const offsetSql =
+      offset !== undefined ? `, unnest(range(len(${arraySql}))) AS ${quoteIdent(offset)}` : '';
     const relation = `__unnest_${this.relations++}`;
     return {
       sql: `(SELECT unnest(${arraySql}) AS ${quoteIdent(column)}${offsetSql}) AS ${quoteIdent(relation)}`,
@@ -584,7 +640,8 @@ class Translator {
   }
 
   private tableRef(parts: string[], at: Node): TableRef {
-    if (parts.some((p) => p === '')) throw invalidQuery(`Invalid table name: ${parts.join('.')} at ${position(at)}`);
+    if (parts.some((p) => p === ''))
+      throw invalidQuery(`Invalid table name: ${parts.join('.')} at ${position(at)}`);
     if (parts.length === 1) {
       const dataset = this.ctx.defaultDataset;
       if (dataset === undefined)
@@ -598,22 +655,31 @@ class Translator {
       };
     }
     if (parts.length === 2)
-      return { projectId: this.ctx.defaultProjectId, datasetId: parts[0] as string, tableId: parts[1] as string };
+      return {
+        projectId: this.ctx.defaultProjectId,
+        datasetId: parts[0] as string,
+        tableId: parts[1] as string,
+      };
     if (parts.length === 3)
       return { projectId: parts[0] as string, datasetId: parts[1] as string, tableId: parts[2] as string };
     throw invalidQuery(`Invalid table name: ${parts.join('.')} at ${position(at)}`);
   }
 
   private async informationSchema(parts: string[], schemaAt: number): Promise<string> {
-    const view = parts.slice(schemaAt + 1).join('.').toUpperCase();
+    const view = parts
+      .slice(schemaAt + 1)
+      .join('.')
+      .toUpperCase();
     const before = parts.slice(0, schemaAt);
-    if (view === '') throw invalidQuery('INFORMATION_SCHEMA needs a view name, such as INFORMATION_SCHEMA.TABLES.');
-    const isRegion = (p: string | undefined): boolean => p !== undefined && p.toLowerCase().startsWith('region-');
+    if (view === '')
+      throw invalidQuery('INFORMATION_SCHEMA needs a view name, such as INFORMATION_SCHEMA.TABLES.');
+    const isRegion = (p: string | undefined): boolean =>
+      p !== undefined && p.toLowerCase().startsWith('region-');
     let scope: { projectId: string; datasetId?: string };
     if (before.length === 1 && isRegion(before[0])) scope = { projectId: this.ctx.defaultProjectId };
     else if (before.length === 2 && isRegion(before[1])) scope = { projectId: before[0] as string };
-    else if (before.length === 1) scope = { projectId: this.ctx.defaultProjectId, datasetId: before[0] as string };
-    else if (before.length === 2) scope = { projectId: before[0] as string, datasetId: before[1] as string };
+    else if (before.length === 1) scope = { projectId: this.ctx.defaultProjectId, datasetId: before[0] };
+    else if (before.length === 2) scope = { projectId: before[0] as string, datasetId: before[1] };
     else if (before.length === 0 && this.ctx.defaultDataset !== undefined)
       scope = {
         projectId: this.ctx.defaultDataset.projectId ?? this.ctx.defaultProjectId,
@@ -628,7 +694,9 @@ class Translator {
     const sql = await this.expr(nodes, newScope(scope.parent));
     let rows;
     try {
-      const reader = await this.ctx.connection.runAndReadAll(`SELECT epoch_us(CAST((${sql}) AS TIMESTAMPTZ)) AS t`);
+      const reader = await this.ctx.connection.runAndReadAll(
+        `SELECT epoch_us(CAST((${sql}) AS TIMESTAMPTZ)) AS t`,
+      );
       rows = reader.getRowObjectsJson();
     } catch (err) {
       throw invalidQuery(
@@ -636,7 +704,8 @@ class Translator {
       );
     }
     const micros = rows[0]?.['t'];
-    if (micros === null || micros === undefined) throw invalidQuery('FOR SYSTEM_TIME AS OF expression must not be NULL');
+    if (micros === null || micros === undefined)
+      throw invalidQuery('FOR SYSTEM_TIME AS OF expression must not be NULL');
     return Math.floor(Number(micros) / 1000);
   }
 
@@ -727,7 +796,7 @@ class Translator {
           i++;
           continue;
         }
-        if (n.kind === 'ident' && !isGroup(next, '(') && RESERVED.has(n.value.toUpperCase()) && !this.startsPrimary(n, next)) {
+        if (n.kind === 'ident' && RESERVED.has(n.value.toUpperCase()) && !this.startsPrimary(n, next)) {
           const word = n.value.toUpperCase();
           if (word === 'IN' && isWord(next, 'UNNEST') && isGroup(nodes[i + 2], '(')) {
             out.push(`IN (SELECT unnest(${await this.expr((nodes[i + 2] as Group).children, scope)}))`);
@@ -749,7 +818,11 @@ class Translator {
           i++;
           continue;
         }
-        if (n.kind === 'ident' && ['FIRST', 'LAST'].includes(n.value.toUpperCase()) && isWord(nodes[i - 1], 'NULLS')) {
+        if (
+          n.kind === 'ident' &&
+          ['FIRST', 'LAST'].includes(n.value.toUpperCase()) &&
+          isWord(nodes[i - 1], 'NULLS')
+        ) {
           out.push(n.value.toUpperCase());
           i++;
           continue;
@@ -797,6 +870,7 @@ class Translator {
   private startsPrimary(n: Token, next: Node | undefined): boolean {
     const word = n.value.toUpperCase();
     if (word === 'INTERVAL') return true;
+    if (word === 'CAST' || word === 'EXTRACT' || CALLABLE_KEYWORDS.has(word)) return isGroup(next, '(');
     if (word === 'ARRAY' || word === 'STRUCT') return isOp(next, '<') || isGroup(next);
     return false;
   }
@@ -815,7 +889,10 @@ class Translator {
         return { sql: quoteString(n.value), next: i + 1 };
       case 'bytes':
         return {
-          sql: n.value === '' ? "CAST('' AS BLOB)" : `from_hex('${Buffer.from(n.value, 'latin1').toString('hex')}')`,
+          sql:
+            n.value === ''
+              ? "CAST('' AS BLOB)"
+              : `from_hex('${Buffer.from(n.value, 'latin1').toString('hex')}')`,
           next: i + 1,
         };
       case 'number':
@@ -837,7 +914,8 @@ class Translator {
     if (n.kind === 'ident') {
       if ((word === 'CAST' || word === 'SAFE_CAST') && isGroup(next, '('))
         return { sql: await this.cast(next, scope, word === 'SAFE_CAST'), next: i + 2 };
-      if (word === 'EXTRACT' && isGroup(next, '(')) return { sql: await this.extract(next, scope), next: i + 2 };
+      if (word === 'EXTRACT' && isGroup(next, '('))
+        return { sql: await this.extract(next, scope), next: i + 2 };
       if (word === 'INTERVAL') return this.interval(nodes, i, scope);
       if (word === 'ARRAY' || word === 'STRUCT') {
         let k = i + 1;
@@ -854,7 +932,8 @@ class Translator {
           const list = `[${await this.exprList(body.children, scope)}]`;
           return { sql: type !== undefined ? `CAST(${list} AS ${duckTypeOf(type)})` : list, next: k + 1 };
         }
-        if (word === 'STRUCT' && isGroup(body, '(')) return { sql: await this.struct(body, type, scope), next: k + 1 };
+        if (word === 'STRUCT' && isGroup(body, '('))
+          return { sql: await this.struct(body, type, scope), next: k + 1 };
         this.syntax(body);
       }
       // Typed literals: DATE '2020-01-01', TIMESTAMP '...', NUMERIC '1.5', JSON '{}'...
@@ -862,7 +941,7 @@ class Translator {
         const literal = this.typedLiteral(word, next.value, n);
         if (literal !== undefined) return { sql: literal, next: i + 2 };
       }
-      if (['CURRENT_TIMESTAMP', 'CURRENT_DATE', 'CURRENT_DATETIME', 'CURRENT_TIME'].includes(word) && !isGroup(next, '('))
+      if (NILADIC_FUNCTIONS.includes(word) && !isGroup(next, '('))
         return { sql: this.callSql(word, [], n), next: i + 1 };
       if (isGroup(next, '(') && (!RESERVED.has(word) || CALLABLE_KEYWORDS.has(word)))
         return this.call([n.value], next, i + 2, scope, n);
@@ -883,7 +962,8 @@ class Translator {
           ? lookupTable(scope, qualifier)
           : [...scopeTables(scope)].map(([, t]) => t).find((t) => t.partitionTimeColumn !== undefined);
       if (table?.partitionTimeColumn === undefined) return undefined;
-      const column = (qualifier !== undefined ? `${quoteIdent(qualifier)}.` : '') + quoteIdent(table.partitionTimeColumn);
+      const column =
+        (qualifier !== undefined ? `${quoteIdent(qualifier)}.` : '') + quoteIdent(table.partitionTimeColumn);
       return upper === '_PARTITIONDATE' ? `CAST(${column} AS DATE)` : column;
     };
     const direct = parts.length === 1 ? pseudo(parts[0] as string) : undefined;
@@ -898,7 +978,8 @@ class Translator {
   private numberSql(n: Token): string {
     if (/^0[xX]/.test(n.value)) return `CAST(${BigInt(n.value).toString()} AS BIGINT)`;
     if (/^\d+$/.test(n.value)) {
-      if (BigInt(n.value) > 9223372036854775807n) throw invalidQuery(`Invalid integer literal: ${n.value} at ${position(n)}`);
+      if (BigInt(n.value) > 9223372036854775807n)
+        throw invalidQuery(`Invalid integer literal: ${n.value} at ${position(n)}`);
       return `CAST(${n.value} AS BIGINT)`;
     }
     return `CAST(${quoteString(n.value)} AS DOUBLE)`;
@@ -922,7 +1003,8 @@ class Translator {
           throw invalidQuery(`Invalid ${word} literal: "${value}" at ${position(at)}`);
         return `CAST(${quoteString(value.trim())} AS DECIMAL(38,9))`;
       case 'JSON':
-        return `CAST(${quoteString(value)} AS JSON)`;
+        // GoogleSQL keeps JSON values in a normalized form: no insignificant whitespace.
+        return `json(${quoteString(value)})`;
       default:
         return undefined;
     }
@@ -950,7 +1032,9 @@ class Translator {
       case 'project_id':
         return quoteString(this.ctx.defaultProjectId);
       case 'dataset_id':
-        return this.ctx.defaultDataset !== undefined ? quoteString(this.ctx.defaultDataset.datasetId) : 'CAST(NULL AS VARCHAR)';
+        return this.ctx.defaultDataset !== undefined
+          ? quoteString(this.ctx.defaultDataset.datasetId)
+          : 'CAST(NULL AS VARCHAR)';
       case 'time_zone':
         return "'UTC'";
       case 'location':
@@ -962,11 +1046,17 @@ class Translator {
 
   private interval(nodes: Node[], i: number, scope: Scope): Promise<{ sql: string; next: number }> {
     let k = i + 1;
-    while (k < nodes.length && !(nodes[k]?.kind === 'ident' && DATE_PART_WORDS.has((nodes[k] as Token).value.toUpperCase())))
+    while (
+      k < nodes.length &&
+      !(nodes[k]?.kind === 'ident' && DATE_PART_WORDS.has((nodes[k] as Token).value.toUpperCase()))
+    )
       k++;
     const unit = nodes[k];
     if (unit === undefined || k === i + 1) this.syntax(unit);
-    if (isWord(nodes[k + 1], 'TO')) throw invalidQuery(`INTERVAL ... TO ... literals are not supported by the emulator at ${position(nodes[i] as Node)}`);
+    if (isWord(nodes[k + 1], 'TO'))
+      throw invalidQuery(
+        `INTERVAL ... TO ... literals are not supported by the emulator at ${position(nodes[i] as Node)}`,
+      );
     return this.expr(nodes.slice(i + 1, k), scope).then((amount) => ({
       sql: intervalSql(amount, (unit as Token).value.toUpperCase()),
       next: k + 1,
@@ -978,13 +1068,18 @@ class Translator {
     const head = inner[0];
     let mode = 'OFFSET';
     let indexNodes = inner;
-    if (inner.length === 2 && isWord(head, 'OFFSET', 'ORDINAL', 'SAFE_OFFSET', 'SAFE_ORDINAL') && isGroup(inner[1], '(')) {
+    if (
+      inner.length === 2 &&
+      isWord(head, 'OFFSET', 'ORDINAL', 'SAFE_OFFSET', 'SAFE_ORDINAL') &&
+      isGroup(inner[1], '(')
+    ) {
       mode = head.value.toUpperCase();
       indexNodes = (inner[1] as Group).children;
     }
     if (indexNodes.length === 0) this.syntax(undefined);
     const index = await this.expr(indexNodes, scope);
-    if (inner.length === 1 && head?.kind === 'string') return `json_extract(${base}, ${quoteString(`$.${head.value}`)})`;
+    if (inner.length === 1 && head?.kind === 'string')
+      return `json_extract(${base}, ${quoteString(`$.${head.value}`)})`;
     const zeroBased = mode === 'OFFSET' || mode === 'SAFE_OFFSET';
     const position1 = zeroBased ? `(${index}) + 1` : `(${index})`;
     const lowest = zeroBased ? 0 : 1;
@@ -999,12 +1094,13 @@ class Translator {
   private parseType(nodes: Node[], i: number): { type: SqlType; next: number } {
     const n = nodes[i];
     if (!isWord(n) && n?.kind !== 'quoted') this.syntax(n);
-    const word = (n as Token).value.toUpperCase();
+    const word = n.value.toUpperCase();
     if (word === 'ARRAY' || word === 'STRUCT') {
       if (!isOp(nodes[i + 1], '<')) this.syntax(nodes[i + 1]);
       return this.parseTypeParams(nodes, i + 1, word);
     }
-    if (duckScalarTypeOf(word) === undefined) throw invalidQuery(`Type not found: ${(n as Token).value} at ${position(n as Token)}`);
+    if (duckScalarTypeOf(word) === undefined)
+      throw invalidQuery(`Type not found: ${n.value} at ${position(n)}`);
     let next = i + 1;
     if (isGroup(nodes[next], '(')) next++; // STRING(10), NUMERIC(10, 2): parameters do not change the stored type.
     return { type: { kind: 'scalar', name: word }, next };
@@ -1014,7 +1110,12 @@ class Translator {
   private parseTypeParams(nodes: Node[], i: number, kind: string): { type: SqlType; next: number } {
     // `>>` closes two levels: split it into two `>` tokens in a copy of the list.
     const list = nodes.flatMap((node): Node[] =>
-      isOp(node, '>>') ? [{ ...node, value: '>' }, { ...node, value: '>', start: node.start + 1 }] : [node],
+      isOp(node, '>>')
+        ? [
+            { ...node, value: '>' },
+            { ...node, value: '>', start: node.start + 1 },
+          ]
+        : [node],
     );
     const shift = list.length - nodes.length;
     let k = i + 1;
@@ -1022,14 +1123,23 @@ class Translator {
       const element = this.parseType(list, k);
       k = element.next;
       if (!isOp(list[k], '>')) this.syntax(list[k]);
-      return { type: { kind: 'array', element: element.type }, next: this.unshift(nodes, list, k + 1, shift) };
+      return {
+        type: { kind: 'array', element: element.type },
+        next: this.unshift(nodes, list, k + 1, shift),
+      };
     }
     const fields: { name?: string; type: SqlType }[] = [];
     while (!isOp(list[k], '>')) {
       let name: string | undefined;
       const first = list[k];
       const second = list[k + 1];
-      if (isName(first) && second !== undefined && !isOp(second, ',') && !isOp(second, '>') && !isOp(second, '<')) {
+      if (
+        isName(first) &&
+        second !== undefined &&
+        !isOp(second, ',') &&
+        !isOp(second, '>') &&
+        !isOp(second, '<')
+      ) {
         name = first.value;
         k++;
       }
@@ -1047,7 +1157,9 @@ class Translator {
     if (shift === 0) return k;
     const at = list[k];
     if (at === undefined) return nodes.length;
-    const original = nodes.findIndex((n) => n.start === at.start || (n.kind !== 'group' && n.start === at.start - 1 && isOp(n, '>>')));
+    const original = nodes.findIndex(
+      (n) => n.start === at.start || (n.kind !== 'group' && n.start === at.start - 1 && isOp(n, '>>')),
+    );
     return original < 0 ? nodes.length : original;
   }
 
@@ -1058,7 +1170,8 @@ class Translator {
     const parsed = this.parseType(group.children, asAt + 1);
     if (parsed.next < group.children.length) {
       const extra = group.children[parsed.next];
-      if (isWord(extra, 'FORMAT')) throw invalidQuery(`CAST ... FORMAT is not supported by the emulator at ${position(extra)}`);
+      if (isWord(extra, 'FORMAT'))
+        throw invalidQuery(`CAST ... FORMAT is not supported by the emulator at ${position(extra)}`);
       this.syntax(extra);
     }
     const type = duckTypeOf(parsed.type);
@@ -1071,7 +1184,9 @@ class Translator {
     if (fromAt <= 0) this.syntax(children[0]);
     const part = this.partWord(children.slice(0, fromAt));
     if (part === undefined) this.syntax(children[0]);
-    const atAt = children.findIndex((c, k) => k > fromAt && isWord(c, 'AT') && isWord(children[k + 1], 'TIME'));
+    const atAt = children.findIndex(
+      (c, k) => k > fromAt && isWord(c, 'AT') && isWord(children[k + 1], 'TIME'),
+    );
     const valueNodes = children.slice(fromAt + 1, atAt < 0 ? undefined : atAt);
     let value = await this.expr(valueNodes, scope);
     if (atAt >= 0) value = `timezone(${await this.expr(children.slice(atAt + 3), scope)}, ${value})`;
@@ -1145,7 +1260,9 @@ class Translator {
       orderBy = await this.orderList(children.slice(orderAt + 2), scope);
       cut(orderAt);
     }
-    const nullsAt = children.findIndex((c, k) => isWord(c, 'IGNORE', 'RESPECT') && isWord(children[k + 1], 'NULLS'));
+    const nullsAt = children.findIndex(
+      (c, k) => isWord(c, 'IGNORE', 'RESPECT') && isWord(children[k + 1], 'NULLS'),
+    );
     if (nullsAt >= 0) {
       ignoreNulls = isWord(children[nullsAt], 'IGNORE');
       cut(nullsAt);
@@ -1195,7 +1312,8 @@ class Translator {
     };
     const translate = FUNCTIONS[name];
     if (translate !== undefined) return translate(call);
-    if (name.includes('.')) throw invalidQuery(`Function not found: ${name.toLowerCase()} at ${position(at)}`);
+    if (name.includes('.'))
+      throw invalidQuery(`Function not found: ${name.toLowerCase()} at ${position(at)}`);
     const orderBy = call.orderBy !== undefined ? ` ORDER BY ${call.orderBy}` : '';
     return `${name.toLowerCase()}(${call.distinct ? 'DISTINCT ' : ''}${args.join(', ')}${orderBy})`;
   }
@@ -1203,7 +1321,8 @@ class Translator {
   /** TO_JSON_STRING: exact BigQuery encodings where the argument's schema is known (a row alias or a table column). */
   private async toJsonString(rawArgs: Node[][], scope: Scope): Promise<string> {
     const [value, pretty] = rawArgs;
-    if (value === undefined || rawArgs.length > 2) throw invalidQuery('TO_JSON_STRING takes one or two arguments.');
+    if (value === undefined || rawArgs.length > 2)
+      throw invalidQuery('TO_JSON_STRING takes one or two arguments.');
     if (pretty !== undefined) await this.expr(pretty, scope);
     const path = value.every((n, k) => (k % 2 === 0 ? isName(n) : isOp(n, '.'))) && value.length % 2 === 1;
     if (path) {

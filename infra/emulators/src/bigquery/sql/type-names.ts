@@ -14,9 +14,9 @@ export function duckScalarTypeOf(name: string): string | undefined {
     case 'FLOAT64':
     case 'FLOAT':
       return 'DOUBLE';
+    // BIGNUMERIC has more digits than DuckDB's DECIMAL(38); computations use NUMERIC's precision.
     case 'NUMERIC':
     case 'DECIMAL':
-    // BIGNUMERIC has more digits than DuckDB's DECIMAL(38); computations use NUMERIC's precision.
     case 'BIGNUMERIC':
     case 'BIGDECIMAL':
       return 'DECIMAL(38,9)';
