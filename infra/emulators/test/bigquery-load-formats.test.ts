@@ -361,9 +361,9 @@ describe('BigQuery load readers: CSV, NEWLINE_DELIMITED_JSON, PARQUET', function
         { s: 'a', by: null, i: '1', t: null },
       ]);
       expect(loaded.errors.map((e) => e.message)).to.deep.equal([
-        'Error while reading data, error message: CSV table references column position 3, but line starting at position:24 contains only 2 columns.',
-        'Error while reading data, error message: Too many values in row starting at position: 30. Found 5 column(s) while expected 4.',
-        'Error while reading data, error message: CSV table references column position 3, but line starting at position:38 contains only 3 columns.',
+        'Error while reading data, error message: CSV table references column position 3, but line starting at position:22 contains only 2 columns.',
+        'Error while reading data, error message: Too many values in row starting at position: 28. Found 5 column(s) while expected 4.',
+        'Error while reading data, error message: CSV table references column position 3, but line starting at position:36 contains only 3 columns.',
       ]);
 
       const jagged = await load('CSV', [path], { schema, allowJaggedRows: true, ignoreUnknownValues: true });

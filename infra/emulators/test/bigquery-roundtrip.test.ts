@@ -127,12 +127,18 @@ const FORMATS: { format: string; compressions: string[]; nested: boolean; ext: s
 /** All rows, ordered by id, as the client parses them (exact integers). */
 async function rowsOf(table: Table): Promise<unknown[]> {
   const [rows] = await table.getRows({ wrapIntegers: true });
-  return JSON.parse(JSON.stringify(rows)).sort(
-    (a: { id: { value: string } }, b: { id: { value: string } }) => Number(a.id.value) - Number(b.id.value),
-  );
+  const parsed = JSON.parse(JSON.stringify(rows)) as { id: { value: string } }[];
+  return parsed.sort((a, b) => Number(a.id.value) - Number(b.id.value));
 }
 
-async function failure(promise: Promise<unknown>): Promise<{ code?: number; message: string; errors?: { reason?: string }[] }> {
+interface JobMeta {
+  status: { state: string };
+  statistics: { extract: { destinationUriFileCounts: string[] }; load: { outputRows: string } };
+}
+
+async function failure(
+  promise: Promise<unknown>,
+): Promise<{ code?: number; message: string; errors?: { reason?: string }[] }> {
   try {
     await promise;
   } catch (err) {
@@ -169,7 +175,9 @@ describe('BigQuery emulator: extract and load round trips through the official c
   async function sourceTable(nested: boolean): Promise<Table> {
     const schema = nested ? EVERY_TYPE_SCHEMA : EVERY_TYPE_SCHEMA.filter((f) => FLAT_NAMES.has(f.name));
     const [table] = await dataset.createTable(unique('src'), { schema: { fields: schema } });
-    const rows = EVERY_TYPE_ROWS.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => schema.some((f) => f.name === k))));
+    const rows = EVERY_TYPE_ROWS.map((r) =>
+      Object.fromEntries(Object.entries(r).filter(([k]) => schema.some((f) => f.name === k))),
+    );
     await table.insert(rows);
     return table;
   }
@@ -187,7 +195,7 @@ describe('BigQuery emulator: extract and load round trips through the official c
           ...(format === 'AVRO' ? { useAvroLogicalTypes: true } : {}),
         } as never);
         await job.promise();
-        const [meta] = await job.getMetadata();
+        const meta = (await job.getMetadata())[0] as JobMeta;
         expect(meta.status.state).to.equal('DONE');
         expect(meta.statistics.extract.destinationUriFileCounts).to.deep.equal(['1']);
         const [files] = await storage.bucket(bucket).getFiles({ prefix });
@@ -197,7 +205,9 @@ describe('BigQuery emulator: extract and load round trips through the official c
           expect(gunzipSync(content).length).to.be.greaterThan(0);
         }
 
-        const sourceSchema = (await source.getMetadata())[0].schema as { fields: { name: string; type: string }[] };
+        const sourceSchema = (
+          (await source.getMetadata())[0] as { schema: { fields: { name: string; type: string }[] } }
+        ).schema;
         // BigQuery exports DATETIME to Avro as a string (logicalType "datetime") and cannot load that
         // string back into a DATETIME column: a restore keeps it as STRING. The emulator does the same.
         const schema =
@@ -215,7 +225,7 @@ describe('BigQuery emulator: extract and load round trips through the official c
           writeDisposition: 'WRITE_APPEND',
         } as never);
         await load.promise();
-        const [loadMeta] = await load.getMetadata();
+        const loadMeta = (await load.getMetadata())[0] as JobMeta;
         expect(loadMeta.statistics.load.outputRows).to.equal('3');
         const expected = (await rowsOf(source)) as Record<string, unknown>[];
         if (format === 'AVRO') {
@@ -228,16 +238,21 @@ describe('BigQuery emulator: extract and load round trips through the official c
   }
 
   it('shards a wildcard export into numbered files that load back whole', async function () {
-    const [table] = await dataset.createTable(unique('many'), { schema: { fields: [{ name: 'n', type: 'INT64' }] } });
+    const [table] = await dataset.createTable(unique('many'), {
+      schema: { fields: [{ name: 'n', type: 'INT64' }] },
+    });
     await table.insert(Array.from({ length: 25 }, (_, n) => ({ n })));
     await fetch(`${emulator.url}/emulator/v1/controls`, {
       method: 'PATCH',
       body: JSON.stringify({ exportShardRows: 10 }),
     });
     try {
-      const [job] = await table.createExtractJob(storage.bucket(bucket).file(`shards/${table.id}/part-*.json`), {
-        format: 'JSON',
-      });
+      const [job] = await table.createExtractJob(
+        storage.bucket(bucket).file(`shards/${table.id}/part-*.json`),
+        {
+          format: 'JSON',
+        },
+      );
       await job.promise();
       const [files] = await storage.bucket(bucket).getFiles({ prefix: `shards/${table.id}/` });
       expect(files.map((f) => f.name.split('/').pop())).to.deep.equal([
@@ -245,36 +260,53 @@ describe('BigQuery emulator: extract and load round trips through the official c
         'part-000000000001.json',
         'part-000000000002.json',
       ]);
-      const [copy] = await dataset.createTable(unique('many_back'), { schema: { fields: [{ name: 'n', type: 'INT64' }] } });
+      const [copy] = await dataset.createTable(unique('many_back'), {
+        schema: { fields: [{ name: 'n', type: 'INT64' }] },
+      });
       const [load] = await copy.createLoadJob(storage.bucket(bucket).file(`shards/${table.id}/part-*.json`), {
         sourceFormat: 'NEWLINE_DELIMITED_JSON',
       });
       await load.promise();
       const [rows] = await copy.getRows();
-      expect(rows.map((r) => r['n']).sort((a, b) => a - b)).to.deep.equal(Array.from({ length: 25 }, (_, n) => n));
+      expect((rows as { n: number }[]).map((r) => r.n).sort((a, b) => a - b)).to.deep.equal(
+        Array.from({ length: 25 }, (_, n) => n),
+      );
     } finally {
       await fetch(`${emulator.url}/emulator/v1/controls`, { method: 'DELETE' });
     }
   });
 
   it('exports a table as it was at a snapshot instant (table@millis)', async function () {
-    const [table] = await dataset.createTable(unique('tt'), { schema: { fields: [{ name: 'n', type: 'INT64' }] } });
+    const [table] = await dataset.createTable(unique('tt'), {
+      schema: { fields: [{ name: 'n', type: 'INT64' }] },
+    });
     await table.insert([{ n: 1 }, { n: 2 }]);
     await new Promise((r) => setTimeout(r, 5));
     const snapshot = Date.now();
     await new Promise((r) => setTimeout(r, 5));
     await table.insert([{ n: 3 }]);
     const past = dataset.table(`${table.id}@${snapshot}`);
-    const [job] = await past.createExtractJob(storage.bucket(bucket).file(`tt/${table.id}.json`), { format: 'JSON' });
+    const [job] = await past.createExtractJob(storage.bucket(bucket).file(`tt/${table.id}.json`), {
+      format: 'JSON',
+    });
     await job.promise();
     const [content] = await storage.bucket(bucket).file(`tt/${table.id}.json`).download();
-    const values = content.toString().trim().split('\n').map((l) => JSON.parse(l) as { n: string });
+    const values = content
+      .toString()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { n: string });
     expect(values.map((v) => v.n).sort()).to.deep.equal(['1', '2']);
   });
 
   it('exports one partition through a $YYYYMMDD decorator', async function () {
     const [table] = await dataset.createTable(unique('part'), {
-      schema: { fields: [{ name: 'day', type: 'DATE' }, { name: 'n', type: 'INT64' }] },
+      schema: {
+        fields: [
+          { name: 'day', type: 'DATE' },
+          { name: 'n', type: 'INT64' },
+        ],
+      },
       timePartitioning: { type: 'DAY', field: 'day' },
     });
     await table.insert([
@@ -292,7 +324,9 @@ describe('BigQuery emulator: extract and load round trips through the official c
 
   it('refuses what BigQuery refuses, with its reasons', async function () {
     const nested = await sourceTable(true);
-    const [csvJob] = await nested.createExtractJob(storage.bucket(bucket).file('x/nested.csv'), { format: 'CSV' });
+    const [csvJob] = await nested.createExtractJob(storage.bucket(bucket).file('x/nested.csv'), {
+      format: 'CSV',
+    });
     const csvError = await failure(csvJob.promise());
     expect(csvError.message).to.match(/nested schema/);
     const badCompression = await failure(
@@ -300,13 +334,17 @@ describe('BigQuery emulator: extract and load round trips through the official c
     );
     expect(badCompression.code).to.equal(400);
     expect(badCompression.errors?.[0]?.reason).to.equal('invalid');
-    const [missingUri] = await dataset.table(unique('nope')).createLoadJob(storage.bucket(bucket).file('no/such-*.csv'), {
-      sourceFormat: 'CSV',
-      autodetect: true,
-    });
+    const [missingUri] = await dataset
+      .table(unique('nope'))
+      .createLoadJob(storage.bucket(bucket).file('no/such-*.csv'), {
+        sourceFormat: 'CSV',
+        autodetect: true,
+      });
     const loadError = await failure(missingUri.promise());
     expect(loadError.message).to.match(/Not found: URI/);
-    const [missingTable] = await dataset.table(unique('nope')).createExtractJob(storage.bucket(bucket).file('x/none.csv'));
+    const [missingTable] = await dataset
+      .table(unique('nope'))
+      .createExtractJob(storage.bucket(bucket).file('x/none.csv'));
     const notFound = await failure(missingTable.promise());
     expect(notFound.message).to.match(/Not found: Table/);
   });

@@ -75,7 +75,12 @@ describe('stack launcher', function () {
       );
       expect(stack.env['GOOGLE_CLOUD_PROJECT']).to.equal(projectId);
       expect(stack.env['STORAGE_EMULATOR_HOST']).to.match(/^http:\/\/127\.0\.0\.1:\d+$/);
-      expect(stack.endpoints.map((e) => e.service)).to.have.members(['pubsub', 'firestore', 'storage', 'bigquery']);
+      expect(stack.endpoints.map((e) => e.service)).to.have.members([
+        'pubsub',
+        'firestore',
+        'storage',
+        'bigquery',
+      ]);
     });
 
     it('serves Pub/Sub: a message published is pulled back', async () => {
@@ -123,7 +128,9 @@ describe('stack launcher', function () {
       try {
         const bq = new BigQuery({ projectId, authClient: new PassThroughClient() });
         const [dataset] = await bq.createDataset(`ds_${randomUUID().slice(0, 8)}`);
-        const [table] = await dataset.createTable('t', { schema: { fields: [{ name: 'n', type: 'INT64' }] } });
+        const [table] = await dataset.createTable('t', {
+          schema: { fields: [{ name: 'n', type: 'INT64' }] },
+        });
         await table.insert([{ n: 1 }, { n: 2 }]);
         const [job] = await table.createExtractJob(bucket.file('t.json'), { format: 'JSON' });
         await job.promise();
@@ -136,7 +143,9 @@ describe('stack launcher', function () {
     });
 
     it('leaves no process behind after stop()', async () => {
-      const javaPids = stack.endpoints.filter((e) => e.service === 'pubsub' || e.service === 'firestore').map((e) => e.pid);
+      const javaPids = stack.endpoints
+        .filter((e) => e.service === 'pubsub' || e.service === 'firestore')
+        .map((e) => e.pid);
       expect(javaPids).to.have.length(2);
       for (const pid of javaPids) expect(groupIsAlive(pid), `pid ${pid} before stop`).to.equal(true);
       await stack.stop();
@@ -168,7 +177,16 @@ describe('stack launcher', function () {
     }
 
     it('writes .stack/env, and Ctrl-C stops every emulator and removes the file', async () => {
-      const cli = runCli(['--pubsub-port', '0', '--firestore-port', '0', '--storage-port', '0', '--bigquery-port', '0']);
+      const cli = runCli([
+        '--pubsub-port',
+        '0',
+        '--firestore-port',
+        '0',
+        '--storage-port',
+        '0',
+        '--bigquery-port',
+        '0',
+      ]);
       try {
         const envText = await waitFor('the env file', async () => {
           const text = await readFile(join(stateDir, 'env'), 'utf8').catch(() => undefined);
@@ -220,10 +238,13 @@ describe('stack launcher', function () {
     it('says in one line how to install a missing emulator', async () => {
       const fakeSdk = join(stateDir, 'sdk');
       await mkdir(join(fakeSdk, 'platform'), { recursive: true });
-      const cli = runCli(['--pubsub-port', '0', '--firestore-port', '0', '--storage-port', '0', '--bigquery-port', '0'], {
-        ...process.env,
-        CLOUDSDK_ROOT_DIR: fakeSdk,
-      });
+      const cli = runCli(
+        ['--pubsub-port', '0', '--firestore-port', '0', '--storage-port', '0', '--bigquery-port', '0'],
+        {
+          ...process.env,
+          CLOUDSDK_ROOT_DIR: fakeSdk,
+        },
+      );
       expect(await cli.exited).to.equal(1);
       const lines = cli.output().trim().split('\n');
       expect(lines).to.have.length(1);

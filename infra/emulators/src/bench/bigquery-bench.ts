@@ -95,7 +95,9 @@ async function main(): Promise<void> {
     await bucket.upload(csvPath, { destination: 'seed/seed.csv' });
     const [source] = await dataset.createTable('source', { schema: { fields: SCHEMA } });
     const seedLoad = await timed(
-      (await source.createLoadJob(bucket.file('seed/seed.csv'), { sourceFormat: 'CSV', skipLeadingRows: 1 }))[0],
+      (
+        await source.createLoadJob(bucket.file('seed/seed.csv'), { sourceFormat: 'CSV', skipLeadingRows: 1 })
+      )[0],
     );
     console.log(`seed: ${rows} rows loaded from CSV in ${seedLoad.toFixed(2)} s`);
 
@@ -128,7 +130,7 @@ async function main(): Promise<void> {
           } as never)
         )[0],
       );
-      const [meta] = await target.getMetadata();
+      const meta = (await target.getMetadata())[0] as { numRows: string };
       const mb = bytes / 1e6;
       const row: Row = {
         format: c.format,
@@ -150,7 +152,12 @@ async function main(): Promise<void> {
       date: new Date().toISOString(),
       node: process.version,
       rows,
-      seed: { format: 'CSV', bytes: seedBytes, loadSeconds: round(seedLoad), rowsPerSecond: Math.round(rows / seedLoad) },
+      seed: {
+        format: 'CSV',
+        bytes: seedBytes,
+        loadSeconds: round(seedLoad),
+        rowsPerSecond: Math.round(rows / seedLoad),
+      },
       cases: results,
       peakRssMB: Math.round(peakRss / 1e6),
       note: 'Emulators in one process with the client; times are wall-clock from job insert to DONE (including Cloud Storage transfers).',

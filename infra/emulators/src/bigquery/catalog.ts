@@ -434,7 +434,7 @@ export class Catalog {
       `SELECT ${idSql ?? 'NULL'} AS p, count(*) AS n, coalesce(sum(${rowSizeSql(entry.fields)}), 0) AS b, max(${INSERTED}) AS m FROM ${quoteIdent(entry.physical)} WHERE ${visibleSql()} GROUP BY ALL ORDER BY ALL`,
     );
     return rows.map((r) => ({
-      partitionId: r['p'] === null ? null : String(r['p']),
+      partitionId: r['p'] === null ? null : (r['p'] as string),
       rows: Number(r['n']),
       bytes: Number(r['b']),
       lastModified: Number(r['m'] ?? entry.lastModifiedTime),

@@ -36,7 +36,11 @@ export class Controls {
   private shardRows = DEFAULT_EXPORT_SHARD_ROWS;
 
   view(): ControlsView {
-    return { jobLatencyMs: { ...this.latency }, exportShardRows: this.shardRows, faults: this.faults.map((f) => ({ ...f })) };
+    return {
+      jobLatencyMs: { ...this.latency },
+      exportShardRows: this.shardRows,
+      faults: this.faults.map((f) => ({ ...f })),
+    };
   }
 
   reset(): void {
@@ -112,7 +116,8 @@ function parseFault(value: unknown, where: string): Fault {
   if (count !== undefined && (typeof count !== 'number' || !Number.isInteger(count) || count < 1))
     throw invalid(`${where}.count must be a positive integer.`);
   const tableId = f['tableId'];
-  if (tableId !== undefined && typeof tableId !== 'string') throw invalid(`${where}.tableId must be a string.`);
+  if (tableId !== undefined && typeof tableId !== 'string')
+    throw invalid(`${where}.tableId must be a string.`);
   const message = typeof f['message'] === 'string' ? f['message'] : `Injected fault: ${reason}`;
   return {
     jobType: jobType as Fault['jobType'],

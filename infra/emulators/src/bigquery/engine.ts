@@ -60,10 +60,11 @@ export class Engine {
     return this.withConnection(async (c) => rowsOf(c, sql));
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.closed = true;
     for (const c of this.idle.splice(0)) c.closeSync();
     this.instance.closeSync();
+    return Promise.resolve();
   }
 
   private async acquire(): Promise<DuckDBConnection> {
@@ -89,11 +90,11 @@ export class Engine {
 
 export async function rowsOf(connection: DuckDBConnection, sql: string): Promise<JsonRow[]> {
   const reader = await connection.runAndReadAll(sql);
-  return reader.getRowObjectsJson() as JsonRow[];
+  return reader.getRowObjectsJson();
 }
 
 /** Reads a query's rows in chunks, so large tables never sit in memory whole. */
 export async function* streamRows(connection: DuckDBConnection, sql: string): AsyncGenerator<JsonRow[]> {
   const result = await connection.stream(sql);
-  for await (const rows of result.yieldRowObjectJson()) yield rows as JsonRow[];
+  for await (const rows of result.yieldRowObjectJson()) yield rows;
 }

@@ -39,12 +39,14 @@ interface ExtractConfig {
 
 function readConfig(configuration: Json, projectId: string): ExtractConfig {
   const extract = configuration['extract'] as Json;
-  if (extract['sourceModel'] !== undefined) throw invalid('Model extraction is not supported by the emulator.');
+  if (extract['sourceModel'] !== undefined)
+    throw invalid('Model extraction is not supported by the emulator.');
   const source = tableRefOf(extract['sourceTable'], 'configuration.extract.sourceTable', projectId);
   const many = extract['destinationUris'];
   const one = optString(extract, 'destinationUri');
   const uris = Array.isArray(many) ? many.map(String) : one !== undefined ? [one] : [];
-  if (uris.length === 0) throw invalid('Required parameter is missing: configuration.extract.destinationUris');
+  if (uris.length === 0)
+    throw invalid('Required parameter is missing: configuration.extract.destinationUris');
   for (const uri of uris) {
     parseGcsUri(uri);
     if ((uri.match(/\*/g) ?? []).length > 1)
@@ -95,7 +97,9 @@ export const extractRunner: JobRunner = {
     const ref = { ...config.source, tableId: decorated.tableId };
     const entry = ctx.catalog.getTable(ref);
     if (!entry.physical)
-      throw invalid(`${tableName(ref)} is a ${entry.type}. Only tables and table snapshots can be extracted.`);
+      throw invalid(
+        `${tableName(ref)} is a ${entry.type}. Only tables and table snapshots can be extracted.`,
+      );
     const at = ctx.catalog.checkSnapshotTime(entry, decorated.at);
     if (config.options.format === 'CSV') assertCsvExportable(entry.fields);
     const stats = await ctx.catalog.stats(entry, at);
@@ -123,9 +127,13 @@ export const extractRunner: JobRunner = {
           const files = plan.flat();
           const perFile = singleFile ? rows : shardRows;
           for (const [index, target] of files.entries()) {
-            if (job.cancelRequested) throw invalid('Job execution was cancelled: User requested cancellation');
+            if (job.cancelRequested)
+              throw invalid('Job execution was cancelled: User requested cancellation');
             const path = join(workDir, `part-${index}`);
-            const range = { offset: index * perFile, limit: Math.max(0, Math.min(perFile, rows - index * perFile)) };
+            const range = {
+              offset: index * perFile,
+              limit: Math.max(0, Math.min(perFile, rows - index * perFile)),
+            };
             await write({ connection, table: temp, fields: entry.fields }, config.options, path, range);
             await ctx.storage.upload(target, path, CONTENT_TYPES[config.options.format]);
             await rm(path, { force: true });

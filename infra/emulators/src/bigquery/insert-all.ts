@@ -196,5 +196,5 @@ function textValue(
     errors.push(rowError('invalid', path, `This field: ${path} is not a record.`));
     return null;
   }
-  return String(value);
+  return typeof value === 'string' ? value : JSON.stringify(value);
 }

@@ -61,7 +61,12 @@ export interface JobRunner {
 const JOB_ID = /^[A-Za-z0-9_-]{1,1024}$/;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-const CONFIG_KEY: Record<JobType, string> = { QUERY: 'query', LOAD: 'load', EXTRACT: 'extract', COPY: 'copy' };
+const CONFIG_KEY: Record<JobType, string> = {
+  QUERY: 'query',
+  LOAD: 'load',
+  EXTRACT: 'extract',
+  COPY: 'copy',
+};
 
 export class JobManager {
   private readonly jobs = new Map<string, Job>();
@@ -75,7 +80,8 @@ export class JobManager {
   /** jobs.insert: validates, registers and starts the job in the background. */
   insert(projectId: string, body: Json): Job {
     const reference = (body['jobReference'] ?? {}) as Json;
-    const jobId = typeof reference['jobId'] === 'string' ? reference['jobId'] : `job_${randomUUID().replaceAll('-', '')}`;
+    const jobId =
+      typeof reference['jobId'] === 'string' ? reference['jobId'] : `job_${randomUUID().replaceAll('-', '')}`;
     if (!JOB_ID.test(jobId))
       throw invalid(
         `Invalid job ID "${jobId}". Job IDs must be alphanumeric (plus underscores and dashes) and must be at most 1024 characters long.`,
@@ -165,7 +171,8 @@ export class JobManager {
       const latency = controls.latencyFor(job.type);
       const until = Date.now() + latency;
       while (Date.now() < until && !job.cancelRequested) await sleep(Math.min(50, until - Date.now()));
-      if (job.cancelRequested) throw errorFor('stopped', 'Job execution was cancelled: User requested cancellation');
+      if (job.cancelRequested)
+        throw errorFor('stopped', 'Job execution was cancelled: User requested cancellation');
       const fault = controls.takeFault(job.type, job.tableIds);
       if (fault) throw errorFor(fault.reason, fault.message);
       await this.runners[job.type].run(job, this.ctx);
@@ -174,8 +181,11 @@ export class JobManager {
       }
     } catch (err) {
       const error =
-        err instanceof BigQueryError ? err : errorFor('internalError', err instanceof Error ? err.message : String(err));
-      if (!(err instanceof BigQueryError)) logger.error('job failed unexpectedly', { jobId: job.jobId, error: String(err) });
+        err instanceof BigQueryError
+          ? err
+          : errorFor('internalError', err instanceof Error ? err.message : String(err));
+      if (!(err instanceof BigQueryError))
+        logger.error('job failed unexpectedly', { jobId: job.jobId, error: String(err) });
       job.errorResult = error.toErrorProto();
       // A load's error already lists its summary first, then the bad rows.
       const details = (err as { errors?: ErrorProto[] }).errors;
@@ -194,7 +204,9 @@ const jobKey = (projectId: string, jobId: string): string => `${projectId}/${job
 export function jobTypeOf(configuration: Json): JobType {
   const present = JOB_TYPES.filter((t) => configuration[CONFIG_KEY[t]] !== undefined);
   if (present.length !== 1 || present[0] === undefined)
-    throw invalid('Required parameter is missing: exactly one of configuration.query, .load, .extract or .copy');
+    throw invalid(
+      'Required parameter is missing: exactly one of configuration.query, .load, .extract or .copy',
+    );
   return present[0];
 }
 

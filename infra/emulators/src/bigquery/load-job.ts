@@ -9,7 +9,17 @@ import { readerFor } from './formats/registry.js';
 import type { FileFormat, LoadOptions, LoadedRows } from './formats/types.js';
 import type { EmulatorContext, Job, JobRunner } from './jobs.js';
 import { FILE_FORMATS } from './extract-job.js';
-import { labelsOf, optBool, optInt, optObject, optString, tableName, tableRefOf, type Json, type TableRef } from './resources.js';
+import {
+  labelsOf,
+  optBool,
+  optInt,
+  optObject,
+  optString,
+  tableName,
+  tableRefOf,
+  type Json,
+  type TableRef,
+} from './resources.js';
 import { duckType, isRepeated, normalizeSchema, quoteIdent, type FieldSchema } from './schema.js';
 import { parseGcsUri, wildcardMatcher, type GcsUri } from './storage-client.js';
 import { checkTableSettings } from './table-settings.js';
@@ -28,14 +38,18 @@ interface LoadConfig {
   readonly tableSettings: Json;
 }
 
-export function readDispositions(config: Json, defaultWrite: WriteDisposition): {
+export function readDispositions(
+  config: Json,
+  defaultWrite: WriteDisposition,
+): {
   writeDisposition: WriteDisposition;
   createDisposition: CreateDisposition;
 } {
   const writeDisposition = (optString(config, 'writeDisposition') ?? defaultWrite) as WriteDisposition;
   if (!['WRITE_TRUNCATE', 'WRITE_APPEND', 'WRITE_EMPTY'].includes(writeDisposition))
     throw invalid(`Invalid value for writeDisposition: ${writeDisposition}`);
-  const createDisposition = (optString(config, 'createDisposition') ?? 'CREATE_IF_NEEDED') as CreateDisposition;
+  const createDisposition = (optString(config, 'createDisposition') ??
+    'CREATE_IF_NEEDED') as CreateDisposition;
   if (!['CREATE_IF_NEEDED', 'CREATE_NEVER'].includes(createDisposition))
     throw invalid(`Invalid value for createDisposition: ${createDisposition}`);
   return { writeDisposition, createDisposition };
@@ -67,7 +81,9 @@ function readConfig(configuration: Json, projectId: string): LoadConfig {
     destination,
     uris,
     ...readDispositions(load, 'WRITE_APPEND'),
-    schemaUpdateOptions: Array.isArray(load['schemaUpdateOptions']) ? (load['schemaUpdateOptions'] as string[]) : [],
+    schemaUpdateOptions: Array.isArray(load['schemaUpdateOptions'])
+      ? (load['schemaUpdateOptions'] as string[])
+      : [],
     tableSettings,
     options: {
       format,
@@ -88,7 +104,10 @@ function readConfig(configuration: Json, projectId: string): LoadConfig {
 }
 
 /** Expands wildcard URIs by listing the bucket; every URI must match at least one object. */
-async function expandUris(ctx: EmulatorContext, uris: readonly string[]): Promise<(GcsUri & { size: number })[]> {
+async function expandUris(
+  ctx: EmulatorContext,
+  uris: readonly string[],
+): Promise<(GcsUri & { size: number })[]> {
   const out: (GcsUri & { size: number })[] = [];
   for (const uri of uris) {
     const { bucket, name } = parseGcsUri(uri);
@@ -113,13 +132,16 @@ export const loadRunner: JobRunner = {
     const ref = { ...config.destination, tableId: decorated.tableId };
     ctx.catalog.getDataset(ref);
     let entry = ctx.catalog.findTable(ref);
-    if (!entry && config.createDisposition === 'CREATE_NEVER') throw notFound(`Not found: Table ${tableName(ref)}`);
+    if (!entry && config.createDisposition === 'CREATE_NEVER')
+      throw notFound(`Not found: Table ${tableName(ref)}`);
     if (entry && !entry.physical) throw invalid(`Cannot load into ${tableName(ref)}: it is a ${entry.type}.`);
-    if (entry && entry.type === 'SNAPSHOT') throw invalid(`Cannot load into table snapshot ${tableName(ref)}.`);
+    if (entry && entry.type === 'SNAPSHOT')
+      throw invalid(`Cannot load into table snapshot ${tableName(ref)}.`);
     const { format } = config.options;
     const textFormat = format === 'CSV' || format === 'NEWLINE_DELIMITED_JSON';
     const schema =
-      config.options.schema ?? (entry && (textFormat || config.writeDisposition !== 'WRITE_TRUNCATE') ? entry.fields : undefined);
+      config.options.schema ??
+      (entry && (textFormat || config.writeDisposition !== 'WRITE_TRUNCATE') ? entry.fields : undefined);
     if (textFormat && !schema && !config.options.autodetect)
       throw invalid(`No schema specified on job or table.`);
     const objects = await expandUris(ctx, config.uris);
@@ -142,7 +164,10 @@ export const loadRunner: JobRunner = {
         ).catch((err: unknown) => {
           // Readers name the local copies; users know the gs:// URIs.
           if (err instanceof LoadError)
-            throw new LoadError(withUris(err.toErrorProto(), files, objects).message, err.errors.map((e) => withUris(e, files, objects)));
+            throw new LoadError(
+              withUris(err.toErrorProto(), files, objects).message,
+              err.errors.map((e) => withUris(e, files, objects)),
+            );
           throw err;
         });
         try {
@@ -166,7 +191,8 @@ export const loadRunner: JobRunner = {
           await connection.run(`DROP TABLE IF EXISTS ${quoteIdent(temp)}`);
         }
       });
-      if (result.loaded.errors.length > 0) job.errors = result.loaded.errors.map((e) => withUris(e, files, objects));
+      if (result.loaded.errors.length > 0)
+        job.errors = result.loaded.errors.map((e) => withUris(e, files, objects));
       const outputBytes = (await ctx.catalog.stats(entry!)).numBytes;
       job.statistics = {
         load: {
@@ -222,7 +248,7 @@ async function checkWrite(
         throw invalid(
           `Provided Schema does not match Table ${tableName(entry.ref)}. Cannot add fields (field: ${f.name})`,
         );
-      merged.push({ ...f, mode: f.mode === 'REQUIRED' ? 'NULLABLE' : f.mode ?? 'NULLABLE' });
+      merged.push({ ...f, mode: f.mode === 'REQUIRED' ? 'NULLABLE' : (f.mode ?? 'NULLABLE') });
     } else if (existing.type !== f.type) {
       throw invalid(
         `Provided Schema does not match Table ${tableName(entry.ref)}. Field ${f.name} has changed type from ${existing.type} to ${f.type}`,
@@ -230,7 +256,9 @@ async function checkWrite(
     }
   }
   if (merged.length > entry.fields.length || allowRelax) {
-    const relaxed = allowRelax ? merged.map((f) => (f.mode === 'REQUIRED' ? { ...f, mode: 'NULLABLE' as const } : f)) : merged;
+    const relaxed = allowRelax
+      ? merged.map((f) => (f.mode === 'REQUIRED' ? { ...f, mode: 'NULLABLE' as const } : f))
+      : merged;
     checkSchemaEvolution(entry.fields, relaxed, tableName(entry.ref));
     await ctx.catalog.updateTable(entry, entry.resource, relaxed);
   }
@@ -239,7 +267,15 @@ async function checkWrite(
 function sameSchema(a: readonly FieldSchema[], b: readonly FieldSchema[]): boolean {
   return (
     a.length === b.length &&
-    a.every((f, i) => f.name === b[i]?.name && duckType(f) === duckType(b[i]!) && (f.mode ?? 'NULLABLE') === (b[i]!.mode ?? 'NULLABLE'))
+    a.every((f, i) => {
+      const g = b[i];
+      return (
+        g !== undefined &&
+        f.name === g.name &&
+        duckType(f) === duckType(g) &&
+        (f.mode ?? 'NULLABLE') === (g.mode ?? 'NULLABLE')
+      );
+    })
   );
 }
 

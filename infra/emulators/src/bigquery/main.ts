@@ -30,7 +30,9 @@ async function main(): Promise<void> {
     ...(dataDir ? { dataDir } : {}),
     ...(storageUrl ? { storageUrl } : {}),
   });
-  process.stdout.write(`BigQuery emulator listening on ${emulator.url}${dataDir ? ` (data in ${dataDir})` : ' (in memory)'}\n`);
+  process.stdout.write(
+    `BigQuery emulator listening on ${emulator.url}${dataDir ? ` (data in ${dataDir})` : ' (in memory)'}\n`,
+  );
 
   let stopping = false;
   const stop = (signal: string): void => {

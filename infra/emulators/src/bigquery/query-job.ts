@@ -6,7 +6,7 @@ import { BigQueryError, duplicate, invalidQuery, notFound } from './api-error.js
 import type { TableEntry } from './catalog.js';
 import type { EmulatorContext, Job, JobRunner } from './jobs.js';
 import { readDispositions } from './load-job.js';
-import { DEFAULT_LOCATION, datasetRefOf, tableName, tableRefOf, type Json } from './resources.js';
+import { DEFAULT_LOCATION, datasetRefOf, tableName, tableRefOf, textOf, type Json } from './resources.js';
 import { STANDARD_SQL_NAME, isRepeated, quoteIdent, quoteString, type FieldSchema } from './schema.js';
 import { executeQuery } from './sql/execute.js';
 import type { QueryContext, TableRef, TableResolver } from './sql/types.js';
@@ -17,7 +17,8 @@ const KEPT_RESULTS = 500;
 
 function queryText(configuration: Json): string {
   const query = (configuration['query'] as Json)['query'];
-  if (typeof query !== 'string' || query.trim() === '') throw invalidQuery('Required parameter is missing: query');
+  if (typeof query !== 'string' || query.trim() === '')
+    throw invalidQuery('Required parameter is missing: query');
   const legacy = (configuration['query'] as Json)['useLegacySql'];
   const standardPrefix = /^\s*#standardSQL\b/i.test(query);
   if (legacy !== false && legacy !== 'false' && !standardPrefix)
@@ -44,14 +45,18 @@ class CatalogResolver implements TableResolver {
       entry = this.ctx.catalog.getTable(ref);
     } catch (err) {
       if (err instanceof BigQueryError && err.reason === 'notFound') {
-        const what = this.ctx.catalog.hasDataset(ref) ? `Table ${tableName(ref)}` : `Dataset ${ref.projectId}:${ref.datasetId}`;
+        const what = this.ctx.catalog.hasDataset(ref)
+          ? `Table ${tableName(ref)}`
+          : `Dataset ${ref.projectId}:${ref.datasetId}`;
         throw notFound(`Not found: ${what} was not found in location ${DEFAULT_LOCATION}`);
       }
       throw err;
     }
     if (entry.type === 'VIEW' || entry.type === 'MATERIALIZED_VIEW') {
       if (this.depth > 16) throw invalidQuery(`View nesting is too deep at ${tableName(ref)}.`);
-      const query = ((entry.resource['view'] ?? entry.resource['materializedView']) as Json)['query'] as string;
+      const query = ((entry.resource['view'] ?? entry.resource['materializedView']) as Json)[
+        'query'
+      ] as string;
       const table = `__view_${randomUUID().replaceAll('-', '')}`;
       const inner = new CatalogResolver(this.ctx, this.connection, this.now, this.depth + 1);
       try {
@@ -66,7 +71,8 @@ class CatalogResolver implements TableResolver {
         await inner.cleanup();
       }
     }
-    if (entry.type === 'EXTERNAL') throw invalidQuery(`External table ${tableName(ref)} cannot be queried by the emulator.`);
+    if (entry.type === 'EXTERNAL')
+      throw invalidQuery(`External table ${tableName(ref)} cannot be queried by the emulator.`);
     const time = this.ctx.catalog.checkSnapshotTime(entry, at, this.now);
     const partitioning = this.ctx.catalog.partitioning(entry);
     const ingestion = partitioning.time !== undefined && partitioning.time.field === undefined;
@@ -82,7 +88,8 @@ class CatalogResolver implements TableResolver {
   }
 
   async cleanup(): Promise<void> {
-    for (const table of this.scratch.splice(0)) await this.connection.run(`DROP TABLE IF EXISTS ${quoteIdent(table)}`);
+    for (const table of this.scratch.splice(0))
+      await this.connection.run(`DROP TABLE IF EXISTS ${quoteIdent(table)}`);
   }
 }
 
@@ -114,7 +121,9 @@ export function createQueryRunner(): JobRunner {
           resolver,
           defaultProjectId: job.projectId,
           ...(defaultDataset ? { defaultDataset } : {}),
-          ...(Array.isArray(config['queryParameters']) ? { parameters: config['queryParameters'] as unknown[] } : {}),
+          ...(Array.isArray(config['queryParameters'])
+            ? { parameters: config['queryParameters'] as unknown[] }
+            : {}),
           ...(typeof config['parameterMode'] === 'string' ? { parameterMode: config['parameterMode'] } : {}),
           now,
         };
@@ -125,7 +134,8 @@ export function createQueryRunner(): JobRunner {
         }
       });
       kept.push(resultTable);
-      while (kept.length > KEPT_RESULTS) await ctx.engine.run(`DROP TABLE IF EXISTS ${quoteIdent(kept.shift()!)}`);
+      while (kept.length > KEPT_RESULTS)
+        await ctx.engine.run(`DROP TABLE IF EXISTS ${quoteIdent(kept.shift()!)}`);
       job.result = { table: resultTable, fields: result.fields, totalRows: result.rows };
       if (destination) await writeDestination(ctx, config, destination, result.fields, resultTable);
       const bytes = await Promise.all(
@@ -169,21 +179,33 @@ async function writeDestination(
   } else if (writeDisposition === 'WRITE_TRUNCATE') {
     await ctx.engine.withConnection((c) => ctx.catalog.replaceSchema(entry!, fields, c));
   }
-  const columns = entry.fields.map((f) => (fields.some((r) => r.name === f.name) ? quoteIdent(f.name) : 'NULL'));
-  await ctx.catalog.commit(entry, `SELECT ${columns.join(', ')} FROM ${quoteIdent(resultTable)} ORDER BY rowid`, {
-    truncate: writeDisposition === 'WRITE_TRUNCATE',
-  });
+  const columns = entry.fields.map((f) =>
+    fields.some((r) => r.name === f.name) ? quoteIdent(f.name) : 'NULL',
+  );
+  await ctx.catalog.commit(
+    entry,
+    `SELECT ${columns.join(', ')} FROM ${quoteIdent(resultTable)} ORDER BY rowid`,
+    {
+      truncate: writeDisposition === 'WRITE_TRUNCATE',
+    },
+  );
 }
 
 /** A view's schema: its query run once (results discarded). */
-export function viewSchema(ctx: EmulatorContext): (projectId: string, query: string) => Promise<FieldSchema[]> {
+export function viewSchema(
+  ctx: EmulatorContext,
+): (projectId: string, query: string) => Promise<FieldSchema[]> {
   return (projectId, query) =>
     ctx.engine.withConnection(async (connection) => {
       const now = Date.now();
       const resolver = new CatalogResolver(ctx, connection, now);
       const table = `__viewschema_${randomUUID().replaceAll('-', '')}`;
       try {
-        const result = await executeQuery(query, { connection, resolver, defaultProjectId: projectId, now }, table);
+        const result = await executeQuery(
+          query,
+          { connection, resolver, defaultProjectId: projectId, now },
+          table,
+        );
         return result.fields;
       } finally {
         await connection.run(`DROP TABLE IF EXISTS ${quoteIdent(table)}`);
@@ -249,7 +271,7 @@ async function informationSchemaSql(
           'NULL',
           ts(d.creationTime),
           ts(d.lastModifiedTime),
-          lit(String(d.resource['location'] ?? DEFAULT_LOCATION)),
+          lit(textOf(d.resource['location'] ?? DEFAULT_LOCATION)),
         ]),
       );
     case 'TABLES':
@@ -269,9 +291,9 @@ async function informationSchemaSql(
           ['ddl', 'VARCHAR'],
         ],
         tables.map((t) => {
-          const base = ((t.resource['snapshotDefinition'] ?? t.resource['cloneDefinition']) as Json | undefined)?.[
-            'baseTableReference'
-          ] as Json | undefined;
+          const base = (
+            (t.resource['snapshotDefinition'] ?? t.resource['cloneDefinition']) as Json | undefined
+          )?.['baseTableReference'] as Json | undefined;
           const snapshotTime = (t.resource['snapshotDefinition'] as Json | undefined)?.['snapshotTime'];
           const type = t.resource['cloneDefinition'] ? 'CLONE' : TABLE_TYPES[t.type];
           return [
@@ -354,13 +376,17 @@ async function informationSchemaSql(
       );
     }
     default:
-      throw invalidQuery(`INFORMATION_SCHEMA.${view} is not supported by the emulator (TABLES, PARTITIONS, COLUMNS, SCHEMATA are).`);
+      throw invalidQuery(
+        `INFORMATION_SCHEMA.${view} is not supported by the emulator (TABLES, PARTITIONS, COLUMNS, SCHEMATA are).`,
+      );
   }
 }
 
 function ddlOf(t: TableEntry): string {
   const name = `\`${t.ref.projectId}.${t.ref.datasetId}.${t.ref.tableId}\``;
   if (t.type === 'VIEW') return `CREATE VIEW ${name} AS ${String((t.resource['view'] as Json)['query'])}`;
-  const columns = t.fields.map((f) => `  ${f.name} ${sqlTypeText(f)}${f.mode === 'REQUIRED' ? ' NOT NULL' : ''}`);
+  const columns = t.fields.map(
+    (f) => `  ${f.name} ${sqlTypeText(f)}${f.mode === 'REQUIRED' ? ' NOT NULL' : ''}`,
+  );
   return `CREATE TABLE ${name}\n(\n${columns.join(',\n')}\n);`;
 }

@@ -74,6 +74,10 @@ export function decodePageToken(token: string | null): number {
 
 export type Json = Record<string, unknown>;
 
+/** A request value as text for messages and string fields: objects as JSON, never "[object Object]". */
+export const textOf = (value: unknown): string =>
+  typeof value === 'string' ? value : value === undefined ? 'undefined' : JSON.stringify(value);
+
 export function optString(body: Json, key: string): string | undefined {
   const v = body[key];
   if (v === undefined || v === null) return undefined;
@@ -94,7 +98,8 @@ export function optInt(body: Json, key: string): number | undefined {
   const v = body[key];
   if (v === undefined || v === null) return undefined;
   const n = typeof v === 'string' ? Number(v) : v;
-  if (typeof n !== 'number' || !Number.isInteger(n)) throw invalid(`Invalid value for ${key}: ${String(v)}`);
+  if (typeof n !== 'number' || !Number.isInteger(n))
+    throw invalid(`Invalid value for ${key}: ${JSON.stringify(v)}`);
   return n;
 }
 
@@ -117,7 +122,7 @@ export function labelsOf(body: Json): Record<string, string> | undefined {
       );
     if (v === null) continue; // patching a label to null removes it
     if (typeof v !== 'string' || !/^[\p{Ll}\p{Lo}\p{N}_-]{0,63}$/u.test(v))
-      throw invalid(`Invalid label value for "${k}": ${String(v)}`);
+      throw invalid(`Invalid label value for "${k}": ${JSON.stringify(v)}`);
     out[k] = v;
   }
   return out;

@@ -12,6 +12,7 @@ import {
   etagOf,
   labelsOf,
   page,
+  textOf,
   type DatasetRef,
   type Json,
 } from './resources.js';
@@ -32,7 +33,18 @@ const SETTABLE = [
   'resourceTags',
   'defaultEncryptionConfiguration',
 ];
-const OUTPUT_ONLY = new Set(['kind', 'etag', 'id', 'selfLink', 'datasetReference', 'creationTime', 'lastModifiedTime', 'type', 'satisfiesPzs', 'satisfiesPzi']);
+const OUTPUT_ONLY = new Set([
+  'kind',
+  'etag',
+  'id',
+  'selfLink',
+  'datasetReference',
+  'creationTime',
+  'lastModifiedTime',
+  'type',
+  'satisfiesPzs',
+  'satisfiesPzi',
+]);
 
 function settable(body: Json): Json {
   const out: Json = {};
@@ -47,11 +59,13 @@ function settable(body: Json): Json {
     if (out[key] === null) delete out[key];
     else if (out[key] !== undefined) {
       const n = Number(out[key]);
-      if (!Number.isInteger(n) || n < 0) throw invalid(`Invalid value for ${key}: ${String(out[key])}`);
+      if (!Number.isInteger(n) || n < 0) throw invalid(`Invalid value for ${key}: ${textOf(out[key])}`);
       if (key === 'defaultTableExpirationMs' && n < 3600000)
         throw invalid('Invalid value for defaultTableExpirationMs: the minimum is 3600000 (one hour).');
       if (key === 'maxTimeTravelHours' && (n < 48 || n > 168 || n % 24 !== 0))
-        throw invalid('Invalid value for maxTimeTravelHours: it must be a multiple of 24 between 48 and 168.');
+        throw invalid(
+          'Invalid value for maxTimeTravelHours: it must be a multiple of 24 between 48 and 168.',
+        );
       out[key] = String(n);
     }
   }
@@ -85,7 +99,9 @@ export async function insertDataset(ctx: EmulatorContext, r: Request, projectId:
   const body = await readJson(r.req);
   const ref = datasetRefOf(body['datasetReference'], 'dataset.datasetReference', projectId);
   if (ref.projectId !== projectId)
-    throw invalid(`The project ${ref.projectId} in the dataset reference does not match the request's ${projectId}.`);
+    throw invalid(
+      `The project ${ref.projectId} in the dataset reference does not match the request's ${projectId}.`,
+    );
   checkDatasetId(ref.datasetId);
   const entry = await ctx.catalog.createDataset(ref, settable(body));
   sendJson(r.res, 200, datasetResource(entry, r.apiBase));
@@ -113,7 +129,10 @@ export function listDatasets(ctx: EmulatorContext, r: Request, projectId: string
   const { items, nextPageToken } = page(all, r.query, 50);
   sendJson(r.res, 200, {
     kind: 'bigquery#datasetList',
-    etag: etagOf(projectId, items.map((d) => d.lastModifiedTime)),
+    etag: etagOf(
+      projectId,
+      items.map((d) => d.lastModifiedTime),
+    ),
     ...(items.length > 0
       ? {
           datasets: items.map((d) => ({
@@ -144,15 +163,19 @@ export async function updateDataset(
   const changes = settable(body);
   const location = changes['location'];
   if (location !== undefined && location !== (entry.resource['location'] ?? DEFAULT_LOCATION))
-    throw invalid(`Cannot change dataset location from ${String(entry.resource['location'])} to ${String(location)}.`);
+    throw invalid(
+      `Cannot change dataset location from ${textOf(entry.resource['location'])} to ${textOf(location)}.`,
+    );
   let next: Json;
   if (mode === 'patch') {
     next = { ...entry.resource, ...changes };
     if (rawLabels !== undefined && rawLabels !== null) {
-      const merged: Record<string, string> = { ...((entry.resource['labels'] ?? {}) as Record<string, string>) };
+      const merged: Record<string, string> = {
+        ...((entry.resource['labels'] ?? {}) as Record<string, string>),
+      };
       for (const [k, v] of Object.entries(rawLabels as Json)) {
         if (v === null) delete merged[k];
-        else merged[k] = String(v);
+        else merged[k] = textOf(v);
       }
       next['labels'] = merged;
     }

@@ -28,7 +28,10 @@ export function listJobs(jobs: JobManager, r: Request, projectId: string): void 
   const projection = r.query.get('projection') === 'full' ? 'full' : 'minimal';
   const all = jobs
     .list(projectId)
-    .filter((j) => (states.length === 0 || states.includes(j.state)) && j.creationTime >= min && j.creationTime <= max);
+    .filter(
+      (j) =>
+        (states.length === 0 || states.includes(j.state)) && j.creationTime >= min && j.creationTime <= max,
+    );
   const { items, nextPageToken } = page(all, r.query, 1000);
   sendJson(r.res, 200, {
     kind: 'bigquery#jobList',
@@ -46,13 +49,23 @@ export function cancelJob(jobs: JobManager, r: Request, projectId: string, jobId
   sendJson(r.res, 200, { kind: 'bigquery#jobCancelResponse', job: jobResource(job, r.apiBase) });
 }
 
-export async function deleteJob(jobs: JobManager, r: Request, projectId: string, jobId: string): Promise<void> {
+export async function deleteJob(
+  jobs: JobManager,
+  r: Request,
+  projectId: string,
+  jobId: string,
+): Promise<void> {
   await jobs.delete(projectId, jobId);
   sendNoContent(r.res);
 }
 
 /** jobs.query: starts a query job and waits up to timeoutMs for its first page. */
-export async function runQuery(ctx: EmulatorContext, jobs: JobManager, r: Request, projectId: string): Promise<void> {
+export async function runQuery(
+  ctx: EmulatorContext,
+  jobs: JobManager,
+  r: Request,
+  projectId: string,
+): Promise<void> {
   const body = await readJson(r.req);
   if (typeof body['query'] !== 'string') throw invalid('Required parameter is missing: query');
   const configuration: Json = {
@@ -131,7 +144,9 @@ async function resultsBody(
     jobComplete: true,
     cacheHit: false,
     totalBytesProcessed: statistics['totalBytesProcessed'] ?? '0',
-    ...(statistics['numDmlAffectedRows'] !== undefined ? { numDmlAffectedRows: statistics['numDmlAffectedRows'] } : {}),
+    ...(statistics['numDmlAffectedRows'] !== undefined
+      ? { numDmlAffectedRows: statistics['numDmlAffectedRows'] }
+      : {}),
   };
   if (!result) return { ...base, totalRows: '0', schema: { fields: [] } };
   const limit = page.maxResults ?? DEFAULT_PAGE_ROWS;

@@ -29,7 +29,9 @@ function settable(body: Json): Json {
   for (const key of SETTABLE) if (body[key] !== undefined) out[key] = body[key];
   const type = out['routineType'];
   if (typeof type !== 'string' || !ROUTINE_TYPES.includes(type))
-    throw invalid(`Invalid value for routineType: ${String(type)}. Expected one of ${ROUTINE_TYPES.join(', ')}.`);
+    throw invalid(
+      `Invalid value for routineType: ${String(type)}. Expected one of ${ROUTINE_TYPES.join(', ')}.`,
+    );
   if (typeof out['definitionBody'] !== 'string' || out['definitionBody'] === '')
     throw invalid('Required field definitionBody is missing.');
   out['language'] ??= 'SQL';

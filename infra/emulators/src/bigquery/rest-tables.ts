@@ -291,7 +291,7 @@ function cell(field: FieldSchema, value: unknown, int64: boolean): unknown {
   }
   if (value === null || value === undefined) return null;
   if (field.type === 'RECORD') return toFv(field.fields ?? [], value as Json, int64);
-  if (field.type === 'TIMESTAMP' && !int64) return secondsText(String(value));
+  if (field.type === 'TIMESTAMP' && !int64) return secondsText(value as string);
   return value;
 }
 

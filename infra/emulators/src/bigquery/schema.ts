@@ -99,7 +99,8 @@ export function normalizeSchema(input: unknown, location = 'schema'): TableSchem
 
 export function normalizeFields(input: unknown, location: string, depth: number): FieldSchema[] {
   if (!Array.isArray(input)) throw invalid(`Invalid value at '${location}.fields': expected a list.`);
-  if (depth > MAX_NESTING) throw invalid(`Field ${location} has too many levels of nesting (max ${MAX_NESTING}).`);
+  if (depth > MAX_NESTING)
+    throw invalid(`Field ${location} has too many levels of nesting (max ${MAX_NESTING}).`);
   const seen = new Set<string>();
   return input.map((raw, index) => {
     if (typeof raw !== 'object' || raw === null) throw invalid(`Invalid field at ${location}[${index}].`);
@@ -128,12 +129,19 @@ export function normalizeFields(input: unknown, location: string, depth: number)
     } else if (f['fields'] !== undefined && (f['fields'] as unknown[]).length > 0) {
       throw invalid(`Field ${name} is type ${type} but has a nested schema`);
     }
-    for (const k of ['description', 'maxLength', 'precision', 'scale', 'defaultValueExpression', 'collation'] as const) {
+    for (const k of [
+      'description',
+      'maxLength',
+      'precision',
+      'scale',
+      'defaultValueExpression',
+      'collation',
+    ] as const) {
       const v = f[k];
-      if (typeof v === 'string' || typeof v === 'number') (field as unknown as Record<string, string>)[k] = String(v);
+      if (typeof v === 'string' || typeof v === 'number')
+        (field as unknown as Record<string, string>)[k] = String(v);
     }
-    if (typeof f['policyTags'] === 'object' && f['policyTags'] !== null)
-      field.policyTags = f['policyTags'] as { names?: string[] };
+    if (typeof f['policyTags'] === 'object' && f['policyTags'] !== null) field.policyTags = f['policyTags'];
     return field;
   });
 }

@@ -45,7 +45,9 @@ export interface RunningBigQueryEmulator {
 const CLOSE_GRACE_MS = 2000;
 
 /** Starts a BigQuery REST v2 emulator on DuckDB. */
-export async function startBigQueryEmulator(options: BigQueryEmulatorOptions = {}): Promise<RunningBigQueryEmulator> {
+export async function startBigQueryEmulator(
+  options: BigQueryEmulatorOptions = {},
+): Promise<RunningBigQueryEmulator> {
   const host = options.host ?? '127.0.0.1';
   const logger = options.logger ?? createSilentLogger();
   const storageUrl = (
@@ -97,7 +99,10 @@ export async function startBigQueryEmulator(options: BigQueryEmulatorOptions = {
   const close = async (): Promise<void> => {
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
-    await Promise.race([Promise.allSettled([...inFlight]), new Promise((r) => setTimeout(r, CLOSE_GRACE_MS))]);
+    await Promise.race([
+      Promise.allSettled([...inFlight]),
+      new Promise((r) => setTimeout(r, CLOSE_GRACE_MS)),
+    ]);
     server.closeAllConnections();
     await closed;
     for (const job of jobs.all()) job.cancelRequested = true;
@@ -109,7 +114,12 @@ export async function startBigQueryEmulator(options: BigQueryEmulatorOptions = {
   return { url, port, close: () => (closing ??= close()) };
 }
 
-async function handle(ctx: EmulatorContext, jobs: JobManager, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(
+  ctx: EmulatorContext,
+  jobs: JobManager,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   const rawUrl = req.url ?? '/';
   const q = rawUrl.indexOf('?');
   const path = q >= 0 ? rawUrl.slice(0, q) : rawUrl;
@@ -131,8 +141,11 @@ async function handle(ctx: EmulatorContext, jobs: JobManager, req: IncomingMessa
     await route(ctx, jobs, r, segments);
   } catch (err) {
     const error =
-      err instanceof BigQueryError ? err : errorFor('internalError', err instanceof Error ? err.message : String(err));
-    if (!(err instanceof BigQueryError)) ctx.logger.error('request failed', { url: rawUrl, error: String(err) });
+      err instanceof BigQueryError
+        ? err
+        : errorFor('internalError', err instanceof Error ? err.message : String(err));
+    if (!(err instanceof BigQueryError))
+      ctx.logger.error('request failed', { url: rawUrl, error: String(err) });
     sendError(res, error);
   }
   ctx.logger.debug('request', { method: r.method, url: rawUrl, status: res.statusCode });
@@ -141,7 +154,8 @@ async function handle(ctx: EmulatorContext, jobs: JobManager, req: IncomingMessa
 const noRoute = (r: Request): BigQueryError => notFound(`Not found: ${r.method} ${r.req.url ?? ''}`);
 
 async function route(ctx: EmulatorContext, jobs: JobManager, r: Request, segments: string[]): Promise<void> {
-  if (segments[0] === 'emulator' && segments[1] === 'v1') return routeControls(ctx, jobs, r, segments.slice(2));
+  if (segments[0] === 'emulator' && segments[1] === 'v1')
+    return routeControls(ctx, jobs, r, segments.slice(2));
   // Clients differ: some call /bigquery/v2/projects/..., others (BIGQUERY_EMULATOR_HOST) /projects/...
   if (segments[0] === 'bigquery' && segments[1] === 'v2') segments = segments.slice(2);
   const m = r.method;
@@ -214,13 +228,19 @@ async function route(ctx: EmulatorContext, jobs: JobManager, r: Request, segment
     throw noRoute(r);
   }
   if (collection === 'serviceAccount' && m === 'GET') {
-    return sendJson(r.res, 200, { kind: 'bigquery#getServiceAccountResponse', email: `bq-emulator@${projectId}.iam.gserviceaccount.com` });
+    return sendJson(r.res, 200, {
+      kind: 'bigquery#getServiceAccountResponse',
+      email: `bq-emulator@${projectId}.iam.gserviceaccount.com`,
+    });
   }
   throw noRoute(r);
 }
 
 function listProjects(ctx: EmulatorContext, r: Request): void {
-  const projects = ctx.catalog.allDatasetStates().map((p) => p.projectId).sort();
+  const projects = ctx.catalog
+    .allDatasetStates()
+    .map((p) => p.projectId)
+    .sort();
   sendJson(r.res, 200, {
     kind: 'bigquery#projectList',
     totalItems: projects.length,
@@ -235,7 +255,12 @@ function listProjects(ctx: EmulatorContext, r: Request): void {
 }
 
 /** Emulator-only endpoints: /emulator/v1/controls (latency, faults, shard size) and /emulator/v1/jobs (counts). */
-async function routeControls(ctx: EmulatorContext, jobs: JobManager, r: Request, segments: string[]): Promise<void> {
+async function routeControls(
+  ctx: EmulatorContext,
+  jobs: JobManager,
+  r: Request,
+  segments: string[],
+): Promise<void> {
   const [what] = segments;
   if (what === 'controls') {
     if (r.method === 'GET') return sendJson(r.res, 200, ctx.controls.view());

@@ -13,7 +13,8 @@ export interface GcsUri {
 
 export function parseGcsUri(uri: string): GcsUri {
   const m = /^gs:\/\/([^/]+)\/(.+)$/.exec(uri);
-  if (!m || m[1] === undefined || m[2] === undefined) throw invalid(`Invalid URI: ${uri}. URIs must start with gs://`);
+  if (!m || m[1] === undefined || m[2] === undefined)
+    throw invalid(`Invalid URI: ${uri}. URIs must start with gs://`);
   return { bucket: m[1], name: m[2] };
 }
 
@@ -32,7 +33,9 @@ export class StorageClient {
     do {
       const params = new URLSearchParams({ prefix, maxResults: '1000' });
       if (pageToken) params.set('pageToken', pageToken);
-      const res = await fetch(`${this.baseUrl}/storage/v1/b/${encodeURIComponent(bucket)}/o?${params}`);
+      const res = await fetch(
+        `${this.baseUrl}/storage/v1/b/${encodeURIComponent(bucket)}/o?${params.toString()}`,
+      );
       if (res.status === 404) throw notFound(`Not found: Bucket ${bucket}`);
       if (!res.ok) throw storageError(res.status, `listing gs://${bucket}/${prefix}`);
       const body = (await res.json()) as { items?: { name: string; size: string }[]; nextPageToken?: string };
@@ -48,7 +51,7 @@ export class StorageClient {
     );
     if (res.status === 404) throw notFound(`Not found: URI gs://${uri.bucket}/${uri.name}`);
     if (!res.ok || !res.body) throw storageError(res.status, `reading gs://${uri.bucket}/${uri.name}`);
-    await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), createWriteStream(path));
+    await pipeline(Readable.fromWeb(res.body), createWriteStream(path));
     return (await stat(path)).size;
   }
 

@@ -7,7 +7,8 @@ export type LeafSql = (field: FieldSchema, expr: string) => string;
 
 const elementOf = (field: FieldSchema): FieldSchema => ({ ...field, mode: 'NULLABLE' });
 
-export const structField = (expr: string, name: string): string => `struct_extract(${expr}, ${quoteString(name)})`;
+export const structField = (expr: string, name: string): string =>
+  `struct_extract(${expr}, ${quoteString(name)})`;
 
 /** `expr` (a value of `field`) with every leaf rewritten by `leaf`. */
 export function mapValueSql(field: FieldSchema, expr: string, leaf: LeafSql, depth = 0): string {
@@ -52,7 +53,9 @@ export function badValueSql(
     return `coalesce(list_bool_or(list_transform(${expr}, lambda ${x}: ${inner})), false)`;
   }
   if (field.type === 'RECORD') {
-    const subs = (field.fields ?? []).map((f) => `(${badValueSql(f, structField(expr, f.name), leafBad, depth + 1)})`);
+    const subs = (field.fields ?? []).map(
+      (f) => `(${badValueSql(f, structField(expr, f.name), leafBad, depth + 1)})`,
+    );
     return `${required}(${expr} IS NOT NULL AND (${subs.join(' OR ')}))`;
   }
   return `${required}coalesce(${leafBad(field, expr)}, false)`;
@@ -135,7 +138,8 @@ function normalizeBigNumeric(expr: string): string {
 }
 
 /** Bad when text is present but does not parse. */
-export const badTextLeaf: LeafSql = (field, expr) => `(${expr} IS NOT NULL AND ${fromTextLeaf(field, expr)} IS NULL)`;
+export const badTextLeaf: LeafSql = (field, expr) =>
+  `(${expr} IS NOT NULL AND ${fromTextLeaf(field, expr)} IS NULL)`;
 
 /**
  * Parses a text-typed value into the stored type; NULL arrays become empty arrays at every depth, as
@@ -167,7 +171,8 @@ export const toApiLeaf: LeafSql = (field, expr) =>
  */
 export function jsonStructure(fields: readonly FieldSchema[]): Record<string, unknown> {
   const one = (f: FieldSchema): unknown => {
-    const scalar = f.type === 'RECORD' ? jsonStructure(f.fields ?? []) : f.type === 'JSON' ? 'JSON' : 'VARCHAR';
+    const scalar =
+      f.type === 'RECORD' ? jsonStructure(f.fields ?? []) : f.type === 'JSON' ? 'JSON' : 'VARCHAR';
     return isRepeated(f) ? [scalar] : scalar;
   };
   return Object.fromEntries(fields.map((f) => [f.name, one(f)]));

@@ -176,7 +176,9 @@ async function markBadShapes(connection: DuckDBConnection, stage: string, shape:
     `SELECT (SELECT count(*) FROM ${quoteIdent(shape)}) AS shapes, (SELECT count(*) FROM ${quoteIdent(stage)}) AS rows`,
   );
   if (counts?.['shapes'] !== counts?.['rows'])
-    throw new Error(`CSV shape read found ${String(counts?.['shapes'])} rows, not ${String(counts?.['rows'])}`);
+    throw new Error(
+      `CSV shape read found ${String(counts?.['shapes'])} rows, not ${String(counts?.['rows'])}`,
+    );
   await connection.run(
     `UPDATE ${quoteIdent(stage)} SET ${STAGE_BAD} = true, ${SHORT_FLAG} = x.s, ${EXTRA_FLAG} = x.e
      FROM (SELECT rowid AS r, s, e FROM ${quoteIdent(shape)} WHERE s OR e) AS x
