@@ -3,7 +3,16 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/.smoke/**', '**/node_modules/**', '.stack/**', 'bench-results/**', '**/*.cjs'] },
+  {
+    ignores: [
+      '**/dist/**',
+      '**/.smoke/**',
+      '**/node_modules/**',
+      '.stack/**',
+      'bench-results/**',
+      '**/*.cjs',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
