@@ -4,12 +4,22 @@ import { BigQuery, type Dataset, type Table } from '@google-cloud/bigquery';
 import { Storage } from '@google-cloud/storage';
 import { expect } from 'chai';
 import { PassThroughClient } from 'google-auth-library';
+import { parquetMetadata } from 'hyparquet';
 import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { startBigQueryEmulator, type RunningBigQueryEmulator } from '../src/bigquery/server.js';
 import { startGcsEmulator, type RunningGcsEmulator } from '../src/gcs/server.js';
 
 process.env['METADATA_SERVER_DETECTION'] = 'none';
+
+// Independent readers: Apache's avro-js (its file module alone: the package entry needs `underscore`) and hyparquet.
+const avroFiles = createRequire(import.meta.url)('avro-js/lib/files.js') as {
+  extractFileHeader(path: string): { meta: Record<string, unknown> } | null;
+};
 
 const unique = (prefix: string): string => `${prefix}_${randomUUID().replaceAll('-', '').slice(0, 10)}`;
 
@@ -236,6 +246,66 @@ describe('BigQuery emulator: extract and load round trips through the official c
       });
     }
   }
+
+  it("extracts Avro and Parquet files that independent readers see with BigQuery's schema mapping", async function () {
+    const source = await sourceTable(true);
+    const work = await mkdtemp(join(tmpdir(), 'bq-independent-'));
+    try {
+      const [avroJob] = await source.createExtractJob(storage.bucket(bucket).file(`ind/${source.id}.avro`), {
+        format: 'AVRO',
+        useAvroLogicalTypes: true,
+      });
+      await avroJob.promise();
+      const avroPath = join(work, 'x.avro');
+      await writeFile(avroPath, (await storage.bucket(bucket).file(`ind/${source.id}.avro`).download())[0]);
+      const header = avroFiles.extractFileHeader(avroPath);
+      // avro-js decodes the header's schema itself.
+      const schema = header!.meta['avro.schema'] as {
+        name: string;
+        fields: { name: string; type: unknown }[];
+      };
+      const typeOf = (name: string): unknown => schema.fields.find((f) => f.name === name)?.type;
+      expect(schema.name).to.equal('Root');
+      expect(typeOf('id')).to.equal('long');
+      expect(typeOf('n')).to.deep.equal([
+        'null',
+        { type: 'bytes', logicalType: 'decimal', precision: 38, scale: 9 },
+      ]);
+      expect(typeOf('ts')).to.deep.equal(['null', { type: 'long', logicalType: 'timestamp-micros' }]);
+      expect(typeOf('d')).to.deep.equal(['null', { type: 'int', logicalType: 'date' }]);
+      expect(typeOf('g')).to.deep.equal(['null', { type: 'string', sqlType: 'GEOGRAPHY' }]);
+      expect(typeOf('tags')).to.deep.equal({ type: 'array', items: 'string' });
+
+      const [parquetJob] = await source.createExtractJob(
+        storage.bucket(bucket).file(`ind/${source.id}.parquet`),
+        {
+          format: 'PARQUET',
+        },
+      );
+      await parquetJob.promise();
+      const [bytes] = await storage.bucket(bucket).file(`ind/${source.id}.parquet`).download();
+      const metadata = parquetMetadata(
+        bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length) as ArrayBuffer,
+      );
+      const element = (name: string) => metadata.schema.find((e) => e.name === name)!;
+      expect(metadata.num_rows).to.equal(3n);
+      expect([element('n').type, element('n').logical_type]).to.deep.equal([
+        'FIXED_LEN_BYTE_ARRAY',
+        { type: 'DECIMAL', precision: 38, scale: 9 },
+      ]);
+      expect([element('dt').type, element('dt').logical_type]).to.deep.equal([
+        'INT64',
+        { type: 'TIMESTAMP', isAdjustedToUTC: false, unit: 'MICROS' },
+      ]);
+      expect(element('t').logical_type).to.deep.equal({
+        type: 'TIME',
+        isAdjustedToUTC: true,
+        unit: 'MICROS',
+      });
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  });
 
   it('shards a wildcard export into numbered files that load back whole', async function () {
     const [table] = await dataset.createTable(unique('many'), {
