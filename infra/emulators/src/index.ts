@@ -19,3 +19,4 @@ export {
 } from './stack/stack.js';
 export { StackSetupError } from './stack/google-sdk.js';
 export { freePort, waitForHttp } from './stack/readiness.js';
+export { startProcess, type ManagedProcess, type StartProcessOptions } from './stack/managed-process.js';

@@ -1,0 +1,147 @@
+// bqbr backup | restore | status | list: thin commands over the dispatcher's HTTP API.
+import type { ValidationError } from '@bqbr/shared';
+import { decodeRequest } from '@bqbr/shared';
+import { readFile } from 'node:fs/promises';
+import type { ApiClient, OperationInfo, OperationView } from './api-client.js';
+import { formatBytes, isFinal, progressLine } from './progress.js';
+
+export interface Output {
+  /** A line for people. */
+  line(text: string): void;
+  /** Rewrites the current line (a TTY) or prints it (anything else). */
+  status(text: string): void;
+  readonly isTty: boolean;
+}
+
+export const consoleOutput = (stream: NodeJS.WriteStream = process.stdout): Output => ({
+  isTty: stream.isTTY,
+  line: (text) => stream.write(`${text}\n`),
+  status: (text) => (stream.isTTY ? stream.write(`\r\x1b[2K${text}`) : stream.write(`${text}\n`)),
+});
+
+/** Reads and checks a request file locally first, so a typo is reported with its field path before anything is sent. */
+export async function readRequestFile(path: string, kind: 'backup' | 'restore'): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new Error(`cannot read ${path}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`${path} is not JSON: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  decodeRequest(body, { kind });
+  return body;
+}
+
+export async function submit(
+  api: ApiClient,
+  out: Output,
+  kind: 'backup' | 'restore',
+  file: string,
+  options: { watch: boolean; json: boolean; intervalMs: number },
+): Promise<number> {
+  const body = await readRequestFile(file, kind);
+  const accepted = await api.submit(kind, body);
+  if (options.json && !options.watch) {
+    out.line(JSON.stringify(accepted));
+    return 0;
+  }
+  if (accepted.plan !== undefined) {
+    out.line(`dry run ${accepted.operationId}: ${JSON.stringify(accepted.plan, null, 2)}`);
+    return 0;
+  }
+  out.line(`${kind} ${accepted.operationId} accepted`);
+  if (!options.watch) {
+    out.line(`follow it with: bqbr status ${accepted.operationId} --watch`);
+    return 0;
+  }
+  return status(api, out, accepted.operationId, options);
+}
+
+/** Shows an operation; with watch, a live progress line until it finishes. Exit code: 0 only for SUCCEEDED. */
+export async function status(
+  api: ApiClient,
+  out: Output,
+  operationId: string,
+  options: { watch: boolean; json: boolean; intervalMs: number },
+): Promise<number> {
+  let view = await api.operation(operationId);
+  if (options.watch) {
+    let last = '';
+    for (;;) {
+      const line = progressLine(view, Date.now());
+      // Off a terminal, print only changes (and not every second of elapsed time).
+      const changed = line.replace(/ · [\d:]+$/, '') !== last.replace(/ · [\d:]+$/, '');
+      if (out.isTty || changed) out.status(line);
+      last = line;
+      if (isFinal(view.operation.status)) break;
+      await new Promise((resolve) => setTimeout(resolve, options.intervalMs));
+      view = await api.operation(operationId);
+    }
+    if (out.isTty) out.line('');
+  }
+  if (options.json) out.line(JSON.stringify(view));
+  else describe(out, view);
+  return view.operation.status === 'SUCCEEDED' ? 0 : isFinal(view.operation.status) ? 2 : 0;
+}
+
+function describe(out: Output, view: OperationView): void {
+  const { operation: op, tasks, totals } = view;
+  out.line(`operation ${op.operationId} (${op.kind}${op.dryRun ? ', dry run' : ''}): ${op.status}`);
+  out.line(`  project   ${op.projectId}`);
+  if (op.snapshotTime) out.line(`  snapshot  ${op.snapshotTime}`);
+  if (op.location) out.line(`  location  ${op.location}`);
+  out.line(
+    `  tables    ${tasks.SUCCEEDED} succeeded, ${tasks.FAILED} failed, ${tasks.SKIPPED} skipped, ${tasks.PENDING + tasks.RUNNING} to do, of ${op.taskTotal}${op.fanOutComplete ? '' : ' so far'}`,
+  );
+  out.line(`  data      ${totals.rows} rows, ${formatBytes(totals.bytes)} in ${totals.files} files`);
+  if (op.error) {
+    out.line(`  error     ${op.error.reason}: ${op.error.message}`);
+    for (const issue of op.error.issues ?? []) out.line(`            ${issue.path}: ${issue.message}`);
+  }
+}
+
+export async function list(
+  api: ApiClient,
+  out: Output,
+  filter: { status?: string; kind?: string; limit?: number; json: boolean },
+): Promise<number> {
+  const operations = await api.operations(filter);
+  if (filter.json) {
+    out.line(JSON.stringify(operations));
+    return 0;
+  }
+  if (operations.length === 0) {
+    out.line('no operations');
+    return 0;
+  }
+  const rows = operations.map((op: OperationInfo) => [
+    op.operationId,
+    op.kind,
+    op.status,
+    op.projectId,
+    op.createdAt,
+    `${op.summary?.['succeeded'] ?? '-'}/${op.taskTotal}`,
+  ]);
+  const header = ['OPERATION', 'KIND', 'STATUS', 'PROJECT', 'CREATED', 'TABLES OK'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  for (const row of [header, ...rows])
+    out.line(
+      row
+        .map((cell, i) => (cell ?? '').padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    );
+  return 0;
+}
+
+/** A rejected request's field paths, one per line. */
+export function formatValidation(err: ValidationError): string {
+  return [`invalid ${err.what}:`, ...err.issues.map((i) => `  ${i.path || '(request)'}: ${i.message}`)].join(
+    '\n',
+  );
+}

@@ -1,0 +1,170 @@
+// Fan-out: one task document and one bqbr-tasks message per table. The operation document comes first,
+// tasks are created a page at a time (create-if-absent) and published after they exist, so a
+// redelivered request resumes where the last attempt stopped and never re-sends work already under way.
+import {
+  backupRoot,
+  taskIdFor,
+  type BackupRequest,
+  type Logger,
+  type OperationDoc,
+  type StateStore,
+  type TaskDoc,
+  type TaskMessage,
+} from '@bqbr/shared';
+import type { Completion } from './completion.js';
+import { jsonData, type Publisher } from './handler.js';
+import { pages, planTables, taskSpec, type Catalog, type PlannedTable } from './planner.js';
+
+export interface FanOutDeps {
+  readonly store: StateStore;
+  readonly catalog: Catalog;
+  readonly tasks: Publisher;
+  readonly completion: Pick<Completion, 'check'>;
+  readonly batchSize: number;
+  readonly now?: () => Date;
+}
+
+export interface BackupStart {
+  readonly operationId: string;
+  readonly request: BackupRequest;
+  readonly snapshotMillis: number;
+  readonly requestMessageId?: string;
+}
+
+/** The operation document a backup starts with. */
+export function newBackupOperation(start: BackupStart, now: Date): OperationDoc {
+  const { request, snapshotMillis } = start;
+  const at = now.toISOString();
+  return {
+    operationId: start.operationId,
+    kind: 'backup',
+    status: 'PLANNING',
+    projectId: request.bigQuery.projectId,
+    request,
+    dryRun: false,
+    ...(start.requestMessageId !== undefined ? { requestMessageId: start.requestMessageId } : {}),
+    snapshotMillis,
+    snapshotTime: new Date(snapshotMillis).toISOString(),
+    location: backupRoot(request.backupStorage.gcsOptions.uri, snapshotMillis),
+    taskTotal: 0,
+    fanOutComplete: false,
+    createdAt: at,
+    updatedAt: at,
+    startedAt: at,
+  };
+}
+
+/**
+ * Starts (or resumes) a backup. An operation already past planning is left as it is, except that a
+ * completion check runs: its last event may have been lost.
+ */
+export async function startBackup(start: BackupStart, deps: FanOutDeps, logger: Logger): Promise<void> {
+  const now = deps.now ?? (() => new Date());
+  const { created, operation } = await deps.store.createOperation(newBackupOperation(start, now()));
+  if (operation.status !== 'PLANNING') {
+    logger.info('request seen again; operation already past planning', { status: operation.status });
+    await deps.completion.check(operation.operationId);
+    return;
+  }
+  if (!created) logger.info('resuming the planning of an operation');
+  await fanOut(operation, !created, deps, logger);
+}
+
+async function fanOut(
+  operation: OperationDoc,
+  resuming: boolean,
+  deps: FanOutDeps,
+  logger: Logger,
+): Promise<void> {
+  const now = deps.now ?? (() => new Date());
+  const { operationId } = operation;
+  const request = operation.request as BackupRequest;
+  // A resumed operation keeps its first snapshot instant: every table is read at the same moment.
+  const snapshotMillis = operation.snapshotMillis!;
+  let planned = 0;
+  let published = 0;
+  for await (const page of pages(planTables(deps.catalog, request, snapshotMillis), deps.batchSize)) {
+    const at = now().toISOString();
+    const tasks = dedupe(page.map((entry) => taskDoc(operationId, request, snapshotMillis, entry, at)));
+    await deps.store.createTasks(operationId, tasks);
+    const toPublish = await stillPending(deps.store, operationId, tasks, resuming);
+    await Promise.all(
+      toPublish.map((task) => {
+        const message: TaskMessage = { operationId, taskId: task.taskId, spec: task.spec };
+        return deps.tasks.publish(jsonData(message), { operationId, taskId: task.taskId, kind: 'backup' });
+      }),
+    );
+    planned += tasks.length;
+    published += toPublish.length;
+    await deps.store.updateOperation(operationId, { taskTotal: planned });
+    logger.debug('fan-out page', { planned, published });
+  }
+  // Tables named twice were planned twice but have one task: the documents are the count.
+  const counts = await deps.store.countTasks(operationId);
+  const moved = await deps.store.transitionOperation(operationId, ['PLANNING'], 'RUNNING', {
+    taskTotal: counts.total,
+    fanOutComplete: true,
+  });
+  logger.info('fan-out complete', {
+    tasks: counts.total,
+    published,
+    skipped: counts.SKIPPED,
+    failed: counts.FAILED,
+    moved,
+  });
+  // Tasks decided at planning (skipped, not found) send no events; a zero-table backup none at all.
+  await deps.completion.check(operationId);
+}
+
+function taskDoc(
+  operationId: string,
+  request: BackupRequest,
+  snapshotMillis: number,
+  entry: PlannedTable,
+  at: string,
+): TaskDoc {
+  const status = entry.action === 'EXPORT' ? 'PENDING' : entry.action === 'SKIP' ? 'SKIPPED' : 'FAILED';
+  return {
+    operationId,
+    taskId: taskIdFor(entry.table),
+    table: entry.table,
+    spec: taskSpec(request, entry.table, snapshotMillis),
+    status,
+    deliveries: 0,
+    jobAttempt: 0,
+    jobIds: [],
+    ...(entry.note !== undefined ? { note: entry.note } : {}),
+    ...(entry.error !== undefined ? { error: entry.error } : {}),
+    createdAt: at,
+    updatedAt: at,
+    ...(status !== 'PENDING' ? { finishedAt: at } : {}),
+  };
+}
+
+function dedupe(tasks: TaskDoc[]): TaskDoc[] {
+  const byId = new Map<string, TaskDoc>();
+  for (const task of tasks) if (!byId.has(task.taskId)) byId.set(task.taskId, task);
+  return [...byId.values()];
+}
+
+const LOOKUP_CONCURRENCY = 50;
+
+/** The tasks of a page to publish: all new PENDING ones; when resuming, only those still PENDING in the store. */
+async function stillPending(
+  store: StateStore,
+  operationId: string,
+  tasks: TaskDoc[],
+  resuming: boolean,
+): Promise<TaskDoc[]> {
+  const pending = tasks.filter((task) => task.status === 'PENDING');
+  if (!resuming) return pending;
+  const result: TaskDoc[] = [];
+  for (let i = 0; i < pending.length; i += LOOKUP_CONCURRENCY) {
+    const chunk = pending.slice(i, i + LOOKUP_CONCURRENCY);
+    const stored = await Promise.all(chunk.map((task) => store.getTask(operationId, task.taskId)));
+    chunk.forEach((task, j) => {
+      if (stored[j]?.status === 'PENDING') result.push(task);
+    });
+  }
+  return result;
+}

@@ -1,0 +1,141 @@
+// The dispatcher's HTTP face: Pub/Sub push and Eventarc endpoints, the operations API and a health check.
+import {
+  ValidationError,
+  classifyError,
+  decodePushRequest,
+  type Logger,
+  type ReceivedMessage,
+} from '@bqbr/shared';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { deliver } from './deliver.js';
+import type { MessageHandler } from './handler.js';
+import { badRequest, type ApiResponse, type OperationsApi } from './operations-api.js';
+
+export interface HttpServerDeps {
+  readonly api: OperationsApi;
+  /** Push endpoints by path: `/pubsub/requests`, `/eventarc/requests`, `/pubsub/events`, ... */
+  readonly push: Readonly<Record<string, MessageHandler>>;
+  readonly logger: Logger;
+  /** false once shutdown began: the health check fails so no new work is routed here. */
+  readonly isHealthy: () => boolean;
+}
+
+// A Pub/Sub message is at most 10 MB; base64 in a JSON envelope adds a third.
+const MAX_BODY_BYTES = 16 * 1024 * 1024;
+
+class BodyTooLarge extends Error {}
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw new BodyTooLarge(`request body larger than ${MAX_BODY_BYTES} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+function send(res: ServerResponse, { status, body }: ApiResponse): void {
+  if (status === 204) {
+    res.writeHead(204).end();
+    return;
+  }
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+  });
+  res.end(text);
+}
+
+const errorBody = (status: number, message: string): ApiResponse => ({
+  status,
+  body: { error: { message } },
+});
+
+function parseJsonBody(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString('utf8')) as unknown;
+  } catch (err) {
+    throw new ValidationError('request body', [{ path: '', message: `not JSON: ${(err as Error).message}` }]);
+  }
+}
+
+export function createHttpServer(deps: HttpServerDeps): Server {
+  const logger = deps.logger.child({ component: 'http' });
+
+  async function route(req: IncomingMessage): Promise<ApiResponse> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const path = url.pathname.replace(/\/+$/, '') || '/';
+    const method = req.method ?? 'GET';
+
+    if (path === '/healthz') {
+      return deps.isHealthy() ? { status: 200, body: { status: 'ok' } } : errorBody(503, 'shutting down');
+    }
+    const pushHandler = deps.push[path];
+    if (pushHandler) {
+      if (method !== 'POST') return errorBody(405, `${path} takes POST`);
+      const body = await readBody(req);
+      let decoded;
+      try {
+        decoded = decodePushRequest(req.headers, body);
+      } catch (err) {
+        if (err instanceof ValidationError) return badRequest(err);
+        throw err;
+      }
+      const message: ReceivedMessage = {
+        data: decoded.data,
+        attributes: decoded.attributes,
+        messageId: decoded.messageId,
+        publishTime: decoded.publishTime,
+        deliveryAttempt: decoded.deliveryAttempt ?? 1,
+      };
+      // 2xx acks the push delivery; anything else makes Pub/Sub retry it with backoff.
+      const outcome = await deliver(pushHandler, message, logger);
+      return outcome === 'ack'
+        ? { status: 204, body: undefined }
+        : errorBody(503, 'not processed; retry later');
+    }
+    const submit = /^\/api\/v1\/(backup|restore)$/.exec(path);
+    if (submit) {
+      if (method !== 'POST') return errorBody(405, `${path} takes POST`);
+      try {
+        return await deps.api.submit(submit[1] as 'backup' | 'restore', parseJsonBody(await readBody(req)));
+      } catch (err) {
+        if (err instanceof ValidationError) return badRequest(err);
+        throw err;
+      }
+    }
+    if (path === '/api/v1/operations') {
+      if (method !== 'GET') return errorBody(405, `${path} takes GET`);
+      return deps.api.listOperations(url.searchParams);
+    }
+    const operation = /^\/api\/v1\/operations\/([^/]+)$/.exec(path);
+    if (operation) {
+      if (method !== 'GET') return errorBody(405, `${path} takes GET`);
+      return deps.api.getOperation(decodeURIComponent(operation[1]!));
+    }
+    return errorBody(404, `no route ${method} ${path}`);
+  }
+
+  return createServer((req, res) => {
+    route(req).then(
+      (response) => send(res, response),
+      (err: unknown) => {
+        if (err instanceof BodyTooLarge) {
+          send(res, errorBody(413, err.message));
+          return;
+        }
+        const failure = classifyError(err);
+        logger.error('request failed', {
+          method: req.method,
+          url: req.url,
+          reason: failure.reason,
+          error: failure.message,
+        });
+        send(res, errorBody(failure.kind === 'retryable' ? 503 : 500, failure.message));
+      },
+    );
+  });
+}

@@ -1,0 +1,142 @@
+// The HTTP API: submit a backup or restore, and read operations with live task counts.
+import {
+  OPERATION_STATUSES,
+  ValidationError,
+  decode,
+  decodeRequest,
+  type ListOperationsQuery,
+  type StateStore,
+} from '@bqbr/shared';
+import * as t from 'io-ts';
+import { randomUUID } from 'node:crypto';
+import { recordDryRun } from './dry-run.js';
+import { jsonData, type Publisher } from './handler.js';
+import type { Catalog } from './planner.js';
+import { resolveSnapshot } from './planner.js';
+
+export interface ApiResponse {
+  readonly status: number;
+  readonly body: unknown;
+}
+
+export interface OperationsApiDeps {
+  readonly store: StateStore;
+  readonly catalog: Catalog;
+  readonly requests: Publisher;
+  readonly maxSnapshotAgeMs: number;
+  readonly now?: () => Date;
+}
+
+export interface OperationsApi {
+  submit(kind: 'backup' | 'restore', body: unknown): Promise<ApiResponse>;
+  getOperation(operationId: string): Promise<ApiResponse>;
+  listOperations(query: URLSearchParams): Promise<ApiResponse>;
+}
+
+export const badRequest = (err: ValidationError): ApiResponse => ({
+  status: 400,
+  body: { error: { message: err.message, issues: err.issues } },
+});
+
+const notFound = (message: string): ApiResponse => ({ status: 404, body: { error: { message } } });
+
+const links = (operationId: string): { self: string } => ({
+  self: `/api/v1/operations/${encodeURIComponent(operationId)}`,
+});
+
+const LIST_LIMIT_MAX = 1000;
+
+const ListQuery = t.partial({
+  status: t.keyof(
+    Object.fromEntries(OPERATION_STATUSES.map((s) => [s, null])) as Record<
+      (typeof OPERATION_STATUSES)[number],
+      null
+    >,
+  ),
+  kind: t.keyof({ backup: null, restore: null }),
+  projectId: t.string,
+  limit: t.string,
+  before: t.string,
+});
+
+export function createOperationsApi(deps: OperationsApiDeps): OperationsApi {
+  const now = deps.now ?? (() => new Date());
+  return {
+    async submit(kind, body) {
+      let decoded;
+      try {
+        decoded = decodeRequest(body, { kind });
+      } catch (err) {
+        if (err instanceof ValidationError) return badRequest(err);
+        throw err;
+      }
+      const operationId = decoded.request.operationId ?? randomUUID();
+      if (decoded.kind === 'backup' && decoded.request.dryRun === true) {
+        let snapshotMillis: number;
+        try {
+          snapshotMillis = resolveSnapshot(decoded.request, now(), deps.maxSnapshotAgeMs);
+        } catch (err) {
+          if (err instanceof ValidationError) return badRequest(err);
+          throw err;
+        }
+        const plan = await recordDryRun({ operationId, request: decoded.request, snapshotMillis }, deps);
+        return {
+          status: 200,
+          body: { operationId, status: 'SUCCEEDED', dryRun: true, plan, links: links(operationId) },
+        };
+      }
+      // The request travels like any other, so every intake path plans it the same way.
+      await deps.requests.publish(jsonData({ ...decoded.request, operationId }), { kind, operationId });
+      return { status: 202, body: { operationId, status: 'ACCEPTED', links: links(operationId) } };
+    },
+
+    async getOperation(operationId) {
+      const operation = await deps.store.getOperation(operationId);
+      if (!operation) return notFound(`no operation ${operationId}`);
+      const [tasks, totals] = await Promise.all([
+        deps.store.countTasks(operationId),
+        deps.store.sumTasks(operationId),
+      ]);
+      return { status: 200, body: { operation, tasks, totals, links: links(operationId) } };
+    },
+
+    async listOperations(params) {
+      let query: t.TypeOf<typeof ListQuery>;
+      try {
+        query = decode(ListQuery, Object.fromEntries(params), 'query');
+      } catch (err) {
+        if (err instanceof ValidationError) return badRequest(err);
+        throw err;
+      }
+      const limit = query.limit === undefined ? 50 : Number(query.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > LIST_LIMIT_MAX) {
+        return badRequest(
+          new ValidationError('query', [
+            { path: 'limit', message: `expected an integer from 1 to ${LIST_LIMIT_MAX}` },
+          ]),
+        );
+      }
+      if (query.before !== undefined && Number.isNaN(Date.parse(query.before))) {
+        return badRequest(
+          new ValidationError('query', [{ path: 'before', message: 'expected an ISO time' }]),
+        );
+      }
+      const filter: ListOperationsQuery = {
+        limit,
+        ...(query.status ? { status: query.status } : {}),
+        ...(query.kind ? { kind: query.kind } : {}),
+        ...(query.projectId ? { projectId: query.projectId } : {}),
+        ...(query.before ? { createdBefore: query.before } : {}),
+      };
+      const operations = await deps.store.listOperations(filter);
+      const last = operations[operations.length - 1];
+      return {
+        status: 200,
+        body: {
+          operations,
+          ...(operations.length === limit && last ? { next: { before: last.createdAt } } : {}),
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,92 @@
+// The worker's HTTP side: Pub/Sub push deliveries of bqbr-tasks (Cloud Run) and a health check.
+// Push semantics: a 2xx answer acks the message, anything else nacks it (the push retry policy backs off).
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { ValidationError, decodePushRequest, type Logger, type ReceivedMessage } from '@bqbr/shared';
+import type { Disposition } from './task-handler.js';
+
+/** A push body holds one message of at most 10 MB, base64-encoded, plus its envelope. */
+const MAX_BODY_BYTES = 16 * 1024 * 1024;
+
+export interface WorkerHttpOptions {
+  readonly logger: Logger;
+  /** Undefined in pull mode: the push route answers 404. */
+  readonly handleTask?: (message: ReceivedMessage) => Promise<Disposition>;
+  /** False once shutting down: health checks fail and new pushes are refused (nacked). */
+  readonly isAccepting: () => boolean;
+}
+
+class BodyTooLarge extends Error {}
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const buffer = chunk as Buffer;
+    size += buffer.length;
+    if (size > MAX_BODY_BYTES) throw new BodyTooLarge();
+    chunks.push(buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+function send(res: ServerResponse, status: number, body?: object): void {
+  if (body === undefined) {
+    res.writeHead(status).end();
+    return;
+  }
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+export function createWorkerHttpServer(options: WorkerHttpOptions): Server {
+  const { logger } = options;
+
+  async function pushTask(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const handleTask = options.handleTask;
+    if (handleTask === undefined) return send(res, 404, { error: { message: 'push intake is not enabled' } });
+    if (!options.isAccepting()) return send(res, 503, { error: { message: 'shutting down' } });
+    let message: ReceivedMessage;
+    try {
+      const pushed = decodePushRequest(req.headers, await readBody(req));
+      message = {
+        data: pushed.data,
+        attributes: pushed.attributes,
+        messageId: pushed.messageId,
+        publishTime: pushed.publishTime,
+        deliveryAttempt: pushed.deliveryAttempt ?? 1,
+      };
+    } catch (err) {
+      if (err instanceof BodyTooLarge) return send(res, 413, { error: { message: 'body too large' } });
+      if (err instanceof ValidationError) {
+        logger.warn('bad push request', { error: err });
+        return send(res, 400, { error: { message: err.message, issues: err.issues } });
+      }
+      throw err;
+    }
+    const disposition = await handleTask(message);
+    if (disposition === 'ack') return send(res, 204);
+    send(res, 500, { error: { message: 'task failed, will be retried' } });
+  }
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (path === '/healthz' && (req.method === 'GET' || req.method === 'HEAD'))
+      return options.isAccepting()
+        ? send(res, 200, { status: 'ok' })
+        : send(res, 503, { status: 'stopping' });
+    if (path === '/pubsub/tasks') {
+      if (req.method !== 'POST') return send(res, 405, { error: { message: 'use POST' } });
+      return pushTask(req, res);
+    }
+    send(res, 404, { error: { message: `no route for ${req.method ?? ''} ${path}` } });
+  }
+
+  return createServer((req, res) => {
+    route(req, res).catch((err: unknown) => {
+      logger.error('HTTP request failed', { error: err, path: req.url });
+      if (!res.headersSent) send(res, 500, { error: { message: 'internal error' } });
+      else res.destroy();
+    });
+  });
+}

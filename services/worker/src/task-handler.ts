@@ -1,0 +1,59 @@
+// One bqbr-tasks message, from streaming pull or push alike: decode it at the edge, run the table step,
+// and say whether to ack (done, recorded, or undecodable) or nack (retryable: the subscription backs off).
+import { TaskMessage, classifyError, decode, type Logger, type ReceivedMessage } from '@bqbr/shared';
+import { runBackupStep, type BackupStepDeps } from './backup-step.js';
+
+export type Disposition = 'ack' | 'nack';
+
+export interface HandlerContext {
+  readonly logger: Logger;
+  readonly signal: AbortSignal;
+  readonly deps: BackupStepDeps;
+}
+
+function decodeTaskMessage(message: ReceivedMessage): TaskMessage {
+  let body: unknown;
+  try {
+    body = JSON.parse(message.data.toString('utf8'));
+  } catch {
+    return decode(TaskMessage, undefined, 'task message (not JSON)');
+  }
+  return decode(TaskMessage, body, 'task message');
+}
+
+export async function handleTaskMessage(message: ReceivedMessage, ctx: HandlerContext): Promise<Disposition> {
+  const base = ctx.logger.child({
+    messageId: message.messageId,
+    deliveryAttempt: message.deliveryAttempt,
+    operationId: message.attributes['operationId'],
+    taskId: message.attributes['taskId'],
+  });
+  let task: TaskMessage;
+  try {
+    task = decodeTaskMessage(message);
+  } catch (err) {
+    // Retrying cannot fix a malformed message; dropping it is the only way forward.
+    base.error('undecodable task message: acked without processing', { error: err });
+    return 'ack';
+  }
+  const logger = ctx.logger.child({
+    operationId: task.operationId,
+    taskId: task.taskId,
+    messageId: message.messageId,
+    deliveryAttempt: message.deliveryAttempt,
+    ...(task.continuation === undefined ? {} : { continuation: task.continuation }),
+  });
+  try {
+    const outcome = await runBackupStep(task, ctx.deps, { logger, signal: ctx.signal });
+    logger.debug('task message handled', { outcome });
+    return 'ack';
+  } catch (err) {
+    const failure = classifyError(err);
+    if (failure.kind === 'permanent') {
+      logger.error('task message failed permanently: acked', { error: err, reason: failure.reason });
+      return 'ack';
+    }
+    logger.warn('task message failed, will be retried', { error: err, reason: failure.reason });
+    return 'nack';
+  }
+}

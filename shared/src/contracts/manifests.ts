@@ -1,0 +1,151 @@
+// What a backup writes beside its data: `_table.json` per table and `_backup.json` per operation.
+// Restore reads them back through these codecs, so they are versioned and decoded at the edge.
+import * as t from 'io-ts';
+import { TableRef } from './task.js';
+
+export const MANIFEST_VERSION = 1;
+
+export const BackupFile = t.type(
+  {
+    /** Object name relative to the table folder, e.g. `data-000000000000.avro`. */
+    name: t.string,
+    uri: t.string,
+    bytes: t.number,
+  },
+  'BackupFile',
+);
+export const BackupFileChecksums = t.partial({ md5: t.string, crc32c: t.string });
+export const BackupFileEntry = t.intersection([BackupFile, BackupFileChecksums], 'BackupFileEntry');
+export type BackupFileEntry = t.TypeOf<typeof BackupFileEntry>;
+
+/** BigQuery's TableFieldSchema, recursively (kept as BigQuery returned it). */
+export interface FieldSchema {
+  name: string;
+  type: string;
+  mode?: string;
+  description?: string;
+  fields?: FieldSchema[];
+  [key: string]: unknown;
+}
+export const FieldSchema: t.Type<FieldSchema> = t.recursion('FieldSchema', () =>
+  t.intersection([
+    t.type({ name: t.string, type: t.string }),
+    t.partial({ mode: t.string, description: t.string, fields: t.array(FieldSchema) }),
+    t.record(t.string, t.unknown),
+  ]),
+);
+
+export const ExportSettings = t.type(
+  {
+    format: t.keyof({ AVRO: null, PARQUET: null, CSV: null, JSON: null }),
+    compression: t.string,
+    header: t.boolean,
+    fieldDelimiter: t.string,
+    useAvroLogicalTypes: t.boolean,
+  },
+  'ExportSettings',
+);
+export type ExportSettings = t.TypeOf<typeof ExportSettings>;
+
+/** `_table.json`: everything needed to recreate one table exactly and to check the restore. */
+export const TableManifest = t.intersection(
+  [
+    t.type({
+      manifestVersion: t.literal(MANIFEST_VERSION),
+      kind: t.literal('bqbr#table'),
+      operationId: t.string,
+      source: TableRef,
+      snapshotMillis: t.number,
+      /** ISO-8601 UTC form of snapshotMillis. */
+      snapshotTime: t.string,
+      /** BigQuery's table type: TABLE, VIEW, MATERIALIZED_VIEW, SNAPSHOT, EXTERNAL. */
+      tableType: t.string,
+      schema: t.type({ fields: t.array(FieldSchema) }),
+      /** Rows in the table at the snapshot instant. */
+      numRows: t.number,
+      export: ExportSettings,
+      files: t.array(BackupFileEntry),
+      createdAt: t.string,
+    }),
+    t.partial({
+      description: t.string,
+      friendlyName: t.string,
+      labels: t.record(t.string, t.string),
+      timePartitioning: t.record(t.string, t.unknown),
+      rangePartitioning: t.record(t.string, t.unknown),
+      clustering: t.type({ fields: t.array(t.string) }),
+      requirePartitionFilter: t.boolean,
+      /** Views and materialized views: their definition instead of data. */
+      view: t.record(t.string, t.unknown),
+      materializedView: t.record(t.string, t.unknown),
+      numBytes: t.number,
+      location: t.string,
+      extractJobId: t.string,
+    }),
+  ],
+  'TableManifest',
+);
+export type TableManifest = t.TypeOf<typeof TableManifest>;
+
+export const BackupTableEntry = t.intersection([
+  t.type({ datasetId: t.string, tableId: t.string, status: t.string }),
+  t.partial({
+    rows: t.number,
+    bytes: t.number,
+    files: t.number,
+    manifest: t.string,
+    note: t.string,
+    error: t.type({ reason: t.string, message: t.string }),
+  }),
+]);
+export type BackupTableEntry = t.TypeOf<typeof BackupTableEntry>;
+
+export const OperationSummary = t.type(
+  {
+    tables: t.number,
+    succeeded: t.number,
+    failed: t.number,
+    skipped: t.number,
+    rows: t.number,
+    bytes: t.number,
+    files: t.number,
+  },
+  'OperationSummary',
+);
+export type OperationSummary = t.TypeOf<typeof OperationSummary>;
+
+/** `_backup.json`: the operation's summary, written once when it finishes. */
+export const BackupManifest = t.type(
+  {
+    manifestVersion: t.literal(MANIFEST_VERSION),
+    kind: t.literal('bqbr#backup'),
+    operationId: t.string,
+    projectId: t.string,
+    snapshotMillis: t.number,
+    snapshotTime: t.string,
+    /** `gs://.../backups/<yyyyMMdd_HHmmss>`: where this backup's folders are. */
+    location: t.string,
+    export: ExportSettings,
+    status: t.string,
+    summary: OperationSummary,
+    tables: t.array(BackupTableEntry),
+    startedAt: t.string,
+    finishedAt: t.string,
+  },
+  'BackupManifest',
+);
+export type BackupManifest = t.TypeOf<typeof BackupManifest>;
+
+/** A bqbr-notifications message body: an operation finished. */
+export interface OperationNotification {
+  readonly operationId: string;
+  readonly kind: 'backup' | 'restore';
+  readonly status: string;
+  readonly projectId: string;
+  readonly location?: string;
+  readonly snapshotTime?: string;
+  readonly summary: OperationSummary;
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly error?: { readonly reason: string; readonly message: string };
+}

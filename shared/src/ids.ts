@@ -1,0 +1,28 @@
+// Deterministic identifiers: the same table of the same operation always gets the same task id and, per
+// job attempt, the same BigQuery job id, so a redelivered message finds its work instead of repeating it.
+import { createHash } from 'node:crypto';
+import type { TableRef } from './contracts/task.js';
+
+const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
+
+// Firestore document ids may not contain '/', be '.' or '..', or look like `__name__`; BigQuery dataset
+// and table ids already fit this set, so the readable form is the common case.
+const SAFE_TASK_ID = /^[A-Za-z0-9_.-]{1,700}$/;
+
+/** `dataset.table` when that is a safe Firestore document id, else `t_` + 40 hex digits of its sha256. */
+export function taskIdFor(table: TableRef): string {
+  const readable = `${table.datasetId}.${table.tableId}`;
+  if (SAFE_TASK_ID.test(readable) && !/^__.*__$/.test(readable)) return readable;
+  return `t_${sha256(readable).slice(0, 40)}`;
+}
+
+// BigQuery job ids: letters, digits, '_' and '-', at most 1,024 characters.
+const clean = (text: string): string => text.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 200);
+
+/**
+ * The extract job of one task at one job attempt: `bqbr_backup_<operation>_<sha256(taskId)[:16]>_<attempt>`.
+ * The hash keeps it short and valid whatever the table is called; the attempt is bqbr's own retry count.
+ */
+export function extractJobId(operationId: string, taskId: string, jobAttempt: number): string {
+  return `bqbr_backup_${clean(operationId)}_${sha256(taskId).slice(0, 16)}_${jobAttempt}`;
+}
