@@ -236,6 +236,13 @@ describe('FirestoreStateStore (Firestore emulator)', function () {
       });
       expect(await store.sumTasks(id)).to.deep.equal({ rows: 105, bytes: 1050, files: 4 });
       expect(await store.sumTasks(uniqueId('empty'))).to.deep.equal({ rows: 0, bytes: 0, files: 0 });
+
+      // Unfinished while any task is PENDING or RUNNING; finished once both are terminal.
+      expect(await store.hasUnfinishedTasks(id)).to.equal(true);
+      await store.transitionTask(id, 'sales.t5', ['RUNNING'], 'SUCCEEDED');
+      expect(await store.hasUnfinishedTasks(id)).to.equal(true);
+      await store.transitionTask(id, 'sales.t6', ['PENDING'], 'FAILED');
+      expect(await store.hasUnfinishedTasks(id)).to.equal(false);
     });
 
     it('lists tasks in taskId order a page at a time, optionally by status', async function () {

@@ -24,6 +24,8 @@ export interface EnvironmentOptions {
   /** How long one delivery waits for a BigQuery job before handing over to a continuation message. */
   readonly jobWaitSeconds?: number;
   readonly workers?: number;
+  /** Extra settings for every worker (e.g. BQBR_WORKER_CONCURRENCY). */
+  readonly workerEnv?: Readonly<Record<string, string>>;
 }
 
 export interface Environment {
@@ -111,6 +113,7 @@ export async function startEnvironment(options: EnvironmentOptions = {}): Promis
             ? { BQBR_JOB_WAIT_SECONDS: String(options.jobWaitSeconds) }
             : {}),
           BQBR_JOB_POLL_MS: '200',
+          ...options.workerEnv,
         },
       });
       started.push(worker);

@@ -2,7 +2,7 @@
 import type { ValidationError } from '@bqbr/shared';
 import { decodeRequest } from '@bqbr/shared';
 import { readFile } from 'node:fs/promises';
-import type { ApiClient, OperationInfo, OperationView } from './api-client.js';
+import { ApiError, type ApiClient, type OperationInfo, type OperationView } from './api-client.js';
 import { formatBytes, isFinal, progressLine } from './progress.js';
 
 export interface Output {
@@ -69,7 +69,9 @@ export async function status(
   operationId: string,
   options: { watch: boolean; json: boolean; intervalMs: number },
 ): Promise<number> {
-  let view = await api.operation(operationId);
+  let view = options.watch
+    ? await firstView(api, operationId, options.intervalMs)
+    : await api.operation(operationId);
   if (options.watch) {
     let last = '';
     for (;;) {
@@ -87,6 +89,21 @@ export async function status(
   if (options.json) out.line(JSON.stringify(view));
   else describe(out, view);
   return view.operation.status === 'SUCCEEDED' ? 0 : isFinal(view.operation.status) ? 2 : 0;
+}
+
+/** How long a watched operation may take to appear: an accepted request is planned asynchronously. */
+const APPEAR_TIMEOUT_MS = 60_000;
+
+async function firstView(api: ApiClient, operationId: string, intervalMs: number): Promise<OperationView> {
+  const deadline = Date.now() + APPEAR_TIMEOUT_MS;
+  for (;;) {
+    try {
+      return await api.operation(operationId);
+    } catch (err) {
+      if (!(err instanceof ApiError && err.status === 404) || Date.now() > deadline) throw err;
+    }
+    await new Promise((resolve) => setTimeout(resolve, Math.min(intervalMs, 500)));
+  }
 }
 
 function describe(out: Output, view: OperationView): void {

@@ -68,6 +68,8 @@ export function createCompletion(deps: CompletionDeps): Completion {
       return;
     }
     if (!operation.fanOutComplete) return;
+    // While any task is unfinished, one indexed read answers; the full counts run only at the end.
+    if (await deps.store.hasUnfinishedTasks(operationId)) return;
     const counts = await deps.store.countTasks(operationId);
     if (counts.terminal < counts.total || counts.total < operation.taskTotal) {
       logger.debug('operation still running', { terminal: counts.terminal, total: counts.total });

@@ -183,6 +183,15 @@ export class FirestoreStateStore implements StateStore {
     return { ...byStatus, total, terminal };
   }
 
+  async hasUnfinishedTasks(operationId: string): Promise<boolean> {
+    const snapshot = await this.tasks(operationId)
+      .where('status', 'in', ['PENDING', 'RUNNING'])
+      .select()
+      .limit(1)
+      .get();
+    return !snapshot.empty;
+  }
+
   async sumTasks(operationId: string): Promise<{ rows: number; bytes: number; files: number }> {
     const snapshot = await this.tasks(operationId)
       .where('status', '==', 'SUCCEEDED')

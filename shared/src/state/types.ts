@@ -155,6 +155,8 @@ export interface StateStore {
   ): Promise<boolean>;
   /** Counts by status with aggregation queries: no document is read or written per task. */
   countTasks(operationId: string): Promise<TaskCounts>;
+  /** Whether any task is still PENDING or RUNNING: one indexed read, however many tasks there are. */
+  hasUnfinishedTasks(operationId: string): Promise<boolean>;
   /** Sums of rows, bytes and files over SUCCEEDED tasks (aggregation queries). */
   sumTasks(
     operationId: string,
