@@ -354,3 +354,65 @@ for (const workerMode of ['pull', 'push'] as const) {
     });
   });
 }
+
+describe('backup end to end: the dispatcher killed in the middle of the fan-out', function () {
+  this.timeout(240_000);
+  let environment: Environment;
+
+  before(async function () {
+    environment = await startEnvironment({
+      // A short ack deadline brings the unacknowledged request back soon after the kill.
+      ackDeadlineSeconds: 10,
+      dispatcherEnv: { BQBR_FANOUT_BATCH_SIZE: '10' },
+      workerEnv: { BQBR_WORKER_CONCURRENCY: '16' },
+    });
+  });
+
+  after(async function () {
+    await environment?.stop();
+  });
+
+  it('continues the same operation when the request is redelivered: no task or job twice', async function () {
+    const projectId = unique('many').replaceAll('_', '-');
+    const bigquery = environment.bigquery(projectId);
+    const [dataset] = await bigquery.createDataset('wide');
+    const names = Array.from({ length: 300 }, (_, i) => `t_${String(i).padStart(3, '0')}`);
+    for (let i = 0; i < names.length; i += 50)
+      await Promise.all(
+        names
+          .slice(i, i + 50)
+          .map((name) => dataset.createTable(name, { schema: { fields: [{ name: 'n', type: 'INT64' }] } })),
+      );
+    const [exists] = await environment.storage.bucket(BUCKET).exists();
+    if (!exists) await environment.storage.createBucket(BUCKET);
+    const operationId = unique('resume');
+    await submitBackup(environment, projectId, operationId, { format: 'AVRO' }, [{ datasetName: 'wide' }]);
+
+    // Kill the dispatcher once some, not all, task pages are out.
+    const operationDoc = environment.firestore.collection('operations').doc(operationId);
+    const deadline = Date.now() + 60_000;
+    let killedAt: number | undefined;
+    while (Date.now() < deadline) {
+      const data = (await operationDoc.get()).data();
+      if (data && data['fanOutComplete'] !== true && Number(data['taskTotal']) >= 30) {
+        environment.dispatcher.killNow();
+        killedAt = Number(data['taskTotal']);
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(killedAt, 'the dispatcher was killed mid-fan-out').to.be.a('number');
+    expect(killedAt).to.be.lessThan(300);
+    await environment.startDispatcher();
+
+    const operation = await waitForOperation(environment, operationId, undefined, 180_000);
+    expect(operation.status).to.equal('SUCCEEDED');
+    expect(operation.taskTotal).to.equal(300);
+    expect(operation.summary).to.include({ tables: 300, succeeded: 300 });
+    const jobs = await environment.extractJobsByTable();
+    expect(
+      names.filter((name) => jobs.get(name) !== 1),
+      'tables not exported exactly once',
+    ).to.deep.equal([]);
+  });
+});

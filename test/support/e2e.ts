@@ -26,6 +26,8 @@ export interface EnvironmentOptions {
   readonly workers?: number;
   /** Extra settings for every worker (e.g. BQBR_WORKER_CONCURRENCY). */
   readonly workerEnv?: Readonly<Record<string, string>>;
+  /** Extra settings for the dispatcher (e.g. BQBR_FANOUT_BATCH_SIZE). */
+  readonly dispatcherEnv?: Readonly<Record<string, string>>;
 }
 
 export interface Environment {
@@ -37,7 +39,9 @@ export interface Environment {
   readonly pubsub: PubSub;
   readonly firestore: Firestore;
   readonly dispatcherUrl: string;
-  readonly dispatcher: ManagedProcess;
+  dispatcher: ManagedProcess;
+  /** Starts a new dispatcher on the same port (after the test stopped or killed the old one). */
+  startDispatcher(): Promise<ManagedProcess>;
   workers: ManagedProcess[];
   startWorker(): Promise<ManagedProcess>;
   /** The BigQuery emulator's test controls. */
@@ -87,14 +91,18 @@ export async function startEnvironment(options: EnvironmentOptions = {}): Promis
       LOG_LEVEL: process.env['E2E_LOG_LEVEL'] ?? 'info',
     };
     const dispatcherPort = await freePort('127.0.0.1');
-    const dispatcher = startProcess({
-      name: 'dispatcher',
-      command: process.execPath,
-      args: [serviceMain('dispatcher')],
-      env: { ...serviceEnv, PORT: String(dispatcherPort), BQBR_INTAKE: 'pull' },
-    });
-    started.push(dispatcher);
-    await waitHealthy(`http://127.0.0.1:${dispatcherPort}/healthz`, dispatcher);
+    const startDispatcher = async (): Promise<ManagedProcess> => {
+      const dispatcher = startProcess({
+        name: 'dispatcher',
+        command: process.execPath,
+        args: [serviceMain('dispatcher')],
+        env: { ...serviceEnv, PORT: String(dispatcherPort), BQBR_INTAKE: 'pull', ...options.dispatcherEnv },
+      });
+      started.push(dispatcher);
+      await waitHealthy(`http://127.0.0.1:${dispatcherPort}/healthz`, dispatcher);
+      return dispatcher;
+    };
+    const dispatcher = await startDispatcher();
 
     const workers: ManagedProcess[] = [];
     let nextWorker = 0;
@@ -130,7 +138,7 @@ export async function startEnvironment(options: EnvironmentOptions = {}): Promis
       return res;
     };
     const firestore = new Firestore({ projectId, host: env['FIRESTORE_EMULATOR_HOST'], ssl: false });
-    return {
+    const environment: Environment = {
       stack,
       env,
       projectId,
@@ -141,6 +149,7 @@ export async function startEnvironment(options: EnvironmentOptions = {}): Promis
       firestore,
       dispatcherUrl: `http://127.0.0.1:${dispatcherPort}`,
       dispatcher,
+      startDispatcher: async () => (environment.dispatcher = await startDispatcher()),
       workers,
       startWorker,
       controls: async (body) => {
@@ -164,6 +173,7 @@ export async function startEnvironment(options: EnvironmentOptions = {}): Promis
         await stack.stop();
       },
     };
+    return environment;
   } catch (err) {
     await Promise.all(started.map((p) => p.stop(2_000)));
     await stack.stop();
