@@ -284,6 +284,7 @@ export function taskSpec(request: BackupRequest, table: TableRef, snapshotMillis
     compression: settings.compression as BackupTaskSpec['compression'],
     header: settings.header,
     fieldDelimiter: settings.fieldDelimiter,
+    overwrite: request.backupStorage.gcsOptions.exportOptions.overwrite,
   };
 }
 

@@ -231,9 +231,19 @@ async function exportTable(
 
   const jobId = extractJobId(message.operationId, message.taskId, task.jobAttempt);
   const logger = ctx.logger.child({ jobId, jobAttempt: task.jobAttempt });
-  const started = await deps.jobs.startOrFind(jobId, table.location, extractConfiguration(spec));
+  if (task.jobIds.length === 0 && spec.overwrite === false) {
+    // Only before this task's first job: files written by our own earlier attempt are not "existing".
+    const existing = await deps.files.listDataFiles(spec.tableFolder);
+    if (existing.length > 0)
+      throw new PermanentError(
+        'duplicate',
+        `${spec.tableFolder} already holds ${existing.length} data file(s) and exportOptions.overwrite is false`,
+      );
+  }
+  // The id is recorded before the job starts, so a crash in between is seen as "our job" on redelivery.
   if (!task.jobIds.includes(jobId))
     await deps.state.updateTask(message.operationId, message.taskId, { jobIds: [...task.jobIds, jobId] });
+  const started = await deps.jobs.startOrFind(jobId, table.location, extractConfiguration(spec));
   logger.debug('extract job started or found', { state: started.state });
 
   const job = await waitForJob(deps.jobs, started, table.location, {

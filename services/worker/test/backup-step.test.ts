@@ -80,6 +80,43 @@ describe('backup step (fakes)', function () {
     ]);
   });
 
+  it('with overwrite false, refuses a folder that already holds data files, before any job', async function () {
+    const f = fixture();
+    const { message, doc } = taskFor('op-ow', SOURCE, { overwrite: false });
+    f.store.put(doc);
+    f.tables.set(SOURCE, ORDERS);
+    f.files.dataFiles.push({
+      name: 'data-000000000000.avro',
+      uri: `${doc.spec.tableFolder}/data-000000000000.avro`,
+      bytes: 9,
+    });
+
+    const outcome = await runBackupStep(message, f.deps, f.ctx);
+
+    expect(outcome).to.deep.equal({ kind: 'finished', status: 'FAILED' });
+    expect(f.store.task('op-ow', doc.taskId).error?.reason).to.equal('duplicate');
+    expect(f.store.task('op-ow', doc.taskId).error?.message).to.match(/overwrite is false/);
+    expect(f.jobs.created.size).to.equal(0);
+  });
+
+  it('with overwrite false, a redelivery after its own job wrote files carries on', async function () {
+    const f = fixture();
+    const { message, doc } = taskFor('op-ow2', SOURCE, { overwrite: false });
+    const jobId = extractJobId('op-ow2', doc.taskId, 0);
+    f.store.put({ ...doc, status: 'RUNNING', jobIds: [jobId] });
+    f.tables.set(SOURCE, ORDERS);
+    f.files.dataFiles.push({
+      name: 'data-000000000000.avro',
+      uri: `${doc.spec.tableFolder}/data-000000000000.avro`,
+      bytes: 9,
+    });
+
+    const outcome = await runBackupStep(message, f.deps, f.ctx);
+
+    expect(outcome).to.deep.equal({ kind: 'finished', status: 'SUCCEEDED' });
+    expect([...f.jobs.created.keys()]).to.deep.equal([jobId]);
+  });
+
   it('a redelivery of a finished task publishes its event again and starts no job', async function () {
     const f = fixture();
     const { message, doc } = taskFor('op2', SOURCE);

@@ -6,19 +6,25 @@ export const TableRef = t.type({ projectId: t.string, datasetId: t.string, table
 export type TableRef = t.TypeOf<typeof TableRef>;
 
 /** What a backup task exports and how: everything the worker needs without reading the request. */
-export const BackupTaskSpec = t.type(
-  {
-    kind: t.literal('backup'),
-    source: TableRef,
-    /** Every table of an operation is read at this instant (`table@snapshotMillis`). */
-    snapshotMillis: t.number,
-    /** `gs://bucket/.../backups/<yyyyMMdd_HHmmss>/<project>/<dataset>/<table>`: data files and `_table.json` go here. */
-    tableFolder: t.string,
-    format: t.keyof({ AVRO: null, PARQUET: null, CSV: null, JSON: null }),
-    compression: t.keyof({ NONE: null, GZIP: null, DEFLATE: null, SNAPPY: null, ZSTD: null }),
-    header: t.boolean,
-    fieldDelimiter: t.string,
-  },
+export const BackupTaskSpec = t.intersection(
+  [
+    t.type({
+      kind: t.literal('backup'),
+      source: TableRef,
+      /** Every table of an operation is read at this instant (`table@snapshotMillis`). */
+      snapshotMillis: t.number,
+      /** `gs://bucket/.../backups/<yyyyMMdd_HHmmss>/<project>/<dataset>/<table>`: data files and `_table.json` go here. */
+      tableFolder: t.string,
+      format: t.keyof({ AVRO: null, PARQUET: null, CSV: null, JSON: null }),
+      compression: t.keyof({ NONE: null, GZIP: null, DEFLATE: null, SNAPPY: null, ZSTD: null }),
+      header: t.boolean,
+      fieldDelimiter: t.string,
+    }),
+    t.partial({
+      /** The request's `exportOptions.overwrite`: false refuses a table folder that already holds data files. */
+      overwrite: t.boolean,
+    }),
+  ],
   'BackupTaskSpec',
 );
 export type BackupTaskSpec = t.TypeOf<typeof BackupTaskSpec>;
