@@ -2,6 +2,7 @@
 // CLI: node dist/bigquery/main.js [--host H] [--port P] [--data-dir D] [--storage-url URL]
 import { createLogger } from '@bqbr/shared';
 import { parseArgs } from 'node:util';
+import { parsePort, stopOnSignals } from '../cli-process.js';
 import { startBigQueryEmulator } from './server.js';
 
 // LOG_LEVEL=debug logs every request.
@@ -19,8 +20,7 @@ async function main(): Promise<void> {
   const env = process.env;
   const host = values.host ?? env['BIGQUERY_EMULATOR_BIND'] ?? '127.0.0.1';
   const portText = values.port ?? env['BIGQUERY_EMULATOR_PORT'] ?? '9050';
-  const port = Number(portText);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`Invalid port: ${portText}`);
+  const port = parsePort(portText);
   const dataDir = values['data-dir'] ?? env['BIGQUERY_EMULATOR_DATA_DIR'];
   const storageUrl = values['storage-url'] ?? env['STORAGE_EMULATOR_HOST'];
   const emulator = await startBigQueryEmulator({
@@ -34,21 +34,7 @@ async function main(): Promise<void> {
     `BigQuery emulator listening on ${emulator.url}${dataDir ? ` (data in ${dataDir})` : ' (in memory)'}\n`,
   );
 
-  let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) process.exit(1);
-    stopping = true;
-    logger.warn('stopping', { signal });
-    emulator.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error('close failed', { error: String(err) });
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
+  stopOnSignals(() => emulator.close(), logger);
 }
 
 main().catch((err: unknown) => {

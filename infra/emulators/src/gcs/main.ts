@@ -2,6 +2,7 @@
 // CLI: node dist/gcs/main.js [--host H] [--port P] [--data-dir D]; env GCS_EMULATOR_HOST/PORT/DATA_DIR.
 import { createLogger } from '@bqbr/shared';
 import { parseArgs } from 'node:util';
+import { parsePort, stopOnSignals } from '../cli-process.js';
 import { startGcsEmulator } from './server.js';
 
 // LOG_LEVEL=debug logs every request.
@@ -18,8 +19,7 @@ async function main(): Promise<void> {
   const env = process.env;
   const host = values.host ?? env['GCS_EMULATOR_HOST'] ?? '127.0.0.1';
   const portText = values.port ?? env['GCS_EMULATOR_PORT'] ?? '4443';
-  const port = Number(portText);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`Invalid port: ${portText}`);
+  const port = parsePort(portText);
   const dataDir = values['data-dir'] ?? env['GCS_EMULATOR_DATA_DIR'];
 
   const emulator = await startGcsEmulator({
@@ -30,22 +30,7 @@ async function main(): Promise<void> {
   });
   process.stdout.write(`GCS emulator listening on ${emulator.url} (data dir ${emulator.dataDir})\n`);
 
-  let stopping = false;
-  const stop = (signal: string): void => {
-    // A second signal while draining means "now".
-    if (stopping) process.exit(1);
-    stopping = true;
-    logger.warn('stopping', { signal });
-    emulator.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error('close failed', { error: String(err) });
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
+  stopOnSignals(() => emulator.close(), logger);
 }
 
 main().catch((err: unknown) => {
