@@ -19,6 +19,8 @@ export const unique = (prefix: string): string =>
 export interface EnvironmentOptions {
   /** How workers receive tasks: streaming pull, or Pub/Sub push to their HTTP endpoint. */
   readonly workerMode?: 'pull' | 'push';
+  /** How the dispatcher receives requests, events and dead letters: streaming pull, or push (Cloud Run). */
+  readonly dispatcherMode?: 'pull' | 'push';
   /** The tasks subscription's ack deadline (seconds). */
   readonly ackDeadlineSeconds?: number;
   /** How long one delivery waits for a BigQuery job before handing over to a continuation message. */
@@ -43,7 +45,10 @@ export interface Environment {
   /** Starts a new dispatcher on the same port (after the test stopped or killed the old one). */
   startDispatcher(): Promise<ManagedProcess>;
   workers: ManagedProcess[];
-  startWorker(): Promise<ManagedProcess>;
+  /** Starts another worker; `port` reuses a port (a push endpoint) of a worker that was stopped or killed. */
+  startWorker(port?: number): Promise<ManagedProcess>;
+  /** The HTTP port of each worker started, in start order. */
+  readonly workerPorts: number[];
   /** The BigQuery emulator's test controls. */
   controls(body: object): Promise<void>;
   fault(body: object): Promise<void>;
@@ -71,18 +76,28 @@ export async function startEnvironment(options: EnvironmentOptions = {}): Promis
   const stack = await startStack({ ports: { pubsub: 0, firestore: 0, storage: 0, bigquery: 0 }, projectId });
   const env: Record<string, string> = { ...stack.env };
   const workerMode = options.workerMode ?? 'pull';
+  const dispatcherMode = options.dispatcherMode ?? 'pull';
   const started: ManagedProcess[] = [];
   try {
     const pubsub = new PubSub({ projectId, apiEndpoint: env['PUBSUB_EMULATOR_HOST'] });
     const workerPorts: number[] = [];
     for (let i = 0; i < (options.workers ?? 1); i++) workerPorts.push(await freePort('127.0.0.1'));
+    const dispatcherPort = await freePort('127.0.0.1');
+    const dispatcherUrl = `http://127.0.0.1:${dispatcherPort}`;
     await ensureTopology(pubsub, DEFAULT_TOPOLOGY, {
       ackDeadlineSeconds: options.ackDeadlineSeconds ?? 60,
       minimumBackoffSeconds: 1,
       maximumBackoffSeconds: 5,
-      ...(workerMode === 'push'
-        ? { push: { tasks: `http://127.0.0.1:${workerPorts[0]}/pubsub/tasks` } }
-        : {}),
+      push: {
+        ...(workerMode === 'push' ? { tasks: `http://127.0.0.1:${workerPorts[0]}/pubsub/tasks` } : {}),
+        ...(dispatcherMode === 'push'
+          ? {
+              requests: `${dispatcherUrl}/pubsub/requests`,
+              events: `${dispatcherUrl}/pubsub/events`,
+              deadLetter: `${dispatcherUrl}/pubsub/dead-letter`,
+            }
+          : {}),
+      },
     });
     const serviceEnv = {
       ...process.env,
@@ -90,13 +105,17 @@ export async function startEnvironment(options: EnvironmentOptions = {}): Promis
       BQBR_ENSURE_TOPOLOGY: 'false',
       LOG_LEVEL: process.env['E2E_LOG_LEVEL'] ?? 'info',
     };
-    const dispatcherPort = await freePort('127.0.0.1');
     const startDispatcher = async (): Promise<ManagedProcess> => {
       const dispatcher = startProcess({
         name: 'dispatcher',
         command: process.execPath,
         args: [serviceMain('dispatcher')],
-        env: { ...serviceEnv, PORT: String(dispatcherPort), BQBR_INTAKE: 'pull', ...options.dispatcherEnv },
+        env: {
+          ...serviceEnv,
+          PORT: String(dispatcherPort),
+          BQBR_INTAKE: dispatcherMode,
+          ...options.dispatcherEnv,
+        },
       });
       started.push(dispatcher);
       await waitHealthy(`http://127.0.0.1:${dispatcherPort}/healthz`, dispatcher);
@@ -106,9 +125,11 @@ export async function startEnvironment(options: EnvironmentOptions = {}): Promis
 
     const workers: ManagedProcess[] = [];
     let nextWorker = 0;
-    const startWorker = async (): Promise<ManagedProcess> => {
-      const port = workerPorts[nextWorker] ?? (await freePort('127.0.0.1'));
+    const usedPorts: number[] = [];
+    const startWorker = async (reuse?: number): Promise<ManagedProcess> => {
+      const port = reuse ?? workerPorts[nextWorker] ?? (await freePort('127.0.0.1'));
       nextWorker++;
+      usedPorts.push(port);
       const worker = startProcess({
         name: `worker-${nextWorker}`,
         command: process.execPath,
@@ -147,11 +168,12 @@ export async function startEnvironment(options: EnvironmentOptions = {}): Promis
       storage: new Storage({ apiEndpoint: env['STORAGE_EMULATOR_HOST'], projectId }),
       pubsub,
       firestore,
-      dispatcherUrl: `http://127.0.0.1:${dispatcherPort}`,
+      dispatcherUrl,
       dispatcher,
       startDispatcher: async () => (environment.dispatcher = await startDispatcher()),
       workers,
       startWorker,
+      workerPorts: usedPorts,
       controls: async (body) => {
         await call('/emulator/v1/controls', { method: 'PATCH', body: JSON.stringify(body) });
       },
