@@ -255,23 +255,22 @@ class Translator {
   }
 
   private async clauseSql(clauses: Map<string, Node[]>, scope: Scope): Promise<string> {
+    // In output order: clause key as tokenized, its DuckDB keyword, and how its body translates.
+    const renderers: [string, string, (nodes: Node[]) => Promise<string>][] = [
+      ['WHERE', 'WHERE', (n) => this.expr(n, scope)],
+      ['GROUP', 'GROUP BY', (n) => this.groupList(n, scope)],
+      ['HAVING', 'HAVING', (n) => this.expr(n, scope)],
+      ['QUALIFY', 'QUALIFY', (n) => this.expr(n, scope)],
+      ['WINDOW', 'WINDOW', (n) => this.windowDefinitions(n, scope)],
+      ['ORDER', 'ORDER BY', (n) => this.orderList(n, scope)],
+      ['LIMIT', 'LIMIT', (n) => this.expr(n, scope)],
+      ['OFFSET', 'OFFSET', (n) => this.expr(n, scope)],
+    ];
     const parts: string[] = [];
-    const where = clauses.get('WHERE');
-    if (where !== undefined) parts.push(`WHERE ${await this.expr(where, scope)}`);
-    const groupBy = clauses.get('GROUP');
-    if (groupBy !== undefined) parts.push(`GROUP BY ${await this.groupList(groupBy, scope)}`);
-    const having = clauses.get('HAVING');
-    if (having !== undefined) parts.push(`HAVING ${await this.expr(having, scope)}`);
-    const qualify = clauses.get('QUALIFY');
-    if (qualify !== undefined) parts.push(`QUALIFY ${await this.expr(qualify, scope)}`);
-    const window = clauses.get('WINDOW');
-    if (window !== undefined) parts.push(`WINDOW ${await this.windowDefinitions(window, scope)}`);
-    const orderBy = clauses.get('ORDER');
-    if (orderBy !== undefined) parts.push(`ORDER BY ${await this.orderList(orderBy, scope)}`);
-    const limit = clauses.get('LIMIT');
-    if (limit !== undefined) parts.push(`LIMIT ${await this.expr(limit, scope)}`);
-    const offset = clauses.get('OFFSET');
-    if (offset !== undefined) parts.push(`OFFSET ${await this.expr(offset, scope)}`);
+    for (const [key, keyword, render] of renderers) {
+      const nodes = clauses.get(key);
+      if (nodes !== undefined) parts.push(`${keyword} ${await render(nodes)}`);
+    }
     return parts.join(' ');
   }
 
