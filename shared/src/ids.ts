@@ -26,3 +26,21 @@ const clean = (text: string): string => text.replace(/[^A-Za-z0-9_-]/g, '_').sli
 export function extractJobId(operationId: string, taskId: string, jobAttempt: number): string {
   return `bqbr_backup_${clean(operationId)}_${sha256(taskId).slice(0, 16)}_${jobAttempt}`;
 }
+
+/**
+ * The jobs of one restore task at one job attempt: `bqbr_restore_<operation>_<sha256(taskId)[:16]>_<attempt>_<step>`
+ * (`load`; or `stage` and `convert` when a table is loaded through a staging table).
+ */
+export function restoreJobId(
+  operationId: string,
+  taskId: string,
+  jobAttempt: number,
+  step: 'load' | 'stage' | 'convert',
+): string {
+  return `bqbr_restore_${clean(operationId)}_${sha256(taskId).slice(0, 16)}_${jobAttempt}_${step}`;
+}
+
+/** The staging table of a restore task (in the target dataset; dropped once the table is restored). */
+export function stagingTableId(operationId: string, taskId: string): string {
+  return `_bqbr_staging_${sha256(`${operationId}/${taskId}`).slice(0, 24)}`;
+}

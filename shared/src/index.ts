@@ -18,3 +18,4 @@ export * from './clients.js';
 export * from './pubsub/topology.js';
 export * from './pubsub/push.js';
 export * from './state/firestore-state-store.js';
+export * from './backup-listing.js';

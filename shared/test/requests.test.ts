@@ -402,12 +402,15 @@ describe('requests', () => {
   describe('restore validation', () => {
     it('names every bad field in one error', () => {
       const body = minimalRestore();
-      set(body, 'bigQuery.datasetsToRestore', []);
+      set(body, 'bigQuery.datasetsToRestore', ['sales', 'no-dashes']);
       set(body, 'restoreStorage.gcsOptions.backupTimestamp', '2026-11-20');
       set(body, 'restoreStorage.gcsOptions.importOptions.writeDisposition', 'WRITE_OVER');
       set(body, 'restoreStorage.gcsOptions.importOptions.maxBadRecords', -1);
       expect(issuesOf(body)).to.deep.equal([
-        { path: 'bigQuery.datasetsToRestore', message: 'expected a non-empty list of dataset names, got []' },
+        {
+          path: 'bigQuery.datasetsToRestore[1]',
+          message: 'expected a dataset name (at most 1024 letters, digits or underscores), got "no-dashes"',
+        },
         {
           path: 'restoreStorage.gcsOptions.backupTimestamp',
           message: 'expected a backup timestamp yyyyMMdd_HHmmss or "latest", got "2026-11-20"',
@@ -449,6 +452,19 @@ describe('requests', () => {
         targetDatasetPrefix: '',
       });
       expect((decodeRequest(body).request as RestoreRequest).bigQuery.targetDatasetPrefix).to.equal('');
+    });
+
+    it('restores everything when datasetsToRestore is empty or absent; importOptions may be left out', () => {
+      const body = minimalRestore();
+      set(body, 'bigQuery', { projectId: 'demo-project', datasetsToRestore: [] });
+      expect((decodeRequest(body).request as RestoreRequest).bigQuery.datasetsToRestore).to.deep.equal([]);
+      set(body, 'bigQuery', { projectId: 'demo-project' });
+      const gcs = (body as { restoreStorage: { gcsOptions: Record<string, unknown> } }).restoreStorage
+        .gcsOptions;
+      delete gcs['importOptions'];
+      const request = decodeRequest(body).request as RestoreRequest;
+      expect(request.bigQuery.datasetsToRestore).to.equal(undefined);
+      expect(request.restoreStorage.gcsOptions.importOptions).to.equal(undefined);
     });
 
     it('checks restore targets against datasetsToRestore', () => {

@@ -361,6 +361,27 @@ describe('BigQuery SQL engine (GoogleSQL → DuckDB)', function () {
       expect(inUnnest.rows.map((r) => r['id']).sort()).to.deep.equal(['1', '3']);
     });
 
+    it('rebuilds arrays in order through UNNEST aliases that reuse the column names', async function () {
+      // GoogleSQL reads the UNNEST argument before its aliases exist: `UNNEST(tags) AS tags` is the column.
+      const { rows } = await run(
+        'SELECT id, ARRAY(SELECT UPPER(tags) FROM UNNEST(tags) AS tags WITH OFFSET AS o ORDER BY o DESC) AS up, ' +
+          'ARRAY(SELECT AS STRUCT name AS tag, tags AS pos FROM UNNEST(tags) AS name WITH OFFSET AS tags ORDER BY tags) AS items ' +
+          'FROM ds.items ORDER BY id',
+      );
+      expect(rows).to.deep.equal([
+        {
+          id: '1',
+          up: ['SWEET', 'RED'],
+          items: [
+            { tag: 'red', pos: '0' },
+            { tag: 'sweet', pos: '1' },
+          ],
+        },
+        { id: '2', up: [], items: [] },
+        { id: '3', up: ['GREEN'], items: [{ tag: 'green', pos: '0' }] },
+      ]);
+    });
+
     it('indexes arrays with OFFSET, ORDINAL and SAFE_OFFSET, and errors out of bounds', async function () {
       expect(await value('[1, 2, 3][OFFSET(1)]')).to.equal('2');
       expect(await value('[1, 2, 3][ORDINAL(1)]')).to.equal('1');

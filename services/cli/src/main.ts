@@ -3,6 +3,7 @@
 import { ValidationError } from '@bqbr/shared';
 import { parseArgs } from 'node:util';
 import { ApiClient, ApiError } from './api-client.js';
+import { backups, StorageUriError, storageFromEnv } from './backups.js';
 import { consoleOutput, formatValidation, list, status, submit } from './commands.js';
 
 const USAGE = `Usage: bqbr <command> [options]
@@ -13,6 +14,9 @@ Commands:
   status <operationId> [--watch]      show an operation; --watch: a live progress line until it ends
   list [--status S] [--kind K] [--limit N]
                                       recent operations, newest first
+  backups <gs://bucket/path> [--project P]
+                                      the backups stored under a Cloud Storage URI, newest first
+                                      (read from the bucket: [STORAGE_EMULATOR_HOST] locally)
   up                                  the local stack, dispatcher and worker, with a demo dataset (npm start)
   demo                                a full backup on the local stack, verified (npm run demo)
 
@@ -36,6 +40,7 @@ async function main(argv: string[]): Promise<number> {
       status: { type: 'string' },
       kind: { type: 'string' },
       limit: { type: 'string' },
+      project: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -66,6 +71,12 @@ async function main(argv: string[]): Promise<number> {
         ...(values.limit ? { limit: Number(values.limit) } : {}),
         json,
       });
+    case 'backups':
+      if (!argument) throw new UsageError('backups needs a Cloud Storage URI: bqbr backups gs://bucket/path');
+      return backups(storageFromEnv(), out, argument, {
+        ...(values.project ? { projectId: values.project } : {}),
+        json,
+      });
     case 'up': {
       const { runLocal } = await import('./local/run-local.js');
       return runLocal({ mode: 'up' });
@@ -90,6 +101,7 @@ main(process.argv.slice(2)).then(
       for (const issue of err.issues) console.error(`  ${issue.path || '(request)'}: ${issue.message}`);
     } else if (
       err instanceof UsageError ||
+      err instanceof StorageUriError ||
       (err instanceof Error && err.name === 'TypeError' && /parseArgs|option/i.test(err.message))
     )
       console.error(`bqbr: ${err.message}`);

@@ -20,6 +20,7 @@ import {
   type TaskDoc,
 } from '@bqbr/shared';
 import { jsonData, parseJson, type MessageHandler, type Publisher } from './handler.js';
+import { publishTask } from './fan-out.js';
 import { exportSettings } from './planner.js';
 
 /** SUCCEEDED without failures; FAILED when every table that was not skipped failed; PARTIALLY_FAILED in between. */
@@ -33,6 +34,8 @@ export type JsonWriter = (uri: string, value: unknown) => Promise<void>;
 
 export interface CompletionDeps {
   readonly store: StateStore;
+  /** bqbr-tasks: restores' phase-2 tasks (views) are published from here. */
+  readonly tasks?: Publisher;
   readonly notifications: Publisher;
   readonly writeJson: JsonWriter;
   readonly logger: Logger;
@@ -68,6 +71,8 @@ export function createCompletion(deps: CompletionDeps): Completion {
       return;
     }
     if (!operation.fanOutComplete) return;
+    if (operation.kind === 'restore' && operation.phase2Released !== true)
+      await releasePhase2(operation, logger);
     // While any task is unfinished, one indexed read answers; the full counts run only at the end.
     if (await deps.store.hasUnfinishedTasks(operationId)) return;
     const counts = await deps.store.countTasks(operationId);
@@ -76,6 +81,30 @@ export function createCompletion(deps: CompletionDeps): Completion {
       return;
     }
     await finalize(operation, counts, logger);
+  }
+
+  /** Once every phase-1 task (tables) is terminal, publishes the phase-2 tasks (views that read them). */
+  async function releasePhase2(operation: OperationDoc, logger: Logger): Promise<void> {
+    const { operationId } = operation;
+    if (await deps.store.hasUnfinishedTasks(operationId, 1)) return;
+    let released = 0;
+    let startAfter: string | undefined;
+    for (;;) {
+      const page = await deps.store.listTasks(operationId, {
+        status: 'PENDING',
+        phase: 2,
+        limit: TASK_PAGE,
+        ...(startAfter ? { startAfter } : {}),
+      });
+      if (page.length > 0 && deps.tasks === undefined) throw new Error('completion has no tasks publisher');
+      await Promise.all(page.map((task) => publishTask(deps.tasks!, task)));
+      released += page.length;
+      if (page.length < TASK_PAGE) break;
+      startAfter = page[page.length - 1]!.taskId;
+    }
+    // Published at least once; a repeat (two checks at once) is harmless: the tasks are idempotent.
+    await deps.store.updateOperation(operationId, { phase2Released: true });
+    if (released > 0) logger.info('tables restored: views released', { views: released });
   }
 
   async function finalize(operation: OperationDoc, counts: TaskCounts, logger: Logger): Promise<void> {
@@ -201,6 +230,7 @@ export function createCompletion(deps: CompletionDeps): Completion {
       ...(operation.error
         ? { error: { reason: operation.error.reason, message: operation.error.message } }
         : {}),
+      ...(operation.warnings && operation.warnings.length > 0 ? { warnings: operation.warnings } : {}),
     };
     await deps.notifications.publish(jsonData(notification), {
       operationId: operation.operationId,
@@ -268,6 +298,7 @@ function tableEntry(task: TaskDoc): BackupTableEntry {
     ...(task.bytes !== undefined ? { bytes: task.bytes } : {}),
     ...(task.fileCount !== undefined ? { files: task.fileCount } : {}),
     ...(task.manifestUri !== undefined ? { manifest: task.manifestUri } : {}),
+    ...(task.manifestMd5 !== undefined ? { manifestMd5: task.manifestMd5 } : {}),
     ...(task.note !== undefined ? { note: task.note } : {}),
     ...(task.error ? { error: { reason: task.error.reason, message: task.error.message } } : {}),
   };

@@ -18,6 +18,7 @@ import { createDeadLetterHandler } from './dead-letter.js';
 import type { MessageHandler, Publisher } from './handler.js';
 import { createHttpServer } from './http-server.js';
 import { createRequestHandler } from './intake.js';
+import { bigQueryTargetDatasets, storageBackupSource } from './restore-sources.js';
 import { createOperationsApi } from './operations-api.js';
 import { bigQueryCatalog } from './planner.js';
 import { startPullSubscriber, type PullSubscriber } from './pull-subscriber.js';
@@ -71,8 +72,10 @@ export async function startDispatcher(
   }
   const store = new FirestoreStateStore(clients.firestore);
   const catalog = bigQueryCatalog(clients.bigquery);
+  const tasks = publisher(clients.pubsub, topology.topics.tasks, config.fanOutBatchSize);
   const completion = createCompletion({
     store,
+    tasks,
     notifications: publisher(clients.pubsub, topology.topics.notifications, 100),
     writeJson: storageJsonWriter(clients.storage),
     logger,
@@ -81,8 +84,10 @@ export async function startDispatcher(
   const handleRequest = createRequestHandler({
     store,
     catalog,
-    tasks: publisher(clients.pubsub, topology.topics.tasks, config.fanOutBatchSize),
+    tasks,
     completion,
+    backups: storageBackupSource(clients.storage),
+    datasets: bigQueryTargetDatasets(clients.bigquery),
     batchSize: config.fanOutBatchSize,
     maxSnapshotAgeMs: config.maxSnapshotAgeMs,
   });

@@ -5,6 +5,9 @@ import {
   backupRoot,
   taskIdFor,
   type BackupRequest,
+  type ErrorInfo,
+  type TableRef,
+  type TaskSpec,
   type Logger,
   type OperationDoc,
   type StateStore,
@@ -81,19 +84,38 @@ async function fanOut(
   const request = operation.request as BackupRequest;
   // A resumed operation keeps its first snapshot instant: every table is read at the same moment.
   const snapshotMillis = operation.snapshotMillis!;
+  const docs = mapPages(pages(planTables(deps.catalog, request, snapshotMillis), deps.batchSize), (page) => {
+    const at = now().toISOString();
+    return page.map((entry) => taskDoc(operationId, request, snapshotMillis, entry, at));
+  });
+  await publishTasks(operationId, resuming, docs, deps, logger);
+}
+
+async function* mapPages<T, U>(source: AsyncIterable<T[]>, map: (page: T[]) => U[]): AsyncGenerator<U[]> {
+  for await (const page of source) yield map(page);
+}
+
+/**
+ * Creates the task documents a page at a time (create-if-absent) and publishes the PENDING tasks of
+ * phase 1 once they exist (later phases are released by the completion check); then moves the
+ * operation to RUNNING. A resumed operation publishes only tasks still PENDING in the store.
+ */
+export async function publishTasks(
+  operationId: string,
+  resuming: boolean,
+  docs: AsyncIterable<TaskDoc[]>,
+  deps: Pick<FanOutDeps, 'store' | 'tasks' | 'completion'>,
+  logger: Logger,
+): Promise<void> {
   let planned = 0;
   let published = 0;
-  for await (const page of pages(planTables(deps.catalog, request, snapshotMillis), deps.batchSize)) {
-    const at = now().toISOString();
-    const tasks = dedupe(page.map((entry) => taskDoc(operationId, request, snapshotMillis, entry, at)));
+  for await (const page of docs) {
+    const tasks = dedupe(page);
     await deps.store.createTasks(operationId, tasks);
-    const toPublish = await stillPending(deps.store, operationId, tasks, resuming);
-    await Promise.all(
-      toPublish.map((task) => {
-        const message: TaskMessage = { operationId, taskId: task.taskId, spec: task.spec };
-        return deps.tasks.publish(jsonData(message), { operationId, taskId: task.taskId, kind: 'backup' });
-      }),
+    const toPublish = (await stillPending(deps.store, operationId, tasks, resuming)).filter(
+      (task) => (task.phase ?? 1) === 1,
     );
+    await Promise.all(toPublish.map((task) => publishTask(deps.tasks, task)));
     planned += tasks.length;
     published += toPublish.length;
     await deps.store.updateOperation(operationId, { taskTotal: planned });
@@ -112,8 +134,18 @@ async function fanOut(
     failed: counts.FAILED,
     moved,
   });
-  // Tasks decided at planning (skipped, not found) send no events; a zero-table backup none at all.
+  // Tasks decided at planning (skipped, not found) send no events; a zero-table operation none at all.
   await deps.completion.check(operationId);
+}
+
+/** One bqbr-tasks message for a task document. */
+export function publishTask(tasks: Publisher, task: TaskDoc): Promise<string> {
+  const message: TaskMessage = { operationId: task.operationId, taskId: task.taskId, spec: task.spec };
+  return tasks.publish(jsonData(message), {
+    operationId: task.operationId,
+    taskId: task.taskId,
+    kind: task.spec.kind,
+  });
 }
 
 function taskDoc(
@@ -124,17 +156,45 @@ function taskDoc(
   at: string,
 ): TaskDoc {
   const status = entry.action === 'EXPORT' ? 'PENDING' : entry.action === 'SKIP' ? 'SKIPPED' : 'FAILED';
+  return plannedTaskDoc(
+    {
+      operationId,
+      table: entry.table,
+      spec: taskSpec(request, entry.table, snapshotMillis),
+      status,
+      ...(entry.note !== undefined ? { note: entry.note } : {}),
+      ...(entry.error !== undefined ? { error: entry.error } : {}),
+    },
+    at,
+  );
+}
+
+/** A new task document: PENDING for a worker, or already SKIPPED / FAILED by planning (with its note or error). */
+export function plannedTaskDoc(
+  planned: {
+    readonly operationId: string;
+    readonly table: TableRef;
+    readonly spec: TaskSpec;
+    readonly status: 'PENDING' | 'SKIPPED' | 'FAILED';
+    readonly phase?: number;
+    readonly note?: string;
+    readonly error?: ErrorInfo;
+  },
+  at: string,
+): TaskDoc {
+  const { operationId, table, spec, status, phase, note, error } = planned;
   return {
     operationId,
-    taskId: taskIdFor(entry.table),
-    table: entry.table,
-    spec: taskSpec(request, entry.table, snapshotMillis),
+    taskId: taskIdFor(table),
+    table,
+    spec,
+    ...(phase !== undefined ? { phase } : {}),
     status,
     deliveries: 0,
     jobAttempt: 0,
     jobIds: [],
-    ...(entry.note !== undefined ? { note: entry.note } : {}),
-    ...(entry.error !== undefined ? { error: entry.error } : {}),
+    ...(note !== undefined ? { note } : {}),
+    ...(error !== undefined ? { error } : {}),
     createdAt: at,
     updatedAt: at,
     ...(status !== 'PENDING' ? { finishedAt: at } : {}),

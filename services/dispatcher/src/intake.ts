@@ -17,8 +17,11 @@ import { recordDryRun } from './dry-run.js';
 import { startBackup, type FanOutDeps } from './fan-out.js';
 import { parseJson, type MessageHandler } from './handler.js';
 import { resolveSnapshot } from './planner.js';
+import { restoreFailure, startRestore, type BackupSource, type TargetDatasets } from './restore.js';
 
 export interface IntakeDeps extends FanOutDeps {
+  readonly backups: BackupSource;
+  readonly datasets: TargetDatasets;
   readonly completion: Pick<Completion, 'check'>;
   readonly maxSnapshotAgeMs: number;
 }
@@ -92,7 +95,7 @@ const errorInfo = (err: unknown): ErrorInfo => {
 };
 
 /**
- * Records an operation that ends before it starts (an invalid request, a restore for now). An operation
+ * Records an operation that ends before it starts (an invalid request, a backup that cannot be found). An operation
  * already recorded under this id is left as it is; still PLANNING, it fails with this error.
  */
 export async function recordFailed(
@@ -149,8 +152,23 @@ export function createRequestHandler(deps: IntakeDeps): MessageHandler {
     }
     const decoded = envelope.decoded;
     if (decoded.kind === 'restore') {
-      logger.warn('restore requested: not implemented yet');
-      await recordFailed(record, { reason: 'notImplemented', message: 'restore arrives with issue 5' }, deps);
+      logger.info('restore request accepted', { projectId: decoded.request.bigQuery.projectId });
+      try {
+        await startRestore(
+          {
+            operationId: envelope.operationId,
+            request: decoded.request,
+            requestMessageId: message.messageId,
+          },
+          deps,
+          logger,
+        );
+      } catch (err) {
+        const error = restoreFailure(err);
+        if (error === undefined) throw err;
+        logger.error('restore failed while planning', { reason: error.reason, error: error.message });
+        await recordFailed(record, error, deps);
+      }
       return;
     }
     const request = decoded.request;

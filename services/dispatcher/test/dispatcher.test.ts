@@ -211,7 +211,8 @@ describe('dispatcher against the local stack', function () {
       'sales.paid_orders',
       'sales.refunds',
     ]);
-    expect(byTable.get('sales.orders')?.spec.tableFolder).to.match(
+    const ordersSpec = byTable.get('sales.orders')?.spec;
+    expect(ordersSpec?.kind === 'backup' ? ordersSpec.tableFolder : undefined).to.match(
       new RegExp(`^${uri}/backups/\\d{8}_\\d{6}/${sourceProject}/sales/orders$`),
     );
 

@@ -3,30 +3,32 @@
 // the event. Every step is idempotent, so a redelivered message finds the state and does no more work.
 import {
   PermanentError,
-  RetryableError,
-  TERMINAL_TASK_STATUSES,
-  classifyError,
   dataFilesPattern,
   extractJobId,
   tableManifestUri,
   type BackupFileEntry,
+  type BackupTaskSpec,
   type FieldSchema,
-  type Logger,
-  type StateStore,
   type TableRef,
   type TaskDoc,
-  type TaskEvent,
   type TaskMessage,
-  type TaskStatus,
-  type TerminalTaskStatus,
 } from '@bqbr/shared';
-import { waitForJob, type JobRunner } from './job-runner.js';
 import {
   buildTableManifest,
   type BackupFiles,
   type BackupSpec,
   type TableMetadata,
 } from './manifest-writer.js';
+import {
+  jobFailed,
+  runJob,
+  runTaskStep,
+  type Finish,
+  type StepContext,
+  type StepDeps,
+  type StepOutcome,
+  type StepSettings,
+} from './task-step.js';
 
 export interface TableReader {
   /** The table's metadata, or undefined when it does not exist. */
@@ -35,51 +37,17 @@ export interface TableReader {
   rowsAt(ref: TableRef, snapshotMillis: number): Promise<number>;
 }
 
-export interface TaskPublisher {
-  publishEvent(event: TaskEvent): Promise<void>;
-  /** Re-publishes a task message (a continuation that keeps waiting for a long job). */
-  publishTask(message: TaskMessage): Promise<void>;
-}
+export type { StepContext, StepOutcome, TaskPublisher } from './task-step.js';
+/** @deprecated name kept for callers: the settings of every step. */
+export type BackupStepSettings = StepSettings;
 
-export interface BackupStepSettings {
-  /** How long one delivery waits for the job before handing over to a continuation message. */
-  readonly jobWaitMs: number;
-  readonly jobPollMs: number;
-  /** Job attempts per table before the task fails (retryable job failures only). */
-  readonly maxJobAttempts: number;
-}
-
-export interface BackupStepDeps {
-  readonly state: StateStore;
+export interface BackupStepDeps extends StepDeps {
   readonly tables: TableReader;
-  readonly jobs: JobRunner;
   readonly files: BackupFiles;
-  readonly publisher: TaskPublisher;
-  readonly settings: BackupStepSettings;
-  readonly now?: () => Date;
 }
-
-export interface StepContext {
-  readonly logger: Logger;
-  /** Aborted on shutdown: a task waiting for its job hands over to a continuation at once. */
-  readonly signal: AbortSignal;
-}
-
-/** How a delivery ended; every outcome acks the message (retryable failures throw instead). */
-export type StepOutcome =
-  | { readonly kind: 'finished'; readonly status: TerminalTaskStatus }
-  /** The task was already terminal: its event was published again. */
-  | { readonly kind: 'alreadyFinished'; readonly status: TerminalTaskStatus }
-  /** The job is still running: a continuation message carries on waiting. */
-  | { readonly kind: 'continued'; readonly continuation: number }
-  /** No task document: nothing to do (the operation is gone or the message is stray). */
-  | { readonly kind: 'missing' };
 
 /** Task documents keep at most this many file entries (Firestore's 1 MiB document limit); `_table.json` has all. */
 const MAX_FILES_IN_TASK = 500;
-
-const isTerminal = (status: TaskStatus): status is TerminalTaskStatus =>
-  (TERMINAL_TASK_STATUSES as readonly string[]).includes(status);
 
 /** BigQuery's extract configuration for a task: the table at the snapshot instant into the table folder. */
 export function extractConfiguration(spec: BackupSpec): object {
@@ -126,77 +94,21 @@ export async function runBackupStep(
   deps: BackupStepDeps,
   ctx: StepContext,
 ): Promise<StepOutcome> {
-  const { state } = deps;
-  const { operationId, taskId } = message;
-  const now = deps.now ?? (() => new Date());
-
-  const publishEvent = (status: TerminalTaskStatus): Promise<void> =>
-    deps.publisher.publishEvent({ operationId, taskId, status });
-
-  const task = await state.getTask(operationId, taskId);
-  if (task === undefined) {
-    ctx.logger.warn('no task document for this message: dropped');
-    return { kind: 'missing' };
-  }
-  if (isTerminal(task.status)) {
-    // A lost event is recovered this way; the dispatcher's completion check is idempotent.
-    await publishEvent(task.status);
-    return { kind: 'alreadyFinished', status: task.status };
-  }
-  const started = await state.transitionTask(operationId, taskId, ['PENDING', 'RUNNING'], 'RUNNING', {
-    deliveries: task.deliveries + 1,
-    startedAt: task.startedAt ?? now().toISOString(),
-  });
-  if (!started) return afterRace(deps, message);
-
-  /** Marks the task terminal (once) and publishes its event (every time). */
-  const finish = async (status: TerminalTaskStatus, patch: Partial<TaskDoc>): Promise<StepOutcome> => {
-    const moved = await state.transitionTask(operationId, taskId, ['PENDING', 'RUNNING'], status, {
-      ...patch,
-      finishedAt: now().toISOString(),
-    });
-    if (!moved) return afterRace(deps, message);
-    ctx.logger.info(`task ${status}`, {
-      status,
-      ...(patch.error ? { error: patch.error } : {}),
-      ...(patch.note ? { note: patch.note } : {}),
-    });
-    await publishEvent(status);
-    return { kind: 'finished', status };
-  };
-
-  try {
-    return await exportTable(message, { ...task, status: 'RUNNING' }, deps, ctx, finish);
-  } catch (err) {
-    const failure = classifyError(err);
-    if (failure.kind === 'retryable') throw err;
-    return finish('FAILED', { error: { reason: failure.reason, message: failure.message } });
-  }
+  const spec = message.spec;
+  if (spec.kind !== 'backup') throw new PermanentError('invalid', 'not a backup task');
+  return runTaskStep(message, deps, ctx, (task, finish) =>
+    exportTable(message, spec, task, deps, ctx, finish),
+  );
 }
-
-/** Another delivery moved the task first: publish its event if it is terminal, else retry later. */
-async function afterRace(deps: BackupStepDeps, message: TaskMessage): Promise<StepOutcome> {
-  const current = await deps.state.getTask(message.operationId, message.taskId);
-  if (current === undefined) return { kind: 'missing' };
-  if (!isTerminal(current.status)) throw new RetryableError('conflict', `task is ${current.status}`);
-  await deps.publisher.publishEvent({
-    operationId: message.operationId,
-    taskId: message.taskId,
-    status: current.status,
-  });
-  return { kind: 'alreadyFinished', status: current.status };
-}
-
-type Finish = (status: TerminalTaskStatus, patch: Partial<TaskDoc>) => Promise<StepOutcome>;
 
 async function exportTable(
   message: TaskMessage,
+  spec: BackupTaskSpec,
   task: TaskDoc,
   deps: BackupStepDeps,
   ctx: StepContext,
   finish: Finish,
 ): Promise<StepOutcome> {
-  const { spec } = message;
   const { source } = spec;
   const name = `${source.projectId}:${source.datasetId}.${source.tableId}`;
   const now = deps.now ?? (() => new Date());
@@ -216,8 +128,16 @@ async function exportTable(
       files: [],
       createdAt: now(),
     });
-    await deps.files.writeJson(manifestUri, manifest);
-    return finish('SKIPPED', { note, manifestUri, rows: 0, bytes: 0, fileCount: 0, files: [] });
+    const manifestMd5 = await deps.files.writeJson(manifestUri, manifest);
+    return finish('SKIPPED', {
+      note,
+      manifestUri,
+      ...(manifestMd5 === undefined ? {} : { manifestMd5 }),
+      rows: 0,
+      bytes: 0,
+      fileCount: 0,
+      files: [],
+    });
   }
 
   if (spec.format === 'CSV') {
@@ -230,7 +150,6 @@ async function exportTable(
   }
 
   const jobId = extractJobId(message.operationId, message.taskId, task.jobAttempt);
-  const logger = ctx.logger.child({ jobId, jobAttempt: task.jobAttempt });
   if (task.jobIds.length === 0 && spec.overwrite === false) {
     // Only before this task's first job: files written by our own earlier attempt are not "existing".
     const existing = await deps.files.listDataFiles(spec.tableFolder);
@@ -240,40 +159,14 @@ async function exportTable(
         `${spec.tableFolder} already holds ${existing.length} data file(s) and exportOptions.overwrite is false`,
       );
   }
-  // The id is recorded before the job starts, so a crash in between is seen as "our job" on redelivery.
-  if (!task.jobIds.includes(jobId))
-    await deps.state.updateTask(message.operationId, message.taskId, { jobIds: [...task.jobIds, jobId] });
-  const started = await deps.jobs.startOrFind(jobId, table.location, extractConfiguration(spec));
-  logger.debug('extract job started or found', { state: started.state });
-
-  const job = await waitForJob(deps.jobs, started, table.location, {
-    pollMs: deps.settings.jobPollMs,
-    budgetMs: deps.settings.jobWaitMs,
-    signal: ctx.signal,
+  const result = await runJob(message, task, deps, ctx, {
+    jobId,
+    location: table.location,
+    configuration: extractConfiguration(spec),
   });
-
-  if (job.state !== 'DONE') {
-    // Hand over instead of holding the lease: the next delivery finds the same job by its id.
-    const continuation = (message.continuation ?? 0) + 1;
-    await deps.publisher.publishTask({ ...message, continuation });
-    logger.info('extract job still running: continuation published', { continuation });
-    return { kind: 'continued', continuation };
-  }
-
-  if (job.errorResult !== undefined) {
-    const { reason, message: text } = job.errorResult;
-    if (classifyError({ reason }).kind === 'permanent')
-      return finish('FAILED', { error: { reason, message: text } });
-    const nextAttempt = task.jobAttempt + 1;
-    if (nextAttempt >= deps.settings.maxJobAttempts)
-      return finish('FAILED', {
-        error: { reason, message: `${text} (extract job failed ${nextAttempt} times)` },
-      });
-    // The next delivery starts job attempt+1; the subscription's retry policy spaces the attempts.
-    await deps.state.updateTask(message.operationId, message.taskId, { jobAttempt: nextAttempt });
-    logger.warn('extract job failed: retrying with the next job attempt', { reason, error: text });
-    throw new RetryableError(reason, `extract job ${jobId} failed: ${text}`);
-  }
+  if (result.kind === 'continued') return result.outcome;
+  if (result.job.errorResult !== undefined)
+    return jobFailed(message, task, deps, ctx, finish, 'extract', result.job.errorResult);
 
   const files = await deps.files.listDataFiles(spec.tableFolder);
   const numRows = await deps.tables.rowsAt(source, spec.snapshotMillis);
@@ -286,7 +179,7 @@ async function exportTable(
     extractJobId: jobId,
     createdAt: now(),
   });
-  await deps.files.writeJson(manifestUri, manifest);
+  const manifestMd5 = await deps.files.writeJson(manifestUri, manifest);
   const bytes = files.reduce((sum: number, f: BackupFileEntry) => sum + f.bytes, 0);
   return finish('SUCCEEDED', {
     rows: numRows,
@@ -294,5 +187,6 @@ async function exportTable(
     fileCount: files.length,
     files: files.slice(0, MAX_FILES_IN_TASK),
     manifestUri,
+    ...(manifestMd5 === undefined ? {} : { manifestMd5 }),
   });
 }

@@ -15,6 +15,8 @@ export interface JobSnapshot {
   readonly state: 'PENDING' | 'RUNNING' | 'DONE';
   /** Set when the job is DONE and failed. */
   readonly errorResult?: JobError;
+  /** Rows a DONE load job wrote (statistics.load.outputRows). */
+  readonly outputRows?: number;
 }
 
 export interface JobRunner {
@@ -25,12 +27,16 @@ export interface JobRunner {
 
 interface JobMetadataLike {
   status?: { state?: string; errorResult?: { reason?: string; message?: string } };
+  statistics?: { load?: { outputRows?: string | number } };
 }
 
 function toSnapshot(jobId: string, metadata: JobMetadataLike): JobSnapshot {
   const state = metadata.status?.state;
   const snapshot = { jobId, state: state === 'DONE' || state === 'PENDING' ? state : 'RUNNING' } as const;
   const error = metadata.status?.errorResult;
+  const outputRows = metadata.statistics?.load?.outputRows;
+  if (state === 'DONE' && error === undefined && outputRows !== undefined)
+    return { ...snapshot, outputRows: Number(outputRows) };
   if (state !== 'DONE' || error === undefined) return snapshot;
   return { ...snapshot, errorResult: { reason: error.reason ?? 'unknown', message: error.message ?? '' } };
 }

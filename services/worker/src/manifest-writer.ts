@@ -9,7 +9,7 @@ import {
   type ExportSettings,
   type FieldSchema,
   type TableManifest,
-  type TaskMessage,
+  type BackupTaskSpec,
 } from '@bqbr/shared';
 
 /** The parts of BigQuery's `tables.get` answer the worker reads. */
@@ -29,7 +29,7 @@ export interface TableMetadata {
   readonly numBytes?: string | number;
 }
 
-export type BackupSpec = TaskMessage['spec'];
+export type BackupSpec = BackupTaskSpec;
 
 /** The export settings a manifest records, from the task's spec. */
 export function exportSettings(spec: BackupSpec): ExportSettings {
@@ -92,8 +92,8 @@ export function buildTableManifest(input: ManifestInput): TableManifest {
 export interface BackupFiles {
   /** The `data-*` objects in a table folder, with sizes and checksums, in name order. */
   listDataFiles(tableFolder: string): Promise<BackupFileEntry[]>;
-  /** Writes (or overwrites: idempotent) a JSON object. */
-  writeJson(uri: string, value: unknown): Promise<void>;
+  /** Writes (or overwrites: idempotent) a JSON object; returns its MD5 (base64) when the store reports one. */
+  writeJson(uri: string, value: unknown): Promise<string | undefined>;
 }
 
 export function createStorageBackupFiles(storage: Storage): BackupFiles {
@@ -117,10 +117,13 @@ export function createStorageBackupFiles(storage: Storage): BackupFiles {
     },
     async writeJson(uri, value) {
       const { bucket, name } = parseGcsUri(uri);
-      await storage
-        .bucket(bucket)
-        .file(name)
-        .save(`${JSON.stringify(value, null, 2)}\n`, { resumable: false, contentType: 'application/json' });
+      const file = storage.bucket(bucket).file(name);
+      await file.save(`${JSON.stringify(value, null, 2)}\n`, {
+        resumable: false,
+        contentType: 'application/json',
+      });
+      const md5 = file.metadata.md5Hash;
+      return typeof md5 === 'string' ? md5 : undefined;
     },
   };
 }

@@ -2,13 +2,14 @@
 // and say whether to ack (done, recorded, or undecodable) or nack (retryable: the subscription backs off).
 import { TaskMessage, classifyError, decode, type Logger, type ReceivedMessage } from '@bqbr/shared';
 import { runBackupStep, type BackupStepDeps } from './backup-step.js';
+import { runRestoreStep, type RestoreStepDeps } from './restore-step.js';
 
 export type Disposition = 'ack' | 'nack';
 
 export interface HandlerContext {
   readonly logger: Logger;
   readonly signal: AbortSignal;
-  readonly deps: BackupStepDeps;
+  readonly deps: BackupStepDeps & RestoreStepDeps;
 }
 
 function decodeTaskMessage(message: ReceivedMessage): TaskMessage {
@@ -44,7 +45,11 @@ export async function handleTaskMessage(message: ReceivedMessage, ctx: HandlerCo
     ...(task.continuation === undefined ? {} : { continuation: task.continuation }),
   });
   try {
-    const outcome = await runBackupStep(task, ctx.deps, { logger, signal: ctx.signal });
+    const step = { logger, signal: ctx.signal };
+    const outcome =
+      task.spec.kind === 'restore'
+        ? await runRestoreStep(task, ctx.deps, step)
+        : await runBackupStep(task, ctx.deps, step);
     logger.debug('task message handled', { outcome });
     return 'ack';
   } catch (err) {

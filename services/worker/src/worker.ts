@@ -16,6 +16,8 @@ import {
   type ReceivedMessage,
 } from '@bqbr/shared';
 import type { BackupStepDeps } from './backup-step.js';
+import type { RestoreStepDeps } from './restore-step.js';
+import { createRestoreIO } from './restore-io.js';
 import type { WorkerConfig } from './config.js';
 import { createWorkerHttpServer } from './http-server.js';
 import { createBigQueryJobRunner } from './job-runner.js';
@@ -27,8 +29,12 @@ import { createTaskPublisher } from './task-publisher.js';
 /** Beyond the job wait, the time a delivery may need to list files and write the manifest. */
 const LEASE_MARGIN_SECONDS = 120;
 
-export function createBackupStepDeps(clients: Clients, config: WorkerConfig): BackupStepDeps {
+/** Everything the table steps need, backup and restore. */
+export type WorkerDeps = BackupStepDeps & RestoreStepDeps;
+
+export function createBackupStepDeps(clients: Clients, config: WorkerConfig): WorkerDeps {
   return {
+    restore: createRestoreIO(clients.bigquery, clients.storage),
     state: new FirestoreStateStore(clients.firestore),
     tables: createBigQueryTableReader(clients.bigquery),
     jobs: createBigQueryJobRunner(clients.bigquery),

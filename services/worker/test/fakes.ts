@@ -4,6 +4,7 @@ import {
   taskIdFor,
   tableFolder,
   type BackupFileEntry,
+  type BackupTaskSpec,
   type StateStore,
   type TableRef,
   type TaskDoc,
@@ -12,6 +13,7 @@ import {
   type TaskStatus,
 } from '@bqbr/shared';
 import type { BackupStepDeps, TableReader, TaskPublisher } from '../src/backup-step.js';
+import type { RestoreIO, RestoreStepDeps } from '../src/restore-step.js';
 import type { JobRunner, JobSnapshot } from '../src/job-runner.js';
 import type { BackupFiles, TableMetadata } from '../src/manifest-writer.js';
 
@@ -89,9 +91,9 @@ export class FakeFiles implements BackupFiles {
   listDataFiles(): Promise<BackupFileEntry[]> {
     return Promise.resolve([...this.dataFiles]);
   }
-  writeJson(uri: string, value: unknown): Promise<void> {
+  writeJson(uri: string, value: unknown): Promise<string | undefined> {
     this.written.set(uri, structuredClone(value));
-    return Promise.resolve();
+    return Promise.resolve(undefined);
   }
 }
 
@@ -114,7 +116,7 @@ export interface Fixture {
   readonly jobs: FakeJobs;
   readonly files: FakeFiles;
   readonly publisher: FakePublisher;
-  readonly deps: BackupStepDeps;
+  readonly deps: BackupStepDeps & RestoreStepDeps;
   readonly ctx: { logger: ReturnType<typeof createSilentLogger>; signal: AbortSignal };
 }
 
@@ -124,7 +126,11 @@ export function fixture(settings: Partial<BackupStepDeps['settings']> = {}): Fix
   const jobs = new FakeJobs();
   const files = new FakeFiles();
   const publisher = new FakePublisher();
-  const deps: BackupStepDeps = {
+  const deps: BackupStepDeps & RestoreStepDeps = {
+    // Backup tests never restore: any call is a bug in the test.
+    restore: new Proxy({} as RestoreIO, {
+      get: (_, name) => () => Promise.reject(new Error(`restore IO ${String(name)} not expected here`)),
+    }),
     // The step only calls the task methods; the rest of the interface is not needed here.
     state: store as unknown as StateStore,
     tables,
@@ -150,10 +156,10 @@ export const SNAPSHOT = Date.parse('2026-11-20T10:00:00Z');
 export function taskFor(
   operationId: string,
   source: TableRef,
-  spec: Partial<TaskMessage['spec']> = {},
-): { message: TaskMessage; doc: TaskDoc } {
+  spec: Partial<BackupTaskSpec> = {},
+): { message: TaskMessage & { spec: BackupTaskSpec }; doc: TaskDoc & { spec: BackupTaskSpec } } {
   const taskId = taskIdFor(source);
-  const fullSpec: TaskMessage['spec'] = {
+  const fullSpec: BackupTaskSpec = {
     kind: 'backup',
     source,
     snapshotMillis: SNAPSHOT,

@@ -9,6 +9,7 @@ import { startStack, type RunningStack } from '@bqbr/emulators';
 import {
   DEFAULT_TOPOLOGY,
   FirestoreStateStore,
+  type BackupTaskSpec,
   TableManifest,
   TaskMessage,
   closeClients,
@@ -152,15 +153,15 @@ describe('worker against the local stack', function () {
   /** An operation with one PENDING task, as the dispatcher would leave it; returns its message. */
   async function plannedTask(
     tableId: string,
-    spec: Partial<TaskMessage['spec']> = {},
+    spec: Partial<BackupTaskSpec> = {},
     snapshotMillis = Date.now() - 5,
-  ): Promise<TaskMessage> {
+  ): Promise<TaskMessage & { spec: BackupTaskSpec }> {
     const operationId = unique('op');
     const ref: TableRef = { projectId: sourceProject, datasetId: 'sales', tableId };
     const taskId = taskIdFor(ref);
     const uri = `gs://${BUCKET}/${operationId}`;
     const now = new Date().toISOString();
-    const message: TaskMessage = {
+    const message: TaskMessage & { spec: BackupTaskSpec } = {
       operationId,
       taskId,
       spec: {

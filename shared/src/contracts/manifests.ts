@@ -94,6 +94,8 @@ export const BackupTableEntry = t.intersection([
     bytes: t.number,
     files: t.number,
     manifest: t.string,
+    /** MD5 (base64) of the table's `_table.json`: a restore refuses a manifest that does not match. */
+    manifestMd5: t.string,
     note: t.string,
     error: t.type({ reason: t.string, message: t.string }),
   }),
@@ -148,4 +150,5 @@ export interface OperationNotification {
   readonly startedAt: string;
   readonly finishedAt: string;
   readonly error?: { readonly reason: string; readonly message: string };
+  readonly warnings?: readonly string[];
 }

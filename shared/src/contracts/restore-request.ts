@@ -1,6 +1,6 @@
 // A restore request: the original service's JSON verbatim, plus bqbr's optional extensions
 // (`kind`, `operationId`, `dryRun`, `tablesToRestore`, `targetDatasetPrefix`, `targetDataset`).
-import type * as t from 'io-ts';
+import * as t from 'io-ts';
 import type { FieldProblem } from '../codecs.js';
 import { bool, exactly, integerFrom, listOf, stringWith, strictObject } from '../codecs.js';
 import { show } from '../decode.js';
@@ -27,8 +27,12 @@ const DatasetPrefix = stringWith('DatasetPrefix', (v) =>
 
 export const ImportOptions = strictObject(
   'ImportOptions',
-  { restoreRegion: Location, format: Format },
+  {},
   {
+    /** Location of new target datasets; default: the backed-up dataset's location (from its manifests). */
+    restoreRegion: Location,
+    /** The backup's format; bqbr backups say it in their manifests, so it matters only for the original layout. */
+    format: Format,
     header: bool,
     fieldDelimiter: FieldDelimiter,
     ignoreUnknownValues: bool,
@@ -46,8 +50,10 @@ export const RestoreRequest = strictObject(
   {
     bigQuery: strictObject(
       'BigQueryRestoreDetails',
-      { projectId: ProjectId, datasetsToRestore: listOf(DatasetName, 'dataset names') },
+      { projectId: ProjectId },
       {
+        /** Absent or empty: every dataset in the backup. */
+        datasetsToRestore: t.array(DatasetName),
         /** Extension: only these `dataset.table`s (each dataset must be in datasetsToRestore). */
         tablesToRestore: listOf(QualifiedTableName, 'dataset.table names'),
         /** Extension: prefix of each restored dataset's name (default `restored_`). */
@@ -58,12 +64,14 @@ export const RestoreRequest = strictObject(
       { check: restoreTargetProblems },
     ),
     restoreStorage: strictObject('RestoreStorage', {
-      gcsOptions: strictObject('RestoreGcsOptions', {
-        uri: GcsUri,
-        backupTimestamp: BackupTimestamp,
-        projectIdOfBackup: ProjectId,
-        importOptions: ImportOptions,
-      }),
+      gcsOptions: strictObject(
+        'RestoreGcsOptions',
+        { uri: GcsUri, backupTimestamp: BackupTimestamp, projectIdOfBackup: ProjectId },
+        {
+          /** Absent: `{}` (formats and locations come from the backup's manifests). */
+          importOptions: ImportOptions,
+        },
+      ),
     }),
   },
   { kind: exactly('restore'), operationId: OperationId, dryRun: bool },
@@ -71,7 +79,7 @@ export const RestoreRequest = strictObject(
 export type RestoreRequest = t.TypeOf<typeof RestoreRequest>;
 
 function restoreTargetProblems(details: {
-  readonly datasetsToRestore: readonly string[];
+  readonly datasetsToRestore?: readonly string[];
   readonly tablesToRestore?: readonly string[];
   readonly targetDatasetPrefix?: string;
   readonly targetDataset?: string;
@@ -79,7 +87,8 @@ function restoreTargetProblems(details: {
   const problems: FieldProblem[] = [];
   details.tablesToRestore?.forEach((table, i) => {
     const dataset = table.split('.')[0]!;
-    if (!details.datasetsToRestore.includes(dataset)) {
+    const datasets = details.datasetsToRestore ?? [];
+    if (datasets.length > 0 && !datasets.includes(dataset)) {
       problems.push({
         path: ['tablesToRestore', i],
         message: `dataset ${dataset} is not in datasetsToRestore`,
@@ -92,10 +101,10 @@ function restoreTargetProblems(details: {
         path: ['targetDataset'],
         message: 'give targetDataset or targetDatasetPrefix, not both',
       });
-    } else if (details.datasetsToRestore.length !== 1) {
+    } else if (details.datasetsToRestore?.length !== 1) {
       problems.push({
         path: ['targetDataset'],
-        message: `names one dataset, but datasetsToRestore has ${details.datasetsToRestore.length}`,
+        message: `names one dataset, but datasetsToRestore has ${details.datasetsToRestore?.length ?? 0}`,
       });
     }
   }

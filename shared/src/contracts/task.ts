@@ -29,10 +29,54 @@ export const BackupTaskSpec = t.intersection(
 );
 export type BackupTaskSpec = t.TypeOf<typeof BackupTaskSpec>;
 
+const FileFormat = t.keyof({ AVRO: null, PARQUET: null, CSV: null, JSON: null });
+
+/** What a restore task loads and where: everything the worker needs without reading the request. */
+export const RestoreTaskSpec = t.intersection(
+  [
+    t.type({
+      kind: t.literal('restore'),
+      /** The backed-up table (its name in the backup). */
+      source: TableRef,
+      /** The table to create and load. */
+      target: TableRef,
+      /** BigQuery's writeDisposition for the load: WRITE_EMPTY unless the request says otherwise. */
+      writeDisposition: t.keyof({ WRITE_EMPTY: null, WRITE_APPEND: null, WRITE_TRUNCATE: null }),
+      /** An existing target may be replaced: WRITE_TRUNCATE on a target the request named explicitly. */
+      allowReplace: t.boolean,
+      /** 1: tables; 2: views, released when every table task has finished (they may read restored tables). */
+      phase: t.number,
+      /** Source dataset → restored dataset, for rewriting views' queries. */
+      datasetMap: t.record(t.string, t.string),
+      ignoreUnknownValues: t.boolean,
+      maxBadRecords: t.number,
+    }),
+    t.partial({
+      /** bqbr layout: the table's `_table.json`, and its MD5 (base64) as recorded in `_backup.json`. */
+      manifestUri: t.string,
+      manifestMd5: t.string,
+      /** Original service's layout (no manifest): its data files, loaded with schema detection. */
+      original: t.type({
+        files: t.array(t.string),
+        format: FileFormat,
+        header: t.boolean,
+        fieldDelimiter: t.string,
+      }),
+      /** Location for the target's jobs (the target dataset's). */
+      location: t.string,
+    }),
+  ],
+  'RestoreTaskSpec',
+);
+export type RestoreTaskSpec = t.TypeOf<typeof RestoreTaskSpec>;
+
+export const TaskSpec = t.union([BackupTaskSpec, RestoreTaskSpec], 'TaskSpec');
+export type TaskSpec = t.TypeOf<typeof TaskSpec>;
+
 /** A bqbr-tasks message body. Attributes repeat operationId, taskId and kind for filtering and logs. */
 export const TaskMessage = t.intersection(
   [
-    t.type({ operationId: t.string, taskId: t.string, spec: BackupTaskSpec }),
+    t.type({ operationId: t.string, taskId: t.string, spec: TaskSpec }),
     t.partial({
       /** Set on a message a worker re-published to keep waiting for a long job (see DESIGN.md, worker step 4). */
       continuation: t.number,

@@ -183,12 +183,10 @@ export class FirestoreStateStore implements StateStore {
     return { ...byStatus, total, terminal };
   }
 
-  async hasUnfinishedTasks(operationId: string): Promise<boolean> {
-    const snapshot = await this.tasks(operationId)
-      .where('status', 'in', ['PENDING', 'RUNNING'])
-      .select()
-      .limit(1)
-      .get();
+  async hasUnfinishedTasks(operationId: string, phase?: number): Promise<boolean> {
+    let q: Query = this.tasks(operationId).where('status', 'in', ['PENDING', 'RUNNING']);
+    if (phase !== undefined) q = q.where('phase', '==', phase);
+    const snapshot = await q.select().limit(1).get();
     return !snapshot.empty;
   }
 
@@ -207,10 +205,16 @@ export class FirestoreStateStore implements StateStore {
 
   async listTasks(
     operationId: string,
-    options: { readonly status?: TaskStatus; readonly limit?: number; readonly startAfter?: string } = {},
+    options: {
+      readonly status?: TaskStatus;
+      readonly phase?: number;
+      readonly limit?: number;
+      readonly startAfter?: string;
+    } = {},
   ): Promise<TaskDoc[]> {
     let q: Query = this.tasks(operationId);
     if (options.status) q = q.where('status', '==', options.status);
+    if (options.phase !== undefined) q = q.where('phase', '==', options.phase);
     q = q.orderBy(FieldPath.documentId());
     if (options.startAfter !== undefined) q = q.startAfter(options.startAfter);
     q = q.limit(pageSize(options.limit, STATE_STORE_DEFAULTS.listTasksLimit));

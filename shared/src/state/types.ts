@@ -1,6 +1,6 @@
 // Operation state (DESIGN.md, "Operation state"): the shapes kept in Firestore and the store's contract.
 import type { BackupFileEntry, OperationSummary } from '../contracts/manifests.js';
-import type { BackupTaskSpec, TableRef } from '../contracts/task.js';
+import type { TableRef, TaskSpec } from '../contracts/task.js';
 
 export const OPERATION_STATUSES = ['PLANNING', 'RUNNING', 'SUCCEEDED', 'PARTIALLY_FAILED', 'FAILED'] as const;
 export type OperationStatus = (typeof OPERATION_STATUSES)[number];
@@ -29,7 +29,7 @@ export interface PlanSummary {
   /** Up to 1,000 entries, for the API's dry-run answer. */
   readonly sample: readonly {
     readonly table: string;
-    readonly action: 'EXPORT' | 'SKIP';
+    readonly action: 'EXPORT' | 'RESTORE' | 'SKIP';
     readonly note?: string;
     readonly bytes?: number;
   }[];
@@ -57,6 +57,13 @@ export interface OperationDoc {
   plan?: PlanSummary;
   summary?: OperationSummary;
   error?: ErrorInfo;
+  /** Restores: the backup restored from (`gs://.../backups/<ts>/<project>`) and its layout. */
+  backupFolder?: string;
+  backupLayout?: 'bqbr' | 'original';
+  /** Restores: the phase-2 tasks (views) were published. */
+  phase2Released?: boolean;
+  /** Things a user should know that did not fail the operation (e.g. schema detection on an original-layout backup). */
+  warnings?: string[];
   /** The bqbr-notifications message was published (finalization's last step). */
   notified?: boolean;
   readonly createdAt: string;
@@ -70,8 +77,10 @@ export interface TaskDoc {
   readonly operationId: string;
   readonly taskId: string;
   readonly table: TableRef;
-  readonly spec: BackupTaskSpec;
+  readonly spec: TaskSpec;
   status: TaskStatus;
+  /** Restores: 1 tables, 2 views (published once every phase-1 task is terminal). Absent means 1. */
+  readonly phase?: number;
   /** Deliveries of the task message seen by workers. */
   deliveries: number;
   /** bqbr's own retry count for the table: bumped only when a BigQuery job failed (part of the job id). */
@@ -82,6 +91,12 @@ export interface TaskDoc {
   fileCount?: number;
   files?: BackupFileEntry[];
   manifestUri?: string;
+  /** MD5 (base64) of the `_table.json` the task wrote, for restores to check it. */
+  manifestMd5?: string;
+  /** Restores: the task created its target table (so an existing target on redelivery is its own). */
+  createdTarget?: boolean;
+  /** Restores: the target table existed before the task's first job (decided once, then kept). */
+  targetExisted?: boolean;
   /** Why a task was skipped (a view, a table created after the snapshot...). */
   note?: string;
   error?: ErrorInfo;
@@ -155,8 +170,8 @@ export interface StateStore {
   ): Promise<boolean>;
   /** Counts by status with aggregation queries: no document is read or written per task. */
   countTasks(operationId: string): Promise<TaskCounts>;
-  /** Whether any task is still PENDING or RUNNING: one indexed read, however many tasks there are. */
-  hasUnfinishedTasks(operationId: string): Promise<boolean>;
+  /** Whether any task (of `phase`, if given) is still PENDING or RUNNING: one indexed read, however many tasks there are. */
+  hasUnfinishedTasks(operationId: string, phase?: number): Promise<boolean>;
   /** Sums of rows, bytes and files over SUCCEEDED tasks (aggregation queries). */
   sumTasks(
     operationId: string,
@@ -164,7 +179,12 @@ export interface StateStore {
   /** Tasks in taskId order, a page at a time. */
   listTasks(
     operationId: string,
-    options?: { readonly status?: TaskStatus; readonly limit?: number; readonly startAfter?: string },
+    options?: {
+      readonly status?: TaskStatus;
+      readonly phase?: number;
+      readonly limit?: number;
+      readonly startAfter?: string;
+    },
   ): Promise<TaskDoc[]>;
 
   putBackup(entry: BackupCatalogEntry): Promise<void>;

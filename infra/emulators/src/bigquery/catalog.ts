@@ -4,7 +4,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { randomUUID } from 'node:crypto';
 import { KeyedMutex } from '../gcs/keyed-mutex.js';
 import { BigQueryError, duplicate, invalid, notFound } from './api-error.js';
-import type { Engine } from './engine.js';
+import { rowsOf, type Engine } from './engine.js';
 import {
   DEFAULT_LOCATION,
   TIME_TRAVEL_WINDOW_MS,
@@ -211,6 +211,8 @@ export class Catalog {
     fields: FieldSchema[],
     resource: Json,
     now = Date.now(),
+    /** A connection the caller holds: used instead of taking another from the pool (which could deadlock). */
+    connection?: DuckDBConnection,
   ): Promise<TableEntry> {
     const state = this.datasetState(ref);
     this.dropExpired(state);
@@ -231,14 +233,21 @@ export class Catalog {
       lastModifiedTime: now,
       lastCommit: now,
     };
-    if (physical) await this.engine.run(createTableSql(physical, fields));
+    const sql = physical ? createTableSql(physical, fields) : undefined;
+    if (sql) await (connection ? connection.run(sql) : this.engine.run(sql));
     state.tables.set(ref.tableId, entry);
-    await this.saveTable(entry);
+    await this.saveTable(entry, connection);
     return entry;
   }
 
   /** Replaces settable fields; a new schema may only add columns or relax REQUIRED to NULLABLE. */
-  async updateTable(entry: TableEntry, resource: Json, fields?: FieldSchema[]): Promise<TableEntry> {
+  async updateTable(
+    entry: TableEntry,
+    resource: Json,
+    fields?: FieldSchema[],
+    /** A connection the caller holds (only for an update without a new schema). */
+    connection?: DuckDBConnection,
+  ): Promise<TableEntry> {
     if (fields && entry.physical) {
       const added = checkSchemaEvolution(entry.fields, fields, tableName(entry.ref));
       // Records that gained sub-fields change their stored STRUCT type; DuckDB casts old values by name.
@@ -259,7 +268,7 @@ export class Catalog {
     }
     entry.resource = resource;
     entry.lastModifiedTime = Math.max(Date.now(), entry.lastModifiedTime + 1);
-    await this.saveTable(entry);
+    await this.saveTable(entry, connection);
     return entry;
   }
 
@@ -410,17 +419,20 @@ export class Catalog {
       const rows = c ? await inTransaction(c, work) : await this.engine.transaction(work);
       entry.lastCommit = at;
       entry.lastModifiedTime = Math.max(entry.lastModifiedTime, at);
-      await this.saveTable(entry);
+      await this.saveTable(entry, c);
       return { rows, at };
     });
   }
 
   /** numRows and numBytes as of `at` (or now). */
-  async stats(entry: TableEntry, at?: number): Promise<{ numRows: number; numBytes: number }> {
+  async stats(
+    entry: TableEntry,
+    at?: number,
+    connection?: DuckDBConnection,
+  ): Promise<{ numRows: number; numBytes: number }> {
     if (!entry.physical) return { numRows: 0, numBytes: 0 };
-    const rows = await this.engine.all(
-      `SELECT count(*) AS n, coalesce(sum(${rowSizeSql(entry.fields)}), 0) AS b FROM ${quoteIdent(entry.physical)} WHERE ${visibleSql(at)}`,
-    );
+    const sql = `SELECT count(*) AS n, coalesce(sum(${rowSizeSql(entry.fields)}), 0) AS b FROM ${quoteIdent(entry.physical)} WHERE ${visibleSql(at)}`;
+    const rows = connection ? await rowsOf(connection, sql) : await this.engine.all(sql);
     return { numRows: Number(rows[0]?.['n'] ?? 0), numBytes: Number(rows[0]?.['b'] ?? 0) };
   }
 
@@ -509,18 +521,23 @@ export class Catalog {
     return this.saveMeta(`dataset/${entry.ref.projectId}/${entry.ref.datasetId}`, 'dataset', entry);
   }
 
-  private saveTable(entry: TableEntry): Promise<void> {
+  private saveTable(entry: TableEntry, connection?: DuckDBConnection): Promise<void> {
     return this.saveMeta(
       `table/${entry.ref.projectId}/${entry.ref.datasetId}/${entry.ref.tableId}`,
       'table',
       entry,
+      connection,
     );
   }
 
-  private async saveMeta(key: string, kind: string, value: unknown): Promise<void> {
-    await this.engine.run(
-      `INSERT OR REPLACE INTO ${META_TABLE} VALUES (${quoteString(key)}, ${quoteString(kind)}, ${quoteString(JSON.stringify(value))})`,
-    );
+  private async saveMeta(
+    key: string,
+    kind: string,
+    value: unknown,
+    connection?: DuckDBConnection,
+  ): Promise<void> {
+    const sql = `INSERT OR REPLACE INTO ${META_TABLE} VALUES (${quoteString(key)}, ${quoteString(kind)}, ${quoteString(JSON.stringify(value))})`;
+    await (connection ? connection.run(sql) : this.engine.run(sql));
   }
 
   private async deleteMeta(key: string): Promise<void> {

@@ -173,7 +173,14 @@ export const loadRunner: JobRunner = {
         try {
           if (!entry) {
             const settings = checkTableSettings(config.tableSettings, loaded.fields);
-            entry = await ctx.catalog.createTable(ref, 'TABLE', loaded.fields, settings);
+            entry = await ctx.catalog.createTable(
+              ref,
+              'TABLE',
+              loaded.fields,
+              settings,
+              Date.now(),
+              connection,
+            );
           } else {
             await checkWrite(ctx, entry, config, loaded, connection);
           }
@@ -228,12 +235,15 @@ async function checkWrite(
   loaded: LoadedRows,
   connection: DuckDBConnection,
 ): Promise<void> {
-  if (config.writeDisposition === 'WRITE_EMPTY' && (await ctx.catalog.stats(entry)).numRows > 0)
+  if (
+    config.writeDisposition === 'WRITE_EMPTY' &&
+    (await ctx.catalog.stats(entry, undefined, connection)).numRows > 0
+  )
     throw duplicate(`Already Exists: Table ${tableName(entry.ref)}`);
   if (config.writeDisposition === 'WRITE_TRUNCATE' && !config.tableSettings['timePartitioning']) {
     if (!sameSchema(entry.fields, loaded.fields)) {
       await ctx.catalog.replaceSchema(entry, loaded.fields, connection);
-      await ctx.catalog.updateTable(entry, entry.resource);
+      await ctx.catalog.updateTable(entry, entry.resource, undefined, connection);
     }
     return;
   }

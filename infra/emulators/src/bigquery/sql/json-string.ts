@@ -27,7 +27,7 @@ function scalarJson(field: FieldSchema, e: string): string {
     case 'DATE':
       return quoted(`CAST(${e} AS VARCHAR)`);
     case 'TIME':
-      return quoted(withMicros(`strftime(TIMESTAMP '1970-01-01' + ${e}, '%H:%M:%S.%f')`));
+      return quoted(withMicros(`strftime(DATE '1970-01-01' + ${e}, '%H:%M:%S.%f')`));
     case 'DATETIME':
       return quoted(withMicros(`strftime(${e}, '%Y-%m-%dT%H:%M:%S.%f')`));
     case 'TIMESTAMP':

@@ -629,11 +629,13 @@ class Translator {
     }
     const column = alias ?? `${ANONYMOUS_PREFIX}${this.anonymous++}`;
     if (alias !== undefined) scope.tables.set(alias.toLowerCase(), {});
-    const offsetSql =
-      offset !== undefined ? `, unnest(range(len(${arraySql}))) AS ${quoteIdent(offset)}` : '';
+    const offsetSql = offset !== undefined ? `, unnest(range(len(${arraySql})))` : '';
+    const names = [column, ...(offset !== undefined ? [offset] : [])].map(quoteIdent).join(', ');
     const relation = `__unnest_${this.relations++}`;
+    // The names go on the relation, not in the select list: DuckDB would read a select-list alias
+    // back inside the array expression (`UNNEST(e) AS e` refers to the outer column e in GoogleSQL).
     return {
-      sql: `(SELECT unnest(${arraySql}) AS ${quoteIdent(column)}${offsetSql}) AS ${quoteIdent(relation)}`,
+      sql: `(SELECT unnest(${arraySql})${offsetSql}) AS ${quoteIdent(relation)}(${names})`,
       next: i,
     };
   }

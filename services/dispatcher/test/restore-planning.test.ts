@@ -1,0 +1,141 @@
+// Restore planning from a backup's manifest: scope, targets, phases, and what fails at once.
+import { decode, RestoreRequest, type BackupManifest } from '@bqbr/shared';
+import { expect } from 'chai';
+import { RestorePlanError, planRestore, type BackupSource, type FoundBackup } from '../src/restore.js';
+
+const FOLDER = 'gs://bkt/root/backups/20261120_223000/prod-project';
+
+function manifest(tables: BackupManifest['tables']): BackupManifest {
+  return {
+    manifestVersion: 1,
+    kind: 'bqbr#backup',
+    operationId: 'op',
+    projectId: 'prod-project',
+    snapshotMillis: 0,
+    snapshotTime: '2026-11-20T22:30:00.000Z',
+    location: 'gs://bkt/root/backups/20261120_223000',
+    export: {
+      format: 'AVRO',
+      compression: 'NONE',
+      header: true,
+      fieldDelimiter: ',',
+      useAvroLogicalTypes: true,
+    },
+    status: 'PARTIALLY_FAILED',
+    summary: { tables: tables.length, succeeded: 0, failed: 0, skipped: 0, rows: 0, bytes: 0, files: 0 },
+    tables,
+    startedAt: '',
+    finishedAt: '',
+  };
+}
+
+const TABLES: BackupManifest['tables'] = [
+  {
+    datasetId: 'sales',
+    tableId: 'orders',
+    status: 'SUCCEEDED',
+    rows: 5,
+    bytes: 10,
+    manifest: `${FOLDER}/sales/orders/_table.json`,
+    manifestMd5: 'm1',
+  },
+  { datasetId: 'sales', tableId: 'paid', status: 'SKIPPED', manifest: `${FOLDER}/sales/paid/_table.json` },
+  { datasetId: 'sales', tableId: 'late', status: 'SKIPPED', note: 'created after the snapshot' },
+  {
+    datasetId: 'sales',
+    tableId: 'broken',
+    status: 'FAILED',
+    error: { reason: 'invalid', message: 'CSV cannot hold nested fields' },
+  },
+  {
+    datasetId: 'hr',
+    tableId: 'people',
+    status: 'SUCCEEDED',
+    rows: 1,
+    manifest: `${FOLDER}/hr/people/_table.json`,
+  },
+];
+
+function source(found: FoundBackup | undefined, timestamps: string[] = []): BackupSource {
+  return {
+    find: () => Promise.resolve(found),
+    timestamps: () => Promise.resolve(timestamps),
+    originalTables: () => Promise.resolve([]),
+    manifestLocation: () => Promise.resolve(undefined),
+  };
+}
+
+const bqbr = (tables = TABLES): FoundBackup => ({
+  timestamp: '20261120_223000',
+  snapshotMillis: 0,
+  folder: FOLDER,
+  layout: 'bqbr',
+  manifest: manifest(tables),
+});
+
+const request = (bigQuery: object = {}, timestamp = '20261120_223000'): RestoreRequest =>
+  decode(
+    RestoreRequest,
+    {
+      bigQuery: { projectId: 'dev-project', ...bigQuery },
+      restoreStorage: {
+        gcsOptions: { uri: 'gs://bkt/root', backupTimestamp: timestamp, projectIdOfBackup: 'prod-project' },
+      },
+    },
+    'restore request',
+  );
+
+describe('restore planning', function () {
+  it('restores every dataset by default into restored_<dataset> of the target project; views in phase 2', async function () {
+    const plan = await planRestore(request(), source(bqbr()));
+    const byTable = new Map(plan.entries.map((e) => [`${e.source.datasetId}.${e.source.tableId}`, e]));
+    expect(byTable.get('sales.orders')).to.deep.include({
+      action: 'RESTORE',
+      phase: 1,
+      manifestMd5: 'm1',
+      target: { projectId: 'dev-project', datasetId: 'restored_sales', tableId: 'orders' },
+    });
+    expect(byTable.get('sales.paid')).to.deep.include({ action: 'RESTORE', phase: 2 });
+    expect(byTable.get('sales.late')).to.deep.include({ action: 'SKIP' });
+    expect(byTable.get('sales.broken')?.action).to.equal('FAIL');
+    expect(byTable.get('sales.broken')?.error?.message).to.match(/its backup failed.*CSV/);
+    expect(plan.datasetMap).to.deep.equal({ sales: 'restored_sales', hr: 'restored_hr' });
+    expect(plan.warnings.join()).to.match(/PARTIALLY_FAILED/);
+  });
+
+  it('keeps to the datasets and tables asked for, and fails the ones the backup does not hold', async function () {
+    const plan = await planRestore(
+      request({
+        datasetsToRestore: ['sales', 'finance'],
+        tablesToRestore: ['sales.orders', 'sales.nope'],
+        targetDatasetPrefix: 'x_',
+      }),
+      source(bqbr()),
+    );
+    const summary = plan.entries.map(
+      (e) => `${e.source.datasetId}.${e.source.tableId}:${e.action}:${e.target.datasetId}`,
+    );
+    expect(summary.sort()).to.deep.equal([
+      'finance.*:FAIL:x_finance',
+      'sales.nope:FAIL:x_sales',
+      'sales.orders:RESTORE:x_sales',
+    ]);
+  });
+
+  it('names the backups there are when the timestamp matches none', async function () {
+    const err = await planRestore(request(), source(undefined, ['20261121_000000', '20261120_000000'])).catch(
+      (e: unknown) => e,
+    );
+    expect(err).to.be.instanceOf(RestorePlanError);
+    expect((err as RestorePlanError).info.reason).to.equal('notFound');
+    expect((err as Error).message).to.contain('20261121_000000, 20261120_000000');
+  });
+
+  it('refuses a backup without _backup.json (running or interrupted)', async function () {
+    const err = await planRestore(
+      request(),
+      source({ timestamp: 't', snapshotMillis: 0, folder: FOLDER, layout: 'incomplete' }),
+    ).catch((e: unknown) => e);
+    expect((err as RestorePlanError).info.reason).to.equal('failedPrecondition');
+  });
+});
