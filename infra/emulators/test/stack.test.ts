@@ -203,7 +203,10 @@ describe('stack launcher', function () {
           'FIRESTORE_EMULATOR_HOST',
           'STORAGE_EMULATOR_HOST',
         );
-        expect(cli.output()).to.include('PUBSUB_EMULATOR_HOST=');
+        // The file is written before the same lines reach stdout: wait for them there too.
+        await waitFor('the printed environment', () =>
+          Promise.resolve(cli.output().includes('PUBSUB_EMULATOR_HOST=') ? true : undefined),
+        );
         const pids = [...cli.output().matchAll(/\(pid (\d+)\)/g)].map((m) => Number(m[1]));
         expect(pids).to.have.length(2);
 
