@@ -122,10 +122,37 @@ describe('bqbr CLI against a running dispatcher', function () {
 describe('npm run demo (bqbr demo)', function () {
   this.timeout(180_000);
 
-  it('backs up the demo project on its own stack, verifies it and exits 0', async function () {
+  it('backs up the demo project, restores it, verifies the restore against the backup instant and exits 0', async function () {
     const run = await runCli(['demo'], process.env, 170_000);
     expect(run.code, `${run.stdout}\n${run.stderr}`).to.equal(0);
-    expect(run.stdout).to.contain('demo verified');
     expect(run.stdout).to.match(/sales\.orders: 500 rows in \d+ file\(s\), manifest ok/);
+    expect(run.stdout).to.contain('backup verified');
+
+    // The restore names the backup by its folder (the snapshot time, yyyyMMdd_HHmmss UTC) and succeeds.
+    const restoreId = /restore (\S+) accepted: backup \d{8}_\d{6} of bqbr-local/.exec(run.stdout)?.[1];
+    expect(restoreId, run.stdout).to.be.a('string');
+    expect(run.stdout).to.contain(`operation ${restoreId!} (restore): SUCCEEDED`);
+
+    // One verification line per table and view: source rows at the snapshot, restored rows, fingerprint.
+    const verified = (source: string, target: string, rows: number, fingerprint = '[0-9a-f]{16}'): RegExp =>
+      new RegExp(`${source}\\s+${target}\\s+${rows}\\s+${rows}\\s+${fingerprint}\\s+ok$`, 'm');
+    expect(run.stdout).to.match(verified('sales\\.orders', 'restored_sales\\.orders', 500));
+    expect(run.stdout).to.match(verified('sales\\.customers', 'restored_sales\\.customers', 50));
+    expect(run.stdout).to.match(verified('sales\\.all_types', 'restored_sales\\.all_types', 20));
+    expect(run.stdout).to.match(verified('sales\\.refunds', 'restored_sales\\.refunds', 0, '\\(no rows\\)'));
+    expect(run.stdout).to.match(
+      verified('sales\\.paid_orders \\(view\\)', 'restored_sales\\.paid_orders', 125),
+    );
+    for (const day of ['2026_11_20', '2026_11_21', '2026_11_22'])
+      expect(run.stdout).to.match(
+        verified(`analytics\\.daily_${day}`, `restored_analytics\\.daily_${day}`, 3),
+      );
+    // A row added to the source after the backup is neither restored nor expected.
+    expect(run.stdout).to.contain('added a row to analytics.events after the backup');
+    expect(run.stdout).to.match(verified('analytics\\.events', 'restored_analytics\\.events', 40));
+    expect(run.stdout).not.to.contain('DIFFERS');
+    expect(run.stdout).to.contain(
+      'restore verified: 9 tables and views restored with the same schema, settings, row counts and content',
+    );
   });
 });

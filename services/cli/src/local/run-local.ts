@@ -1,5 +1,6 @@
 // `npm start` (bqbr up): the local stack, the dispatcher and a worker, a demo dataset, and how to back
-// it up. `npm run demo` (bqbr demo): the same on free ports, one full backup, verified, then exit.
+// it up and restore it. `npm run demo` (bqbr demo): the same on free ports, one full backup, verified,
+// then its restore, verified against the source at the backup's instant, then exit.
 import {
   DEFAULT_STACK_PORTS,
   formatEnv,
@@ -11,13 +12,16 @@ import {
 } from '@bqbr/emulators';
 import {
   BackupManifest,
+  DEFAULT_TARGET_DATASET_PREFIX,
   TableManifest,
+  backupFolderName,
   backupManifestUri,
   createClients,
   decode,
   parseGcsUri,
   tableFolder,
   tableManifestUri,
+  type Clients,
 } from '@bqbr/shared';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -26,6 +30,7 @@ import { fileURLToPath } from 'node:url';
 import { ApiClient } from '../api-client.js';
 import { consoleOutput, status } from '../commands.js';
 import { seedDemoData, type DemoTable } from './demo-data.js';
+import { formatChecks, verifyRestore } from './verify-restore.js';
 
 const PROJECT_ID = 'bqbr-local';
 const BUCKET = 'bqbr-local-backups';
@@ -119,13 +124,21 @@ async function start(mode: RunLocalOptions['mode']): Promise<Running> {
       await waitHealthy(`http://127.0.0.1:${port}/healthz`, service);
       log(`${name} ready on http://127.0.0.1:${port} (logs: ${join(stateDir, 'logs', `${name}.log`)})`);
     }
-    const request = {
+    const backupRequest = {
       bigQuery: { projectId: PROJECT_ID },
       backupStorage: {
         gcsOptions: { uri: `gs://${BUCKET}`, exportOptions: { format: 'AVRO', overwrite: true } },
       },
     };
-    await writeFile(join(stateDir, 'demo-backup.json'), `${JSON.stringify(request, null, 2)}\n`);
+    // Every dataset of the newest backup, into new datasets named restored_<dataset> in the same project.
+    const restoreRequest = {
+      bigQuery: { projectId: PROJECT_ID },
+      restoreStorage: {
+        gcsOptions: { uri: `gs://${BUCKET}`, backupTimestamp: 'latest', projectIdOfBackup: PROJECT_ID },
+      },
+    };
+    await writeFile(join(stateDir, 'demo-backup.json'), `${JSON.stringify(backupRequest, null, 2)}\n`);
+    await writeFile(join(stateDir, 'demo-restore.json'), `${JSON.stringify(restoreRequest, null, 2)}\n`);
     return {
       stack,
       services,
@@ -158,14 +171,26 @@ export async function runLocal(options: RunLocalOptions): Promise<number> {
 }
 
 function up(running: Running): Promise<number> {
-  const request = join(running.stateDir, 'demo-backup.json');
+  const backup = join(running.stateDir, 'demo-backup.json');
+  const restore = join(running.stateDir, 'demo-restore.json');
+  const json = "-H 'content-type: application/json'";
   console.log(`
 Everything is up. In another shell, load the settings:   set -a; . ${join(running.stateDir, 'env')}; set +a
-Then back up the demo project (gs://${BUCKET}) in any of these ways:
+Then back up the demo project ${PROJECT_ID} to gs://${BUCKET} in any of these ways:
 
-  gcloud pubsub topics publish bqbr-requests --attribute=kind=backup --message="$(cat ${request})"
-  curl -sS -X POST ${running.apiUrl}/api/v1/backup -H 'content-type: application/json' -d @${request}
-  npm run bqbr -- backup ${request} --watch
+  gcloud pubsub topics publish bqbr-requests --attribute=kind=backup --message="$(cat ${backup})"
+  curl -sS -X POST ${running.apiUrl}/api/v1/backup ${json} -d @${backup}
+  npm run bqbr -- backup ${backup} --watch
+
+List the backups stored there:  npm run bqbr -- backups gs://${BUCKET}
+
+Restore the newest one into new datasets ${DEFAULT_TARGET_DATASET_PREFIX}<dataset> of the same project. Existing tables are
+left untouched: for a second restore set "targetDatasetPrefix" under bigQuery; "backupTimestamp"
+(latest, or a TIMESTAMP that bqbr backups lists) picks the backup.
+
+  gcloud pubsub topics publish bqbr-requests --attribute=kind=restore --message="$(cat ${restore})"
+  curl -sS -X POST ${running.apiUrl}/api/v1/restore ${json} -d @${restore}
+  npm run bqbr -- restore ${restore} --watch
 
 Follow operations with  npm run bqbr -- list  and  npm run bqbr -- status <operationId> --watch
 (or curl ${running.apiUrl}/api/v1/operations). Ctrl-C stops everything.`);
@@ -193,42 +218,103 @@ Follow operations with  npm run bqbr -- list  and  npm run bqbr -- status <opera
   });
 }
 
-/** One backup of the demo project through the API, then a check of everything it wrote. */
+/**
+ * One backup of the demo project through the API and a check of everything it wrote; then a restore of
+ * that backup into restored_<dataset> datasets, checked table by table against the source as it was at
+ * the backup's instant.
+ */
 async function demo(running: Running): Promise<number> {
   const api = new ApiClient(running.apiUrl);
   const out = consoleOutput();
-  const request = {
+  const clients = createClients({ ...process.env, ...running.stack.env }, PROJECT_ID);
+  const uri = `gs://${BUCKET}/demo`;
+  const backupRequest = {
     bigQuery: { projectId: PROJECT_ID },
-    backupStorage: {
-      gcsOptions: { uri: `gs://${BUCKET}/demo`, exportOptions: { format: 'AVRO', overwrite: true } },
-    },
+    backupStorage: { gcsOptions: { uri, exportOptions: { format: 'AVRO', overwrite: true } } },
   };
-  const accepted = await api.submit('backup', request);
-  log(`backup ${accepted.operationId} accepted`);
-  const code = await status(api, out, accepted.operationId, { watch: true, json: false, intervalMs: 500 });
-  const problems = await verify(running, accepted.operationId);
-  if (problems.length > 0 || code !== 0) {
-    for (const p of problems) console.error(`bqbr: demo check failed: ${p}`);
+  const backup = await api.submit('backup', backupRequest);
+  log(`backup ${backup.operationId} accepted`);
+  const backupCode = await status(api, out, backup.operationId, {
+    watch: true,
+    json: false,
+    intervalMs: 500,
+  });
+  const { operation } = await api.operation(backup.operationId);
+  const snapshotMillis = operation.snapshotTime ? Date.parse(operation.snapshotTime) : NaN;
+  const backupProblems = [
+    ...(operation.status === 'SUCCEEDED' ? [] : [`the backup ended ${operation.status}`]),
+    ...(Number.isNaN(snapshotMillis)
+      ? ['the backup has no snapshot time']
+      : await verifyBackup(clients, running.tables, uri, backup.operationId, snapshotMillis)),
+  ];
+  if (backupProblems.length > 0 || backupCode !== 0) {
+    for (const p of backupProblems) console.error(`bqbr: demo check failed: ${p}`);
     return 1;
   }
-  log('demo verified: every table exported with its manifest, row counts and file sizes match');
+  log('backup verified: every table exported with its manifest, row counts and file sizes match');
+
+  // A row written after the backup's instant: the restore must not have it, and the check must not expect it.
+  await clients.bigquery
+    .dataset('analytics')
+    .table('events')
+    .insert([{ user_id: 99, event: 'after the backup' }]);
+  log('added a row to analytics.events after the backup: the restore must not have it');
+
+  const backupTimestamp = backupFolderName(new Date(snapshotMillis));
+  const restoreRequest = {
+    bigQuery: { projectId: PROJECT_ID },
+    restoreStorage: { gcsOptions: { uri, backupTimestamp, projectIdOfBackup: PROJECT_ID } },
+  };
+  const restore = await api.submit('restore', restoreRequest);
+  log(
+    `restore ${restore.operationId} accepted: backup ${backupTimestamp} of ${PROJECT_ID} into datasets ${DEFAULT_TARGET_DATASET_PREFIX}<dataset>`,
+  );
+  const restoreCode = await status(api, out, restore.operationId, {
+    watch: true,
+    json: false,
+    intervalMs: 500,
+  });
+  const checks = await verifyRestore(clients.bigquery, {
+    projectId: PROJECT_ID,
+    targetProjectId: PROJECT_ID,
+    snapshotMillis,
+    tables: running.tables,
+    targetDataset: (datasetId) => `${DEFAULT_TARGET_DATASET_PREFIX}${datasetId}`,
+  });
+  log(
+    `restore checked against the source at ${new Date(snapshotMillis).toISOString()} (views: as they are now):`,
+  );
+  for (const line of formatChecks(checks)) log(`  ${line}`);
+  const differing = checks.filter((c) => c.problems.length > 0);
+  if (differing.length > 0 || restoreCode !== 0) {
+    if (restoreCode !== 0) console.error('bqbr: demo check failed: the restore did not succeed');
+    for (const c of differing)
+      for (const p of c.problems) console.error(`bqbr: demo check failed: ${c.target}: ${p}`);
+    return 1;
+  }
+  log(
+    `restore verified: ${checks.length} tables and views restored with the same schema, settings, row counts and content`,
+  );
   return 0;
 }
 
-async function verify(running: Running, operationId: string): Promise<string[]> {
+/**
+ * The files of a backup: its `_backup.json`, and per table a manifest with the table's row count and
+ * data files of the sizes it lists.
+ */
+async function verifyBackup(
+  clients: Clients,
+  tables: readonly DemoTable[],
+  uri: string,
+  operationId: string,
+  snapshotMillis: number,
+): Promise<string[]> {
   const problems: string[] = [];
-  const clients = createClients({ ...process.env, ...running.stack.env }, PROJECT_ID);
-  const view = await new ApiClient(running.apiUrl).operation(operationId);
-  const { operation } = view;
-  if (operation.status !== 'SUCCEEDED') problems.push(`operation ended ${operation.status}`);
-  const snapshotMillis = operation.snapshotTime ? Date.parse(operation.snapshotTime) : NaN;
-  if (Number.isNaN(snapshotMillis)) return [...problems, 'the operation has no snapshot time'];
-  const readJson = async (uri: string): Promise<unknown> => {
-    const { bucket, name } = parseGcsUri(uri);
+  const readJson = async (object: string): Promise<unknown> => {
+    const { bucket, name } = parseGcsUri(object);
     const [bytes] = await clients.storage.bucket(bucket).file(name).download();
     return JSON.parse(bytes.toString('utf8')) as unknown;
   };
-  const uri = `gs://${BUCKET}/demo`;
   try {
     const manifest = decode(
       BackupManifest,
@@ -240,7 +326,7 @@ async function verify(running: Running, operationId: string): Promise<string[]> 
   } catch (err) {
     problems.push(`_backup.json: ${err instanceof Error ? err.message : String(err)}`);
   }
-  for (const table of running.tables.filter((t) => t.type === 'TABLE')) {
+  for (const table of tables.filter((t) => t.type === 'TABLE')) {
     const folder = tableFolder(uri, snapshotMillis, PROJECT_ID, table.datasetId, table.tableId);
     try {
       const manifest = decode(
