@@ -19,6 +19,8 @@ export interface FieldProblem {
 export interface StrictObjectOptions<A> {
   /** Rules that span fields, run only once every field decoded. */
   readonly check?: (value: A) => readonly FieldProblem[];
+  /** Unknown fields refused with their own message (e.g. credentials, which belong in the environment). */
+  readonly refused?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -45,7 +47,9 @@ export function strictObject<R extends t.Props, O extends t.Props = Record<never
       const output: Record<string, unknown> = {};
       for (const key of Object.keys(input)) {
         if (!known.includes(key)) {
-          errors.push(issueAt(c, [key], input[key], unknownFieldMessage(key, known)));
+          const message = options.refused?.[key] ?? unknownFieldMessage(key, known);
+          // A refused value (a secret) is never echoed back in the error.
+          errors.push(issueAt(c, [key], options.refused?.[key] ? '(hidden)' : input[key], message));
         }
       }
       const fields = [

@@ -3,6 +3,7 @@
 //   {uri}/backups/{yyyyMMdd_HHmmss}/{projectId}/_backup.json
 import { backupFolderName } from './snapshot-time.js';
 import type { Compression, Format } from './contracts/fields.js';
+import type { DestinationSpec } from './stores/types.js';
 
 export interface GcsLocation {
   readonly bucket: string;
@@ -55,3 +56,46 @@ export const dataFilesPattern = (
   format: Format,
   compression: Compression | undefined,
 ): string => `${folder}/data-*.${dataFileExtension(format, compression)}`;
+
+// The same layout relative to a store's root (any destination: Cloud Storage, S3, Azure, a directory).
+
+/** `backups/{yyyyMMdd_HHmmss}` */
+export const backupRootPath = (snapshotMillis: number): string =>
+  `backups/${backupFolderName(new Date(snapshotMillis))}`;
+
+/** `backups/{yyyyMMdd_HHmmss}/{project}/{dataset}/{table}` */
+export const tablePath = (
+  snapshotMillis: number,
+  projectId: string,
+  datasetId: string,
+  tableId: string,
+): string => `${backupRootPath(snapshotMillis)}/${projectId}/${datasetId}/${tableId}`;
+
+/** `backups/{yyyyMMdd_HHmmss}/{project}/_backup.json` */
+export const backupManifestPath = (snapshotMillis: number, projectId: string): string =>
+  `${backupRootPath(snapshotMillis)}/${projectId}/${BACKUP_MANIFEST}`;
+
+/**
+ * How a path under a destination is shown to users (and recorded in manifests): `gs://b/p/x`,
+ * `s3://b/p/x`, `https://account.blob.core.windows.net/container/p/x` (or `azure://container/p/x` when
+ * the account comes from the environment), `file:///dir/x`.
+ */
+export function destinationUri(destination: DestinationSpec, path: string): string {
+  const join = (...parts: (string | undefined)[]): string =>
+    parts
+      .filter((p): p is string => p !== undefined && p !== '')
+      .map((p) => p.replace(/^\/+|\/+$/g, ''))
+      .join('/');
+  switch (destination.kind) {
+    case 'gcs':
+      return path === '' ? trimSlashes(destination.uri) : `${trimSlashes(destination.uri)}/${path}`;
+    case 's3':
+      return `s3://${join(destination.bucket, destination.prefix, path)}`;
+    case 'azure':
+      return destination.accountUrl !== undefined
+        ? `${trimSlashes(destination.accountUrl)}/${join(destination.container, destination.prefix, path)}`
+        : `azure://${join(destination.container, destination.prefix, path)}`;
+    case 'file':
+      return `file://${trimSlashes(destination.path)}${path === '' ? '' : `/${path}`}`;
+  }
+}

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { BackupRequest, RestoreRequest, ValidationIssue } from '../src/index.js';
-import { decodeRequest, ValidationError } from '../src/index.js';
+import { backupDestination, decodeRequest, ValidationError } from '../src/index.js';
 
 const examplesDir = fileURLToPath(new URL('../examples/', import.meta.url));
 type Json = Record<string, unknown>;
@@ -20,6 +20,17 @@ function issuesOf(body: unknown, attributes?: Record<string, string>): Validatio
 }
 
 const minimalBackup = (): Json => example('backup-minimal.json');
+
+/** The ValidationError a body gets. */
+function decodeFailure(body: unknown): ValidationError {
+  try {
+    decodeRequest(body);
+  } catch (err) {
+    if (err instanceof ValidationError) return err;
+    throw err;
+  }
+  throw new Error('expected the request to be refused');
+}
 const minimalRestore = (): Json => example('restore-minimal.json');
 
 /** Sets the field at a dotted path of a request body, in place. */
@@ -87,7 +98,7 @@ describe('requests', () => {
         backupTimestamp: '20261120_223000',
         projectIdOfBackup: 'demo-project',
       });
-      expect(request.restoreStorage.gcsOptions.importOptions).to.deep.equal({
+      expect(request.restoreStorage.gcsOptions!.importOptions).to.deep.equal({
         restoreRegion: 'EU',
         format: 'CSV',
         header: true,
@@ -277,7 +288,7 @@ describe('requests', () => {
         it(`${format} accepts ${accepted.join(', ')} and rejects ${rejected.join(', ')} on the compression path`, () => {
           for (const compression of accepted) {
             const request = decodeRequest(withCompression(format, compression)).request as BackupRequest;
-            expect(request.backupStorage.gcsOptions.exportOptions.compression).to.equal(compression);
+            expect(request.backupStorage.gcsOptions!.exportOptions.compression).to.equal(compression);
           }
           for (const compression of rejected) {
             expect(issuesOf(withCompression(format, compression))).to.deep.equal([
@@ -301,10 +312,10 @@ describe('requests', () => {
       const body = minimalBackup();
       set(body, 'backupStorage.gcsOptions.exportOptions.format', 'NEWLINE_DELIMITED_JSON');
       let request = decodeRequest(body).request as BackupRequest;
-      expect(request.backupStorage.gcsOptions.exportOptions.format).to.equal('JSON');
+      expect(request.backupStorage.gcsOptions!.exportOptions.format).to.equal('JSON');
       set(body, 'backupStorage.gcsOptions.exportOptions.format', 'parquet');
       request = decodeRequest(body).request as BackupRequest;
-      expect(request.backupStorage.gcsOptions.exportOptions.format).to.equal('PARQUET');
+      expect(request.backupStorage.gcsOptions!.exportOptions.format).to.equal('PARQUET');
     });
 
     it('accepts the field delimiters BigQuery accepts, and only those', () => {
@@ -399,6 +410,63 @@ describe('requests', () => {
     });
   });
 
+  describe('destinations outside Cloud Storage', () => {
+    const exportOptions = { format: 'PARQUET', overwrite: true };
+
+    it('decodes s3Options, azureOptions and fileOptions into a destination spec', () => {
+      const body = minimalBackup();
+      set(body, 'backupStorage', {
+        s3Options: {
+          bucket: 'acme-bq',
+          prefix: 'nightly',
+          region: 'eu-central-1',
+          serverSideEncryption: 'aws:kms',
+          exportOptions,
+        },
+      });
+      expect(backupDestination(decodeRequest(body).request as BackupRequest).spec).to.deep.equal({
+        kind: 's3',
+        bucket: 'acme-bq',
+        prefix: 'nightly',
+        region: 'eu-central-1',
+        serverSideEncryption: 'aws:kms',
+      });
+      set(body, 'backupStorage', {
+        azureOptions: { container: 'bq-backups', accessTier: 'cool', exportOptions },
+      });
+      expect(backupDestination(decodeRequest(body).request as BackupRequest).spec).to.deep.equal({
+        kind: 'azure',
+        container: 'bq-backups',
+        accessTier: 'Cool',
+      });
+      set(body, 'backupStorage', { fileOptions: { path: '/mnt/backups/bq', exportOptions } });
+      expect(backupDestination(decodeRequest(body).request as BackupRequest).spec).to.deep.equal({
+        kind: 'file',
+        path: '/mnt/backups/bq',
+      });
+    });
+
+    it('refuses credentials in a request without echoing them, and more or fewer than one destination', () => {
+      const body = minimalBackup();
+      set(body, 'backupStorage', {
+        s3Options: { bucket: 'acme-bq', secretAccessKey: 'sEcReT', exportOptions },
+      });
+      const err = decodeFailure(body);
+      expect(err.message).to.contain('credentials are never taken from a request');
+      expect(err.message).to.contain('AWS_ACCESS_KEY_ID');
+      expect(err.message).not.to.contain('sEcReT');
+      set(body, 'backupStorage', {
+        s3Options: { bucket: 'acme-bq', exportOptions },
+        fileOptions: { path: '/mnt/b', exportOptions },
+      });
+      expect(decodeFailure(body).message).to.match(/give one of .*not s3Options and fileOptions/);
+      set(body, 'backupStorage', {});
+      expect(decodeFailure(body).message).to.match(/required: one of gcsOptions, s3Options/);
+      set(body, 'backupStorage', { fileOptions: { path: '/mnt/../etc', exportOptions } });
+      expect(decodeFailure(body).message).to.contain('without .. segments');
+    });
+  });
+
   describe('restore validation', () => {
     it('names every bad field in one error', () => {
       const body = minimalRestore();
@@ -430,7 +498,7 @@ describe('requests', () => {
       const body = minimalRestore();
       set(body, 'restoreStorage.gcsOptions.backupTimestamp', 'latest');
       const request = decodeRequest(body).request as RestoreRequest;
-      expect(request.restoreStorage.gcsOptions.backupTimestamp).to.equal('latest');
+      expect(request.restoreStorage.gcsOptions!.backupTimestamp).to.equal('latest');
     });
 
     it('accepts the restore extensions: tablesToRestore and target naming', () => {
@@ -464,7 +532,7 @@ describe('requests', () => {
       delete gcs['importOptions'];
       const request = decodeRequest(body).request as RestoreRequest;
       expect(request.bigQuery.datasetsToRestore).to.equal(undefined);
-      expect(request.restoreStorage.gcsOptions.importOptions).to.equal(undefined);
+      expect(request.restoreStorage.gcsOptions!.importOptions).to.equal(undefined);
     });
 
     it('checks restore targets against datasetsToRestore', () => {

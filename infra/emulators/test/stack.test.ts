@@ -1,4 +1,12 @@
 // The stack launcher against the real emulators: it starts them, clients talk to them, and nothing outlives stop().
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob';
 import { Firestore } from '@google-cloud/firestore';
 import { PubSub } from '@google-cloud/pubsub';
 import { BigQuery } from '@google-cloud/bigquery';
@@ -7,9 +15,9 @@ import { PassThroughClient } from 'google-auth-library';
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startStack, type RunningStack } from '../src/stack/stack.js';
@@ -154,6 +162,129 @@ describe('stack launcher', function () {
     });
   });
 
+  describe('with the S3 and Azure stand-ins (s3rver, Azurite) on demand', () => {
+    let stack: RunningStack;
+    let dataDir: string;
+
+    before(async () => {
+      dataDir = await mkdtemp(join(tmpdir(), 'bqbr-stack-data-'));
+      stack = await startStack({
+        services: ['storage'],
+        s3: true,
+        azure: true,
+        ports: { storage: 0, s3: 0, azure: 0 },
+        dataDir,
+      });
+    });
+    after(async () => {
+      await stack?.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    });
+
+    it('reports their settings, and a file root that exists', () => {
+      expect(stack.endpoints.map((e) => e.service)).to.have.members(['storage', 's3', 'azure']);
+      const s3Port = stack.endpoints.find((e) => e.service === 's3')!.port;
+      const azurePort = stack.endpoints.find((e) => e.service === 'azure')!.port;
+      expect(s3Port).to.be.greaterThan(0);
+      expect(azurePort).to.be.greaterThan(0);
+      expect(stack.env).to.include({
+        BQBR_S3_ENDPOINT: `http://127.0.0.1:${s3Port}`,
+        AWS_ACCESS_KEY_ID: 'S3RVER',
+        AWS_SECRET_ACCESS_KEY: 'S3RVER',
+        AWS_REGION: 'us-east-1',
+        BQBR_AZURE_ACCOUNT_URL: `http://127.0.0.1:${azurePort}/devstoreaccount1`,
+        BQBR_FILE_ROOTS: join(dataDir, 'files'),
+      });
+      expect(stack.env['AZURE_STORAGE_CONNECTION_STRING']).to.match(
+        new RegExp(
+          `AccountName=devstoreaccount1;.*BlobEndpoint=http://127\\.0\\.0\\.1:${azurePort}/devstoreaccount1`,
+        ),
+      );
+      expect(statSync(stack.env['BQBR_FILE_ROOTS']!).isDirectory()).to.equal(true);
+      expect(stack.filesDir).to.equal(stack.env['BQBR_FILE_ROOTS']);
+    });
+
+    it('serves S3: a bucket is created, objects put, listed page by page (ListObjectsV2) and read back', async () => {
+      const s3 = new S3Client({
+        endpoint: stack.env['BQBR_S3_ENDPOINT'],
+        region: stack.env['AWS_REGION']!,
+        credentials: {
+          accessKeyId: stack.env['AWS_ACCESS_KEY_ID']!,
+          secretAccessKey: stack.env['AWS_SECRET_ACCESS_KEY']!,
+        },
+        forcePathStyle: true,
+        requestChecksumCalculation: 'WHEN_REQUIRED',
+        responseChecksumValidation: 'WHEN_REQUIRED',
+      });
+      try {
+        const bucket = `b-${randomUUID().slice(0, 8)}`;
+        await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+        const keys = [1, 2, 3, 4, 5].map((n) => `backup/part-${n}.avro`);
+        for (const key of keys) {
+          await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: `data of ${key}` }));
+        }
+        const pages: string[][] = [];
+        let token: string | undefined;
+        do {
+          const page = await s3.send(
+            new ListObjectsV2Command({
+              Bucket: bucket,
+              Prefix: 'backup/',
+              MaxKeys: 2,
+              ContinuationToken: token,
+            }),
+          );
+          pages.push((page.Contents ?? []).map((o) => o.Key!));
+          token = page.IsTruncated ? page.NextContinuationToken : undefined;
+        } while (token);
+        expect(pages).to.deep.equal([keys.slice(0, 2), keys.slice(2, 4), keys.slice(4)]);
+        const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: keys[2] }));
+        expect(await got.Body!.transformToString()).to.equal(`data of ${keys[2]}`);
+        // s3rver keeps its buckets in the stack's data dir.
+        expect(await readdir(join(dataDir, 's3'))).to.include(bucket);
+      } finally {
+        s3.destroy();
+      }
+    });
+
+    it('serves Azure Blob Storage: a container is created, blobs uploaded, listed page by page and read back', async () => {
+      const service = BlobServiceClient.fromConnectionString(stack.env['AZURE_STORAGE_CONNECTION_STRING']!);
+      const container = service.getContainerClient(`c-${randomUUID().slice(0, 8)}`);
+      await container.create();
+      const names = ['backup/a.avro', 'backup/b.avro', 'backup/c.avro'];
+      for (const name of names) {
+        const body = `data of ${name}`;
+        await container.getBlockBlobClient(name).upload(body, Buffer.byteLength(body));
+      }
+      const pages: string[][] = [];
+      for await (const page of container.listBlobsFlat({ prefix: 'backup/' }).byPage({ maxPageSize: 2 })) {
+        pages.push(page.segment.blobItems.map((b) => b.name));
+      }
+      expect(pages).to.deep.equal([names.slice(0, 2), names.slice(2)]);
+      const content = await container.getBlockBlobClient(names[1]!).downloadToBuffer();
+      expect(content.toString()).to.equal(`data of ${names[1]}`);
+
+      // The account URL with the well-known key reaches the same account.
+      const key = /AccountKey=([^;]+)/.exec(stack.env['AZURE_STORAGE_CONNECTION_STRING']!)![1]!;
+      const byUrl = new BlobServiceClient(
+        stack.env['BQBR_AZURE_ACCOUNT_URL']!,
+        new StorageSharedKeyCredential('devstoreaccount1', key),
+      );
+      expect(await byUrl.getContainerClient(container.containerName).exists()).to.equal(true);
+      expect(existsSync(join(dataDir, 'azurite'))).to.equal(true);
+    });
+
+    it('leaves no s3rver or Azurite process behind after stop()', async () => {
+      const pids = stack.endpoints
+        .filter((e) => e.service === 's3' || e.service === 'azure')
+        .map((e) => e.pid);
+      expect(pids).to.have.length(2);
+      for (const pid of pids) expect(groupIsAlive(pid), `pid ${pid} before stop`).to.equal(true);
+      await stack.stop();
+      for (const pid of pids) expect(groupIsAlive(pid), `process group ${pid} after stop`).to.equal(false);
+    });
+  });
+
   describe('as `npm run stack` (the CLI)', () => {
     let stateDir: string;
 
@@ -218,6 +349,53 @@ describe('stack launcher', function () {
         for (const pid of pids) expect(groupIsAlive(pid), `process group ${pid}`).to.equal(false);
         const left = await readFile(join(stateDir, 'env'), 'utf8').catch(() => 'removed');
         expect(left).to.equal('removed');
+      } finally {
+        cli.child.kill('SIGKILL');
+      }
+    });
+
+    it('starts s3rver with --s3 and Azurite with BQBR_STACK_AZURE=1, with a files root in the state dir', async () => {
+      const cli = runCli(
+        ['--only', 'storage', '--storage-port', '0', '--s3', '--s3-port', '0', '--azure-port', '0'],
+        {
+          ...process.env,
+          BQBR_STACK_AZURE: '1',
+        },
+      );
+      try {
+        const envText = await waitFor('the env file', async () => {
+          const text = await readFile(join(stateDir, 'env'), 'utf8').catch(() => undefined);
+          return text?.includes('BQBR_S3_ENDPOINT') ? text : undefined;
+        });
+        const env = Object.fromEntries(
+          envText
+            .trim()
+            .split('\n')
+            .map((line) => {
+              const eq = line.indexOf('=');
+              return [line.slice(0, eq), line.slice(eq + 1)] as const;
+            }),
+        );
+        expect(env).to.include.keys(
+          'STORAGE_EMULATOR_HOST',
+          'BQBR_S3_ENDPOINT',
+          'AZURE_STORAGE_CONNECTION_STRING',
+        );
+        expect(env['BQBR_FILE_ROOTS']).to.equal(join(stateDir, 'files'));
+        expect(statSync(join(stateDir, 'files')).isDirectory()).to.equal(true);
+        expect(readdirSync(join(stateDir, 'data'))).to.include.members(['s3', 'azurite']);
+        const res = await fetch(`${env['BQBR_AZURE_ACCOUNT_URL']}?comp=list`);
+        await res.body?.cancel();
+        expect(res.status).to.be.within(200, 499);
+
+        await waitFor('the printed environment', () =>
+          Promise.resolve(cli.output().includes('BQBR_S3_ENDPOINT=') ? true : undefined),
+        );
+        const pids = [...cli.output().matchAll(/\(pid (\d+)\)/g)].map((m) => Number(m[1]));
+        expect(pids).to.have.length(2);
+        cli.child.kill('SIGINT');
+        expect(await cli.exited).to.equal(0);
+        for (const pid of pids) expect(groupIsAlive(pid), `process group ${pid}`).to.equal(false);
       } finally {
         cli.child.kill('SIGKILL');
       }
@@ -293,7 +471,7 @@ describe('stack launcher', function () {
       const cli = runCli(['--only', 'bigtable']);
       expect(await cli.exited).to.equal(1);
       expect(cli.output().trim()).to.equal(
-        'stack: --only: unknown service "bigtable" (known: pubsub, firestore, storage, bigquery)',
+        'stack: --only: unknown service "bigtable" (known: pubsub, firestore, storage, bigquery, s3, azure)',
       );
     });
   });

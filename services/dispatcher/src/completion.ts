@@ -3,7 +3,10 @@
 import {
   MANIFEST_VERSION,
   TaskEvent,
-  backupManifestUri,
+  backupDestination,
+  backupManifestPath,
+  destinationUri,
+  type DestinationSpec,
   classifyError,
   decode,
   type BackupCatalogEntry,
@@ -29,8 +32,8 @@ export function finalStatus(counts: Pick<TaskCounts, 'SUCCEEDED' | 'FAILED'>): O
   return counts.SUCCEEDED === 0 ? 'FAILED' : 'PARTIALLY_FAILED';
 }
 
-/** Writes a JSON object to a gs:// URI, replacing it (finalization may run twice; the content is the same). */
-export type JsonWriter = (uri: string, value: unknown) => Promise<void>;
+/** Writes a JSON object to a path under a destination, replacing it (finalization may run twice; the content is the same). */
+export type JsonWriter = (destination: DestinationSpec, path: string, value: unknown) => Promise<void>;
 
 export interface CompletionDeps {
   readonly store: StateStore;
@@ -147,11 +150,9 @@ export function createCompletion(deps: CompletionDeps): Completion {
     const snapshotMillis = operation.snapshotMillis!;
     const snapshotTime = operation.snapshotTime ?? new Date(snapshotMillis).toISOString();
     const settings = exportSettings(request);
-    const manifestUri = backupManifestUri(
-      request.backupStorage.gcsOptions.uri,
-      snapshotMillis,
-      operation.projectId,
-    );
+    const destination = backupDestination(request).spec;
+    const manifestPath = backupManifestPath(snapshotMillis, operation.projectId);
+    const manifestUri = destinationUri(destination, manifestPath);
     const manifest: BackupManifest = {
       manifestVersion: MANIFEST_VERSION,
       kind: 'bqbr#backup',
@@ -169,7 +170,7 @@ export function createCompletion(deps: CompletionDeps): Completion {
     };
     let problem: { reason: string; message: string } | undefined;
     try {
-      await deps.writeJson(manifestUri, manifest);
+      await deps.writeJson(destination, manifestPath, manifest);
     } catch (err) {
       const failure = classifyError(err);
       // A transient failure retries the whole check (the event is nacked); a permanent one is recorded.

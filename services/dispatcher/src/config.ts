@@ -1,6 +1,7 @@
 // The dispatcher's configuration, decoded from the environment once at start-up.
 import {
   BooleanFromString,
+  GcsUri,
   decodeEnv,
   integerFromString,
   stringWith,
@@ -48,6 +49,8 @@ export interface DispatcherConfig {
   readonly eventConcurrency: number;
   readonly deadLetterConcurrency: number;
   readonly maxSnapshotAgeMs: number;
+  /** gs:// folder where backups to S3, Azure or files are extracted (and restores from them staged) first. */
+  readonly stagingUri?: string;
 }
 
 const ProjectName = stringWith('ProjectId', (value) =>
@@ -66,6 +69,7 @@ const EnvCodec = t.type({
   BQBR_SHUTDOWN_GRACE_MS: withDefault(integerFromString(0), DEFAULTS.shutdownGraceMs),
   BQBR_REQUEST_CONCURRENCY: withDefault(integerFromString(1), DEFAULTS.requestConcurrency),
   BQBR_PUSH_BASE_URL: withDefault(t.string, ''),
+  BQBR_STAGING_URI: withDefault(t.union([GcsUri, t.literal('')]), ''),
 });
 
 /** Reads the configuration from `env`, or throws a ValidationError naming each bad variable. */
@@ -86,5 +90,6 @@ export function parseConfig(env: Env = process.env): DispatcherConfig {
     eventConcurrency: DEFAULTS.eventConcurrency,
     deadLetterConcurrency: DEFAULTS.deadLetterConcurrency,
     maxSnapshotAgeMs: DEFAULTS.maxSnapshotAgeMs,
+    ...(vars.BQBR_STAGING_URI ? { stagingUri: vars.BQBR_STAGING_URI.replace(/\/+$/, '') } : {}),
   };
 }

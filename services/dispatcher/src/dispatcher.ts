@@ -3,14 +3,15 @@ import {
   FirestoreStateStore,
   closeClients,
   createClients,
+  createStore,
   ensureTopology,
-  parseGcsUri,
   type Env,
   type Logger,
 } from '@bqbr/shared';
 import type { PubSub } from '@google-cloud/pubsub';
 import type { Storage } from '@google-cloud/storage';
 import { once } from 'node:events';
+import { Readable } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { createCompletion, type JsonWriter } from './completion.js';
 import type { DispatcherConfig } from './config.js';
@@ -29,13 +30,12 @@ function publisher(pubsub: PubSub, topic: string, maxMessages: number): Publishe
   return { publish: (data, attributes) => handle.publishMessage({ data, attributes: { ...attributes } }) };
 }
 
-function storageJsonWriter(storage: Storage): JsonWriter {
-  return async (uri, value) => {
-    const { bucket, name } = parseGcsUri(uri);
-    await storage
-      .bucket(bucket)
-      .file(name)
-      .save(JSON.stringify(value, null, 2), { resumable: false, contentType: 'application/json' });
+function storeJsonWriter(storage: Storage, env: Env): JsonWriter {
+  return async (destination, path, value) => {
+    const store = createStore(destination, { storage, env });
+    await store.put(path, Readable.from([Buffer.from(`${JSON.stringify(value, null, 2)}\n`)]), {
+      contentType: 'application/json',
+    });
   };
 }
 
@@ -77,7 +77,7 @@ export async function startDispatcher(
     store,
     tasks,
     notifications: publisher(clients.pubsub, topology.topics.notifications, 100),
-    writeJson: storageJsonWriter(clients.storage),
+    writeJson: storeJsonWriter(clients.storage, env),
     logger,
     debounceMs: config.completionDebounceMs,
   });

@@ -2,7 +2,9 @@
 // tasks are created a page at a time (create-if-absent) and published after they exist, so a
 // redelivered request resumes where the last attempt stopped and never re-sends work already under way.
 import {
-  backupRoot,
+  backupDestination,
+  backupRootPath,
+  destinationUri,
   taskIdFor,
   type BackupRequest,
   type ErrorInfo,
@@ -48,7 +50,7 @@ export function newBackupOperation(start: BackupStart, now: Date): OperationDoc 
     ...(start.requestMessageId !== undefined ? { requestMessageId: start.requestMessageId } : {}),
     snapshotMillis,
     snapshotTime: new Date(snapshotMillis).toISOString(),
-    location: backupRoot(request.backupStorage.gcsOptions.uri, snapshotMillis),
+    location: destinationUri(backupDestination(request).spec, backupRootPath(snapshotMillis)),
     taskTotal: 0,
     fanOutComplete: false,
     createdAt: at,

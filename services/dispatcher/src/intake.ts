@@ -3,6 +3,7 @@
 import {
   OperationId,
   ValidationError,
+  backupDestination,
   classifyError,
   decodeRequest,
   type DecodedRequest,
@@ -17,7 +18,13 @@ import { recordDryRun } from './dry-run.js';
 import { startBackup, type FanOutDeps } from './fan-out.js';
 import { parseJson, type MessageHandler } from './handler.js';
 import { resolveSnapshot } from './planner.js';
-import { restoreFailure, startRestore, type BackupSource, type TargetDatasets } from './restore.js';
+import {
+  notYetSupported,
+  restoreFailure,
+  startRestore,
+  type BackupSource,
+  type TargetDatasets,
+} from './restore.js';
 
 export interface IntakeDeps extends FanOutDeps {
   readonly backups: BackupSource;
@@ -172,6 +179,13 @@ export function createRequestHandler(deps: IntakeDeps): MessageHandler {
       return;
     }
     const request = decoded.request;
+    const destination = backupDestination(request).spec;
+    if (destination.kind !== 'gcs') {
+      const error = notYetSupported(destination.kind);
+      logger.warn('backup refused', { error: error.message });
+      await recordFailed(record, error, deps);
+      return;
+    }
     let snapshotMillis: number;
     const existing = await deps.store.getOperation(envelope.operationId);
     if (existing?.snapshotMillis !== undefined) {

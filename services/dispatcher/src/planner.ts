@@ -4,7 +4,9 @@ import {
   ValidationError,
   classifyError,
   snapshotInstant,
-  tableFolder,
+  backupDestination,
+  destinationUri,
+  tablePath,
   type BackupRequest,
   type BackupTaskSpec,
   type ErrorInfo,
@@ -256,7 +258,7 @@ export async function* pages<T>(items: AsyncIterable<T> | Iterable<T>, size: num
 
 /** The export settings a request asks for, with BigQuery's defaults filled in. */
 export function exportSettings(request: BackupRequest): ExportSettings {
-  const options = request.backupStorage.gcsOptions.exportOptions;
+  const options = backupDestination(request).exportOptions;
   return {
     format: options.format,
     compression: options.compression ?? 'NONE',
@@ -266,26 +268,56 @@ export function exportSettings(request: BackupRequest): ExportSettings {
   };
 }
 
+/** Where a backup's extract jobs write when its destination is not Cloud Storage: per operation and table. */
+export const stagingFolderOf = (stagingUri: string, operationId: string, table: TableRef): string =>
+  `${stagingUri}/${operationId}/${table.projectId}/${table.datasetId}/${table.tableId}`;
+
 /** Everything a worker needs to export one table. */
-export function taskSpec(request: BackupRequest, table: TableRef, snapshotMillis: number): BackupTaskSpec {
+export function taskSpec(
+  request: BackupRequest,
+  table: TableRef,
+  snapshotMillis: number,
+  staging?: { readonly operationId: string; readonly stagingUri: string },
+): BackupTaskSpec {
   const settings = exportSettings(request);
+  const { spec: destination, exportOptions } = backupDestination(request);
+  const path = tablePath(snapshotMillis, table.projectId, table.datasetId, table.tableId);
+  const external =
+    destination.kind === 'gcs'
+      ? {}
+      : {
+          destination,
+          tablePath: path,
+          stagingFolder: stagingFolderOf(
+            requireStaging(staging).stagingUri,
+            requireStaging(staging).operationId,
+            table,
+          ),
+        };
   return {
     kind: 'backup',
     source: table,
     snapshotMillis,
-    tableFolder: tableFolder(
-      request.backupStorage.gcsOptions.uri,
-      snapshotMillis,
-      table.projectId,
-      table.datasetId,
-      table.tableId,
-    ),
+    tableFolder: destinationUri(destination, path),
     format: settings.format,
     compression: settings.compression as BackupTaskSpec['compression'],
     header: settings.header,
     fieldDelimiter: settings.fieldDelimiter,
-    overwrite: request.backupStorage.gcsOptions.exportOptions.overwrite,
+    overwrite: exportOptions.overwrite,
+    ...external,
   };
+}
+
+function requireStaging<T>(staging: T | undefined): T {
+  if (staging === undefined)
+    throw new ValidationError('backup request', [
+      {
+        path: 'backupStorage',
+        message:
+          'a destination outside Cloud Storage needs a staging location for BigQuery extracts: set BQBR_STAGING_URI (gs://bucket/prefix) on the dispatcher',
+      },
+    ]);
+  return staging;
 }
 
 const SAMPLE_SIZE = 1000;

@@ -4,6 +4,7 @@
 // the completion check publishes them once every table has finished, so they can read restored tables.
 import {
   DEFAULT_TARGET_DATASET_PREFIX,
+  restoreSource,
   classifyError,
   type BackupManifest,
   type BackupTableEntry,
@@ -115,7 +116,9 @@ export const explicitTarget = (request: RestoreRequest): boolean =>
 
 /** Finds the backup and decides every table: what is restored where, and what is skipped or failed at once. */
 export async function planRestore(request: RestoreRequest, source: BackupSource): Promise<RestorePlan> {
-  const gcs = request.restoreStorage.gcsOptions;
+  const source_ = restoreSource(request);
+  if (source_.spec.kind !== 'gcs') throw new RestorePlanError(notYetSupported(source_.spec.kind));
+  const gcs = { ...source_, uri: source_.spec.uri };
   const backupProject = gcs.projectIdOfBackup;
   const backup = await source.find(gcs.uri, backupProject, gcs.backupTimestamp);
   if (backup === undefined) {
@@ -287,7 +290,7 @@ function specOf(
   plan: RestorePlan,
   locations: ReadonlyMap<string, string | undefined>,
 ): RestoreTaskSpec {
-  const options = request.restoreStorage.gcsOptions.importOptions ?? {};
+  const options = restoreSource(request).importOptions;
   const writeDisposition = options.writeDisposition ?? 'WRITE_EMPTY';
   const location = locations.get(entry.target.datasetId);
   return {
@@ -345,7 +348,7 @@ async function targetLocations(
   plan: RestorePlan,
   source: BackupSource,
 ): Promise<Map<string, string | undefined>> {
-  const region = request.restoreStorage.gcsOptions.importOptions?.restoreRegion;
+  const region = restoreSource(request).importOptions.restoreRegion;
   const locations = new Map<string, string | undefined>();
   for (const entry of plan.entries) {
     if (entry.action !== 'RESTORE' || locations.has(entry.target.datasetId)) continue;
@@ -442,4 +445,12 @@ export function restoreFailure(err: unknown): ErrorInfo | undefined {
   if (err instanceof RestorePlanError) return err.info;
   const failure = classifyError(err);
   return failure.kind === 'retryable' ? undefined : { reason: failure.reason, message: failure.message };
+}
+
+/** Destinations outside Cloud Storage are accepted by the request format but not carried yet. */
+export function notYetSupported(kind: string): ErrorInfo {
+  return {
+    reason: 'notImplemented',
+    message: `${kind} destinations are not supported yet by this version of bqbr's services (only gcsOptions); nothing was done`,
+  };
 }

@@ -17,6 +17,15 @@ import {
   TablePattern,
   TimeZone,
 } from './fields.js';
+import {
+  AzureLocation,
+  CREDENTIAL_FIELDS,
+  FileLocation,
+  S3Location,
+  chosenDestination,
+  oneDestination,
+} from './destinations.js';
+import type { DestinationSpec } from '../stores/types.js';
 
 export const TableSelection = strictObject(
   'TableSelection',
@@ -76,9 +85,34 @@ export const BackupRequest = strictObject(
         excludeTables: listOf(QualifiedTablePattern, 'table patterns'),
       },
     ),
-    backupStorage: strictObject('BackupStorage', {
-      gcsOptions: strictObject('BackupGcsOptions', { uri: GcsUri, exportOptions: ExportOptions }),
-    }),
+    backupStorage: strictObject(
+      'BackupStorage',
+      {},
+      {
+        gcsOptions: strictObject('BackupGcsOptions', { uri: GcsUri, exportOptions: ExportOptions }),
+        /** Extension: Amazon S3 or an S3-compatible store (exported to the staging bucket, then copied). */
+        s3Options: strictObject(
+          'BackupS3Options',
+          { ...S3Location.required, exportOptions: ExportOptions },
+          S3Location.optional,
+          { refused: CREDENTIAL_FIELDS },
+        ),
+        /** Extension: Azure Blob Storage. */
+        azureOptions: strictObject(
+          'BackupAzureOptions',
+          { ...AzureLocation.required, exportOptions: ExportOptions },
+          AzureLocation.optional,
+          { refused: CREDENTIAL_FIELDS },
+        ),
+        /** Extension: a directory under one of the services' BQBR_FILE_ROOTS. */
+        fileOptions: strictObject(
+          'BackupFileOptions',
+          { ...FileLocation.required, exportOptions: ExportOptions },
+          FileLocation.optional,
+        ),
+      },
+      { check: oneDestination },
+    ),
   },
   {
     /** Absent: now, in UTC. */
@@ -89,3 +123,12 @@ export const BackupRequest = strictObject(
   },
 );
 export type BackupRequest = t.TypeOf<typeof BackupRequest>;
+
+/** The destination of a backup and its export options, whichever of the four it names. */
+export function backupDestination(request: BackupRequest): {
+  readonly spec: DestinationSpec;
+  readonly exportOptions: ExportOptions;
+} {
+  const { options, spec } = chosenDestination(request.backupStorage);
+  return { spec, exportOptions: (options as { exportOptions: ExportOptions }).exportOptions };
+}

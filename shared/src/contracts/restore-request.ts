@@ -16,6 +16,15 @@ import {
   QualifiedTableName,
   WriteDisposition,
 } from './fields.js';
+import {
+  AzureLocation,
+  CREDENTIAL_FIELDS,
+  FileLocation,
+  S3Location,
+  chosenDestination,
+  oneDestination,
+} from './destinations.js';
+import type { DestinationSpec } from '../stores/types.js';
 
 /** Restored datasets are new datasets named with this prefix unless the request says otherwise. */
 export const DEFAULT_TARGET_DATASET_PREFIX = 'restored_';
@@ -45,6 +54,13 @@ export const ImportOptions = strictObject(
 );
 export type ImportOptions = t.TypeOf<typeof ImportOptions>;
 
+/** Which backup: the same fields whatever the destination. */
+const BACKUP_ID = { backupTimestamp: BackupTimestamp, projectIdOfBackup: ProjectId } as const;
+const RESTORE_OPTIONAL = {
+  /** Absent: `{}` (formats and locations come from the backup's manifests). */
+  importOptions: ImportOptions,
+} as const;
+
 export const RestoreRequest = strictObject(
   'RestoreRequest',
   {
@@ -63,16 +79,34 @@ export const RestoreRequest = strictObject(
       },
       { check: restoreTargetProblems },
     ),
-    restoreStorage: strictObject('RestoreStorage', {
-      gcsOptions: strictObject(
-        'RestoreGcsOptions',
-        { uri: GcsUri, backupTimestamp: BackupTimestamp, projectIdOfBackup: ProjectId },
-        {
-          /** Absent: `{}` (formats and locations come from the backup's manifests). */
-          importOptions: ImportOptions,
-        },
-      ),
-    }),
+    restoreStorage: strictObject(
+      'RestoreStorage',
+      {},
+      {
+        gcsOptions: strictObject('RestoreGcsOptions', { uri: GcsUri, ...BACKUP_ID }, RESTORE_OPTIONAL),
+        /** Extension: a backup in Amazon S3 (copied to the staging bucket, then loaded). */
+        s3Options: strictObject(
+          'RestoreS3Options',
+          { ...S3Location.required, ...BACKUP_ID },
+          { ...S3Location.optional, ...RESTORE_OPTIONAL },
+          { refused: CREDENTIAL_FIELDS },
+        ),
+        /** Extension: a backup in Azure Blob Storage. */
+        azureOptions: strictObject(
+          'RestoreAzureOptions',
+          { ...AzureLocation.required, ...BACKUP_ID },
+          { ...AzureLocation.optional, ...RESTORE_OPTIONAL },
+          { refused: CREDENTIAL_FIELDS },
+        ),
+        /** Extension: a backup in a directory under one of the services' BQBR_FILE_ROOTS. */
+        fileOptions: strictObject(
+          'RestoreFileOptions',
+          { ...FileLocation.required, ...BACKUP_ID },
+          { ...FileLocation.optional, ...RESTORE_OPTIONAL },
+        ),
+      },
+      { check: oneDestination },
+    ),
   },
   { kind: exactly('restore'), operationId: OperationId, dryRun: bool },
 );
@@ -109,4 +143,20 @@ function restoreTargetProblems(details: {
     }
   }
   return problems;
+}
+
+/** Where a restore reads its backup from, whichever destination the request names, and which backup. */
+export function restoreSource(request: RestoreRequest): {
+  readonly spec: DestinationSpec;
+  readonly backupTimestamp: string;
+  readonly projectIdOfBackup: string;
+  readonly importOptions: ImportOptions;
+} {
+  const { options, spec } = chosenDestination(request.restoreStorage);
+  const { backupTimestamp, projectIdOfBackup, importOptions } = options as {
+    backupTimestamp: string;
+    projectIdOfBackup: string;
+    importOptions?: ImportOptions;
+  };
+  return { spec, backupTimestamp, projectIdOfBackup, importOptions: importOptions ?? {} };
 }

@@ -5,6 +5,35 @@ import * as t from 'io-ts';
 export const TableRef = t.type({ projectId: t.string, datasetId: t.string, tableId: t.string }, 'TableRef');
 export type TableRef = t.TypeOf<typeof TableRef>;
 
+/** A destination as task messages carry it (DestinationSpec): decoded again at the worker's edge. */
+export const DestinationSpecCodec = t.union(
+  [
+    t.type({ kind: t.literal('gcs'), uri: t.string }),
+    t.intersection([
+      t.type({ kind: t.literal('s3'), bucket: t.string }),
+      t.partial({
+        prefix: t.string,
+        region: t.string,
+        endpoint: t.string,
+        forcePathStyle: t.boolean,
+        storageClass: t.string,
+        serverSideEncryption: t.keyof({ AES256: null, 'aws:kms': null }),
+        kmsKeyId: t.string,
+      }),
+    ]),
+    t.intersection([
+      t.type({ kind: t.literal('azure'), container: t.string }),
+      t.partial({
+        accountUrl: t.string,
+        prefix: t.string,
+        accessTier: t.keyof({ Hot: null, Cool: null, Cold: null, Archive: null }),
+      }),
+    ]),
+    t.type({ kind: t.literal('file'), path: t.string }),
+  ],
+  'DestinationSpec',
+);
+
 /** What a backup task exports and how: everything the worker needs without reading the request. */
 export const BackupTaskSpec = t.intersection(
   [
@@ -23,6 +52,14 @@ export const BackupTaskSpec = t.intersection(
     t.partial({
       /** The request's `exportOptions.overwrite`: false refuses a table folder that already holds data files. */
       overwrite: t.boolean,
+      /**
+       * A destination outside Cloud Storage: the extract writes to `stagingFolder` (gs://), the worker
+       * copies the files to `tablePath` under `destination`, writes `_table.json` there, and clears the
+       * staging files. `tableFolder` is then the destination's URI of `tablePath`, for people.
+       */
+      destination: DestinationSpecCodec,
+      tablePath: t.string,
+      stagingFolder: t.string,
     }),
   ],
   'BackupTaskSpec',
@@ -64,6 +101,13 @@ export const RestoreTaskSpec = t.intersection(
       }),
       /** Location for the target's jobs (the target dataset's). */
       location: t.string,
+      /**
+       * A backup outside Cloud Storage: `_table.json` is `manifestPath` under `backupStore`, and the
+       * worker copies the data files to `stagingFolder` (gs://) to load them, clearing them after.
+       */
+      backupStore: DestinationSpecCodec,
+      manifestPath: t.string,
+      stagingFolder: t.string,
     }),
   ],
   'RestoreTaskSpec',

@@ -1,11 +1,13 @@
 #!/usr/bin/env node
-// `npm run stack`: the whole local stack in the foreground until Ctrl-C, settings in .stack/env.
+// `npm run stack`: the whole local stack (S3 and Azure stand-ins on demand) in the foreground until Ctrl-C,
+// settings in .stack/env.
 import { createLogger } from '@bqbr/shared';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { StackSetupError } from './google-sdk.js';
 import {
+  ALL_STACK_SERVICES,
   DEFAULT_PROJECT_ID,
   DEFAULT_STACK_PORTS,
   STACK_SERVICES,
@@ -17,8 +19,9 @@ import {
 
 const USAGE = `Usage: npm run stack -- [options]
 
-Starts Google's Pub/Sub and Firestore emulators and bqbr's Cloud Storage and BigQuery emulators, writes their
-settings to <state-dir>/env as KEY=VALUE lines, and runs until Ctrl-C (or SIGTERM).
+Starts Google's Pub/Sub and Firestore emulators and bqbr's Cloud Storage and BigQuery emulators (and, when
+asked, s3rver for S3 and Azurite for Azure Blob Storage), writes their settings to <state-dir>/env as
+KEY=VALUE lines, and runs until Ctrl-C (or SIGTERM).
 
 Options (each also read from the environment variable in brackets):
   --host HOST            address to bind                    [BQBR_STACK_HOST]      127.0.0.1
@@ -26,9 +29,14 @@ Options (each also read from the environment variable in brackets):
   --firestore-port N     Firestore emulator port            [BQBR_FIRESTORE_PORT]  ${DEFAULT_STACK_PORTS.firestore}
   --storage-port N       Cloud Storage emulator port        [BQBR_STORAGE_PORT]    ${DEFAULT_STACK_PORTS.storage}
   --bigquery-port N      BigQuery emulator port             [BQBR_BIGQUERY_PORT]   ${DEFAULT_STACK_PORTS.bigquery}
+  --s3                   also start s3rver (S3)             [BQBR_STACK_S3=1]
+  --s3-port N            s3rver port                        [BQBR_S3_PORT]         ${DEFAULT_STACK_PORTS.s3}
+  --azure                also start Azurite (Blob Storage)  [BQBR_STACK_AZURE=1]
+  --azure-port N         Azurite blob port                  [BQBR_AZURE_PORT]      ${DEFAULT_STACK_PORTS.azure}
   --project ID           local project id                   [GOOGLE_CLOUD_PROJECT] ${DEFAULT_PROJECT_ID}
-  --only a,b             start only these of: ${STACK_SERVICES.join(', ')}
-  --state-dir DIR        env file, logs and emulator data   [BQBR_STACK_DIR]       .stack
+  --only a,b             start only these of: ${ALL_STACK_SERVICES.join(', ')}
+  --state-dir DIR        env file, logs, emulator data and  [BQBR_STACK_DIR]       .stack
+                         files/ (BQBR_FILE_ROOTS)
   --help                 this text
 Use port 0 for any free port. LOG_LEVEL=debug logs every Cloud Storage and BigQuery request.`;
 
@@ -49,6 +57,10 @@ function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliOptions |
       'firestore-port': { type: 'string' },
       'storage-port': { type: 'string' },
       'bigquery-port': { type: 'string' },
+      s3: { type: 'boolean' },
+      's3-port': { type: 'string' },
+      azure: { type: 'boolean' },
+      'azure-port': { type: 'string' },
       project: { type: 'string' },
       only: { type: 'string' },
       'state-dir': { type: 'string' },
@@ -64,15 +76,20 @@ function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliOptions |
       throw new StackSetupError(`${flag}: not a port: ${value}`);
     return n;
   };
+  const switchedOn = (flag: boolean | undefined, value: string | undefined): boolean =>
+    flag ?? /^(1|true|yes|on)$/i.test(value ?? '');
   const services = (values.only ?? STACK_SERVICES.join(','))
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s !== '');
   for (const s of services) {
-    if (!(STACK_SERVICES as readonly string[]).includes(s)) {
-      throw new StackSetupError(`--only: unknown service "${s}" (known: ${STACK_SERVICES.join(', ')})`);
+    if (!(ALL_STACK_SERVICES as readonly string[]).includes(s)) {
+      throw new StackSetupError(`--only: unknown service "${s}" (known: ${ALL_STACK_SERVICES.join(', ')})`);
     }
   }
+  if (switchedOn(values.s3, env['BQBR_STACK_S3']) && !services.includes('s3')) services.push('s3');
+  if (switchedOn(values.azure, env['BQBR_STACK_AZURE']) && !services.includes('azure'))
+    services.push('azure');
   return {
     host: values.host ?? env['BQBR_STACK_HOST'] ?? '127.0.0.1',
     ports: {
@@ -96,6 +113,8 @@ function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliOptions |
         values['bigquery-port'] ?? env['BQBR_BIGQUERY_PORT'],
         DEFAULT_STACK_PORTS.bigquery,
       ),
+      s3: port('--s3-port', values['s3-port'] ?? env['BQBR_S3_PORT'], DEFAULT_STACK_PORTS.s3),
+      azure: port('--azure-port', values['azure-port'] ?? env['BQBR_AZURE_PORT'], DEFAULT_STACK_PORTS.azure),
     },
     projectId: values.project ?? env['GOOGLE_CLOUD_PROJECT'] ?? DEFAULT_PROJECT_ID,
     services: services as StackService[],
@@ -121,6 +140,7 @@ async function main(): Promise<void> {
     services: options.services,
     projectId: options.projectId,
     dataDir: resolve(options.stateDir, 'data'),
+    filesDir: resolve(options.stateDir, 'files'),
     logDir: resolve(options.stateDir, 'logs'),
     log: (line) => console.log(`stack: ${line}`),
     // Quiet unless asked: LOG_LEVEL=debug logs every Cloud Storage request.

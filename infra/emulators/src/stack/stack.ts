@@ -1,9 +1,20 @@
-// The local stack: Google's Pub/Sub and Firestore emulators as child processes, our emulators in process.
-import { mkdir } from 'node:fs/promises';
+// The local stack: Google's Pub/Sub and Firestore emulators as child processes, our emulators in process,
+// and on demand s3rver (S3) and Azurite (Azure Blob Storage) as child processes too.
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from '@bqbr/shared';
 import { startBigQueryEmulator } from '../bigquery/server.js';
 import { startGcsEmulator, type RunningGcsEmulator } from '../gcs/server.js';
+import {
+  S3RVER_ACCESS_KEY_ID,
+  S3RVER_REGION,
+  S3RVER_SECRET_ACCESS_KEY,
+  azuriteAccountUrl,
+  azuriteBlobCommand,
+  azuriteConnectionString,
+  s3rverCommand,
+} from './aws-azure.js';
 import {
   StackSetupError,
   findJava,
@@ -15,15 +26,21 @@ import {
 import { startProcess, type ManagedProcess } from './managed-process.js';
 import { freePort, isPortInUse, waitForHttp } from './readiness.js';
 
+/** What a stack starts unless told otherwise. */
 export const STACK_SERVICES = ['pubsub', 'firestore', 'storage', 'bigquery'] as const;
-export type StackService = (typeof STACK_SERVICES)[number];
+/** Started only on demand (`s3: true`, `azure: true`, or named in `services`): destinations outside Google Cloud. */
+export const OPTIONAL_STACK_SERVICES = ['s3', 'azure'] as const;
+export const ALL_STACK_SERVICES = [...STACK_SERVICES, ...OPTIONAL_STACK_SERVICES] as const;
+export type StackService = (typeof ALL_STACK_SERVICES)[number];
 
-/** The addresses of DESIGN.md: what `npm run stack` uses unless told otherwise. */
+/** The addresses of DESIGN.md (and s3rver's and Azurite's usual ones): what `npm run stack` uses unless told otherwise. */
 export const DEFAULT_STACK_PORTS: Readonly<Record<StackService, number>> = {
   pubsub: 8085,
   firestore: 8086,
   storage: 4443,
   bigquery: 9050,
+  s3: 4568,
+  azure: 10000,
 };
 
 export const DEFAULT_PROJECT_ID = 'bqbr-local';
@@ -32,10 +49,19 @@ export interface StackOptions {
   readonly host?: string;
   /** Per service; 0 picks a free port (what tests use). Defaults to DEFAULT_STACK_PORTS. */
   readonly ports?: Partial<Record<StackService, number>>;
-  /** Which services to start; all by default. */
+  /** Which services to start; STACK_SERVICES by default. */
   readonly services?: readonly StackService[];
+  /** Also start s3rver, an S3 API on loopback (BQBR_S3_ENDPOINT and AWS_* in `env`). */
+  readonly s3?: boolean;
+  /** Also start Azurite's blob service (AZURE_STORAGE_CONNECTION_STRING and BQBR_AZURE_ACCOUNT_URL in `env`). */
+  readonly azure?: boolean;
+  /** The root for file destinations (BQBR_FILE_ROOTS), created if missing; default `<dataDir>/files`. */
+  readonly filesDir?: string;
   readonly projectId?: string;
-  /** Where our emulators keep data across restarts; a temporary folder (removed on stop) when absent. */
+  /**
+   * Where our emulators, s3rver and Azurite keep data across restarts (`gcs/`, `bigquery/`, `s3/`, `azurite/`);
+   * a temporary folder (removed on stop) when absent.
+   */
   readonly dataDir?: string;
   /** Where the Java emulators' output is written, one file each; kept in memory only when absent. */
   readonly logDir?: string;
@@ -59,6 +85,8 @@ export interface RunningStack {
   readonly env: Readonly<Record<string, string>>;
   readonly endpoints: readonly StackEndpoint[];
   readonly projectId: string;
+  /** The root for file destinations (BQBR_FILE_ROOTS in `env`). */
+  readonly filesDir: string;
   /** Stops every child (process groups included) and our servers; safe to call more than once. */
   stop(): Promise<void>;
   /** Synchronous SIGKILL of every child: for `process.on('exit')`. */
@@ -71,7 +99,12 @@ interface StartedService {
   killNow(): void;
 }
 
-const JAVA_START_TIMEOUT_MS = 60_000;
+interface ChildCommand extends LaunchCommand {
+  /** Where the child keeps its data, for the log line. */
+  readonly dataDir?: string;
+}
+
+const CHILD_START_TIMEOUT_MS = 60_000;
 
 /** Our own emulators run inside the launcher's process and bind port 0 themselves. */
 const IN_PROCESS: readonly StackService[] = ['storage', 'bigquery'];
@@ -79,16 +112,22 @@ const IN_PROCESS: readonly StackService[] = ['storage', 'bigquery'];
 export async function startStack(options: StackOptions = {}): Promise<RunningStack> {
   const host = options.host ?? '127.0.0.1';
   const projectId = options.projectId ?? DEFAULT_PROJECT_ID;
-  const services = options.services ?? STACK_SERVICES;
+  const services = [
+    ...new Set<StackService>([
+      ...(options.services ?? STACK_SERVICES),
+      ...(options.s3 ? (['s3'] as const) : []),
+      ...(options.azure ? (['azure'] as const) : []),
+    ]),
+  ];
   const log = options.log ?? (() => undefined);
-  const timeoutMs = options.startTimeoutMs ?? JAVA_START_TIMEOUT_MS;
+  const timeoutMs = options.startTimeoutMs ?? CHILD_START_TIMEOUT_MS;
   if (options.logDir) await mkdir(options.logDir, { recursive: true });
 
   const ports = Object.fromEntries(
     await Promise.all(
       services.map(async (service) => {
         const wanted = options.ports?.[service] ?? DEFAULT_STACK_PORTS[service];
-        // Our emulator binds port 0 itself; the Java ones need a number on their command line.
+        // Our emulators bind port 0 themselves; the child processes need a number on their command line.
         const port = wanted === 0 && !IN_PROCESS.includes(service) ? await freePort(host) : wanted;
         return [service, port] as const;
       }),
@@ -105,19 +144,45 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
       );
     }
   }
-  const javaCommands: Partial<Record<StackService, LaunchCommand>> = {};
+  const childCommands: Partial<Record<StackService, ChildCommand>> = {};
   if (services.includes('pubsub') || services.includes('firestore')) {
     const sdkRoot = findSdkRoot();
     const java = findJava();
-    if (ports.pubsub !== undefined) javaCommands.pubsub = pubsubEmulatorCommand(sdkRoot, host, ports.pubsub);
+    if (ports.pubsub !== undefined) childCommands.pubsub = pubsubEmulatorCommand(sdkRoot, host, ports.pubsub);
     if (ports.firestore !== undefined) {
-      javaCommands.firestore = firestoreEmulatorCommand(sdkRoot, java, host, ports.firestore, projectId);
+      childCommands.firestore = firestoreEmulatorCommand(sdkRoot, java, host, ports.firestore, projectId);
     }
   }
 
-  const startJava = async (
+  // Data of s3rver and Azurite, and the file destinations' root: under dataDir, else in a temporary folder.
+  let scratchDir: string | undefined;
+  const dataRoot = async (): Promise<string> =>
+    options.dataDir ?? (scratchDir ??= await mkdtemp(join(tmpdir(), 'bqbr-stack-')));
+  const removeScratch = async (): Promise<void> => {
+    if (scratchDir) await rm(scratchDir, { recursive: true, force: true });
+  };
+  let filesDir: string;
+  try {
+    if (ports.s3 !== undefined) {
+      const directory = join(await dataRoot(), 's3');
+      childCommands.s3 = { ...s3rverCommand(host, ports.s3, directory), dataDir: directory };
+      await mkdir(directory, { recursive: true });
+    }
+    if (ports.azure !== undefined) {
+      const location = join(await dataRoot(), 'azurite');
+      childCommands.azure = { ...azuriteBlobCommand(host, ports.azure, location), dataDir: location };
+      await mkdir(location, { recursive: true });
+    }
+    filesDir = options.filesDir ?? join(await dataRoot(), 'files');
+    await mkdir(filesDir, { recursive: true });
+  } catch (err) {
+    await removeScratch();
+    throw err;
+  }
+
+  const startChild = async (
     service: StackService,
-    { command, args }: LaunchCommand,
+    { command, args, dataDir }: ChildCommand,
   ): Promise<StartedService> => {
     const port = ports[service] ?? 0;
     const child: ManagedProcess = startProcess({
@@ -133,7 +198,9 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
       const reason = err instanceof Error ? err.message : String(err);
       throw new Error(`${service} emulator did not start (${reason}):\n${child.recentOutput()}`);
     }
-    log(`${service} emulator ready on ${host}:${port} (pid ${child.pid})`);
+    log(
+      `${service} emulator ready on ${host}:${port} (pid ${child.pid})${dataDir ? ` (data in ${dataDir})` : ''}`,
+    );
     return {
       endpoint: { service, host, port, pid: child.pid },
       stop: () => child.stop(),
@@ -176,8 +243,8 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
   };
 
   const start = (service: StackService): Promise<StartedService> => {
-    const command = javaCommands[service];
-    if (command) return startJava(service, command);
+    const command = childCommands[service];
+    if (command) return startChild(service, command);
     return service === 'storage' ? storage! : startBigQuery();
   };
 
@@ -186,6 +253,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
   const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
   if (failures.length > 0) {
     await Promise.all(started.map((s) => s.stop()));
+    await removeScratch();
     throw failures[0];
   }
 
@@ -195,11 +263,13 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
       host,
       projectId,
       started.map((s) => s.endpoint),
+      { filesDir },
     ),
     endpoints: started.map((s) => s.endpoint),
     projectId,
+    filesDir,
     stop() {
-      stopping ??= Promise.all(started.map((s) => s.stop())).then(() => undefined);
+      stopping ??= Promise.all(started.map((s) => s.stop())).then(removeScratch);
       return stopping;
     },
     killNow() {
@@ -213,6 +283,7 @@ export function stackEnv(
   host: string,
   projectId: string,
   endpoints: readonly StackEndpoint[],
+  { filesDir }: { readonly filesDir?: string } = {},
 ): Record<string, string> {
   const env: Record<string, string> = { GOOGLE_CLOUD_PROJECT: projectId, METADATA_SERVER_DETECTION: 'none' };
   for (const { service, port } of endpoints) {
@@ -226,11 +297,21 @@ export function stackEnv(
       // The Node client uses this value as its base URL as is, so it carries the scheme.
       env['BIGQUERY_EMULATOR_HOST'] = `http://${address}`;
       env['CLOUDSDK_API_ENDPOINT_OVERRIDES_BIGQUERY'] = `http://${address}/bigquery/v2/`;
-    } else {
+    } else if (service === 'storage') {
       env['STORAGE_EMULATOR_HOST'] = `http://${address}`;
       env['CLOUDSDK_API_ENDPOINT_OVERRIDES_STORAGE'] = `http://${address}/storage/v1/`;
+    } else if (service === 's3') {
+      // The AWS SDK reads the credentials and region from the environment; the endpoint is bqbr's setting.
+      env['BQBR_S3_ENDPOINT'] = `http://${address}`;
+      env['AWS_ACCESS_KEY_ID'] = S3RVER_ACCESS_KEY_ID;
+      env['AWS_SECRET_ACCESS_KEY'] = S3RVER_SECRET_ACCESS_KEY;
+      env['AWS_REGION'] = S3RVER_REGION;
+    } else {
+      env['AZURE_STORAGE_CONNECTION_STRING'] = azuriteConnectionString(host, port);
+      env['BQBR_AZURE_ACCOUNT_URL'] = azuriteAccountUrl(host, port);
     }
   }
+  if (filesDir !== undefined) env['BQBR_FILE_ROOTS'] = filesDir;
   // gcloud refuses to call any API without credentials; the emulators ignore them.
   env['CLOUDSDK_AUTH_ACCESS_TOKEN'] = 'local-emulator';
   env['CLOUDSDK_CORE_PROJECT'] = projectId;

@@ -1,0 +1,44 @@
+// The stores behind BackupStore, and the one a destination names.
+import type { Storage } from '@google-cloud/storage';
+import { azureStore } from './azure.js';
+import { fileRootsFrom, fileStore } from './file.js';
+import { gcsStore } from './gcs.js';
+import { s3Store } from './s3.js';
+import type { BackupStore, DestinationSpec } from './types.js';
+
+export * from './types.js';
+export { gcsStore, type GcsStoreOptions } from './gcs.js';
+export { s3Store, type S3StoreOptions } from './s3.js';
+export {
+  azureStore,
+  AZURE_ACCOUNT_KEY,
+  AZURE_CONNECTION_STRING,
+  type AzureAccessTier,
+  type AzureStoreOptions,
+} from './azure.js';
+export { fileStore, fileRootsFrom, FILE_ROOTS_VARIABLE, TEMP_MARKER } from './file.js';
+
+export interface StoreDeps {
+  /** The Cloud Storage client (pointed at the emulator locally). */
+  readonly storage: Storage;
+  /** Credentials for Azure and the roots file destinations may use (`BQBR_FILE_ROOTS`); S3's come from the AWS SDK's chain. */
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+/** The store a destination names. Configuration errors throw a PermanentError('invalid' or 'accessDenied'). */
+export function createStore(destination: DestinationSpec, deps: StoreDeps): BackupStore {
+  switch (destination.kind) {
+    case 'gcs':
+      return gcsStore(deps.storage, destination.uri);
+    case 's3': {
+      const { kind: _kind, ...options } = destination;
+      return s3Store(options);
+    }
+    case 'azure': {
+      const { kind: _kind, ...options } = destination;
+      return azureStore(options, deps.env);
+    }
+    case 'file':
+      return fileStore(process.cwd(), destination.path, fileRootsFrom(deps.env));
+  }
+}

@@ -1,0 +1,77 @@
+// Where backups live: Cloud Storage, or outside Google Cloud (Amazon S3, Azure Blob Storage, a local or
+// network filesystem). BigQuery extracts only to Cloud Storage, so workers carry each file onward
+// through this interface, and back for a restore. Paths are relative to the store's root (its bucket
+// or container and prefix, or its directory) and use '/'.
+import type { Readable } from 'node:stream';
+
+export type StoreKind = 'gcs' | 's3' | 'azure' | 'file';
+
+export interface StoredEntry {
+  /** Path relative to the store's root. */
+  readonly path: string;
+  readonly bytes: number;
+  /** MD5 of the content (base64), when the store keeps one for this object. */
+  readonly md5?: string;
+}
+
+export interface PutResult {
+  readonly bytes: number;
+  /** MD5 (base64) computed while the bytes went through. */
+  readonly md5: string;
+}
+
+export interface PutOptions {
+  readonly contentType?: string;
+  /** The size the caller expects; a different count fails the put (nothing is left visible). */
+  readonly expectedBytes?: number;
+  /** The MD5 (base64) the caller expects; a different digest fails the put (nothing is left visible). */
+  readonly expectedMd5?: string;
+}
+
+export interface BackupStore {
+  readonly kind: StoreKind;
+  /** The path as users see it: `gs://b/p/x`, `s3://b/p/x`, `https://acct.blob.core.windows.net/c/p/x`, `file:///root/p/x`. */
+  uri(path: string): string;
+  /**
+   * Streams `body` to `path` with bounded memory (multipart parts / blocks in parallel within limits).
+   * The object becomes visible only whole: a multipart upload or block list committed at the end, a
+   * temporary file renamed into place. The far side is checked before it is committed or returned
+   * (S3: the ETag against the one computed locally per part; Azure: per-block transactional MD5 and
+   * the blob's size; files: size and a re-read digest; GCS: the client's MD5/CRC32C validation).
+   * A failure leaves no partial object at `path` and throws (retryable when a retry can help).
+   */
+  put(path: string, body: Readable, options?: PutOptions): Promise<PutResult>;
+  /** The object's bytes as a stream; a missing object throws a PermanentError with reason notFound. */
+  get(path: string): Promise<Readable>;
+  /** The object's size (and MD5 if kept), or undefined when it does not exist. */
+  stat(path: string): Promise<StoredEntry | undefined>;
+  /** Every object whose path starts with `prefix`, all pages, in path order. */
+  list(prefix: string): Promise<StoredEntry[]>;
+  /** The immediate sub-folders of `prefix` (which ends with '/'), as full paths ending with '/'. */
+  listFolders(prefix: string): Promise<string[]>;
+  /** Deletes the object; a missing one is fine. */
+  delete(path: string): Promise<void>;
+}
+
+/** Where a store is, as requests and task messages carry it (no credentials: those come from the environment). */
+export type DestinationSpec =
+  | { readonly kind: 'gcs'; readonly uri: string }
+  | {
+      readonly kind: 's3';
+      readonly bucket: string;
+      readonly prefix?: string;
+      readonly region?: string;
+      readonly endpoint?: string;
+      readonly forcePathStyle?: boolean;
+      readonly storageClass?: string;
+      readonly serverSideEncryption?: 'AES256' | 'aws:kms';
+      readonly kmsKeyId?: string;
+    }
+  | {
+      readonly kind: 'azure';
+      readonly accountUrl?: string;
+      readonly container: string;
+      readonly prefix?: string;
+      readonly accessTier?: 'Hot' | 'Cool' | 'Cold' | 'Archive';
+    }
+  | { readonly kind: 'file'; readonly path: string };
