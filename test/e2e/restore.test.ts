@@ -240,6 +240,22 @@ describe('restore end to end (dispatcher and worker as processes)', function () 
       );
     });
 
+    it('refuses a destination outside Cloud Storage for now, clearly and without doing anything', async function () {
+      const operationId = unique('s3');
+      await publishRequest(environment, {
+        operationId,
+        bigQuery: { projectId: sourceProject },
+        backupStorage: {
+          s3Options: { bucket: 'not-yet', exportOptions: { format: 'AVRO', overwrite: true } },
+        },
+      });
+      const operation = await waitForOperation(environment, operationId);
+      expect(operation.status).to.equal('FAILED');
+      expect(operation.error?.reason).to.equal('notImplemented');
+      expect(operation.error?.message).to.contain('s3 destinations are not supported yet');
+      expect(await tasksOf(environment, operationId)).to.have.length(0);
+    });
+
     it('fails clearly for a backup timestamp that does not exist', async function () {
       const { operation } = await restore(
         { uri: made.uri, timestamp: '20200101_000000' },

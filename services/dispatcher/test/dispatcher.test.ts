@@ -301,7 +301,7 @@ describe('dispatcher against the local stack', function () {
     });
   });
 
-  it('records an invalid request and a restore as FAILED operations, acked and not retried', async function () {
+  it('records an invalid request and a restore of a missing backup as FAILED operations, acked and not retried', async function () {
     const bad = unique('bad');
     await publish({ ...request('gs://x'), operationId: bad, bigQuery: { projectId: 'NOT A PROJECT' } });
     const operation = await waitFor(bad, ['FAILED']);
@@ -317,7 +317,7 @@ describe('dispatcher against the local stack', function () {
         bigQuery: { projectId: sourceProject, datasetsToRestore: ['sales'] },
         restoreStorage: {
           gcsOptions: {
-            uri: `gs://${BUCKET}`,
+            uri: `gs://${BUCKET}/${restore}`,
             backupTimestamp: 'latest',
             projectIdOfBackup: sourceProject,
             importOptions: { restoreRegion: 'EU', format: 'AVRO', writeDisposition: 'WRITE_EMPTY' },
@@ -326,7 +326,9 @@ describe('dispatcher against the local stack', function () {
       },
       { kind: 'restore' },
     );
-    expect((await waitFor(restore, ['FAILED'])).error?.reason).to.equal('notImplemented');
+    const restored = await waitFor(restore, ['FAILED']);
+    expect(restored.error?.reason).to.equal('notFound');
+    expect(restored.error?.message).to.contain(`no finished backup of project ${sourceProject}`);
     const notJson = await clients.pubsub
       .topic(DEFAULT_TOPOLOGY.topics.requests)
       .publishMessage({ data: Buffer.from('{nope'), attributes: { kind: 'backup' } });
