@@ -27,6 +27,7 @@ import {
   type StepContext,
   type StepDeps,
   type StepOutcome,
+  MAX_FILES_IN_TASK,
   type StepSettings,
 } from './task-step.js';
 
@@ -45,9 +46,6 @@ export interface BackupStepDeps extends StepDeps {
   readonly tables: TableReader;
   readonly files: BackupFiles;
 }
-
-/** Task documents keep at most this many file entries (Firestore's 1 MiB document limit); `_table.json` has all. */
-const MAX_FILES_IN_TASK = 500;
 
 /** BigQuery's extract configuration for a task: the table at the snapshot instant into the table folder. */
 export function extractConfiguration(spec: BackupSpec): object {

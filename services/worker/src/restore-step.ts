@@ -27,6 +27,7 @@ import {
   type StepContext,
   type StepDeps,
   type StepOutcome,
+  MAX_FILES_IN_TASK,
 } from './task-step.js';
 import { rewriteViewQuery } from './view-rewrite.js';
 
@@ -63,9 +64,6 @@ const nameOf = (ref: TableRef): string => `${ref.projectId}:${ref.datasetId}.${r
 
 /** BigQuery's load limit on source URIs; more files are loaded by their wildcard. */
 const MAX_SOURCE_URIS = 10_000;
-
-/** Task documents keep at most this many file entries (Firestore's 1 MiB document limit). */
-const MAX_FILES_IN_TASK = 500;
 
 export async function runRestoreStep(
   message: TaskMessage,

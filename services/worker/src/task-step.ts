@@ -55,6 +55,9 @@ export type StepOutcome =
   /** No task document: nothing to do (the operation is gone or the message is stray). */
   | { readonly kind: 'missing' };
 
+/** Task documents keep at most this many file entries (Firestore's 1 MiB document limit); `_table.json` has all. */
+export const MAX_FILES_IN_TASK = 500;
+
 /** Marks the task terminal (once) and publishes its event (every time). */
 export type Finish = (status: TerminalTaskStatus, patch: Partial<TaskDoc>) => Promise<StepOutcome>;
 
