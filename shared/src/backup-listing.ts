@@ -1,14 +1,19 @@
-// The backups stored under a Cloud Storage URI (DESIGN.md, "Storage layout"): bqbr's own, with manifests,
-// and the original service's, with `{dataset}/{table}-*.{ext}` data files and no manifests. Timestamps and
-// projects are found with delimiter listings, so a bucket holding millions of data files is never listed
-// file by file for them.
-import type { Bucket, File, Storage } from '@google-cloud/storage';
+// The backups stored in a backup store (DESIGN.md, "Storage layout"), whatever the store: Cloud Storage,
+// S3, Azure Blob Storage or a directory. bqbr's own have manifests; the original service's have
+// `{dataset}/{table}-*.{ext}` data files and no manifests. Timestamps, projects and datasets are found with
+// folder listings, so a store holding millions of data files is never listed file by file for them.
+import type { Readable } from 'node:stream';
 import { decode, ValidationError } from './decode.js';
 import { BackupManifest } from './contracts/manifests.js';
-import { BACKUP_MANIFEST, parseGcsUri } from './storage-layout.js';
+import { PermanentError } from './errors.js';
+import { BACKUP_MANIFEST } from './storage-layout.js';
 import { backupFolderName } from './snapshot-time.js';
+import type { BackupStore } from './stores/types.js';
 
 export type BackupLayout = 'bqbr' | 'original' | 'incomplete';
+
+/** Where the backups of a store live: `backups/{yyyyMMdd_HHmmss}/{projectId}/` under its root. */
+const BACKUPS = 'backups/';
 
 export interface StoredBackup {
   /** The timestamp folder, `yyyyMMdd_HHmmss` (UTC). */
@@ -16,7 +21,9 @@ export interface StoredBackup {
   /** The snapshot instant the timestamp names. */
   readonly snapshotMillis: number;
   readonly projectId: string;
-  /** `gs://bucket/prefix/backups/{timestamp}/{projectId}` */
+  /** The folder's path in the store: `backups/{timestamp}/{projectId}`. */
+  readonly folderPath: string;
+  /** The folder as people see it (`store.uri(folderPath)`), e.g. `gs://bucket/prefix/backups/{timestamp}/{projectId}`. */
   readonly folder: string;
   /**
    * `bqbr`: `_backup.json` is there (the operation finished, whatever its status). `incomplete`: bqbr's
@@ -32,6 +39,15 @@ export interface StoredBackup {
 
 export type OriginalFormat = 'AVRO' | 'PARQUET' | 'CSV' | 'JSON';
 
+/** One data file of an original-layout table. */
+export interface OriginalLayoutFile {
+  /** The file's path in the store. */
+  readonly path: string;
+  /** The file as people (and BigQuery, for Cloud Storage) see it: `store.uri(path)`. */
+  readonly uri: string;
+  readonly bytes: number;
+}
+
 /** One table of an original-layout backup: its data files as the original service's extract wrote them. */
 export interface OriginalLayoutTable {
   readonly datasetId: string;
@@ -39,8 +55,8 @@ export interface OriginalLayoutTable {
   readonly format: OriginalFormat;
   /** The files end in `.gz`. */
   readonly compressed: boolean;
-  /** Sorted by name. */
-  readonly files: { readonly uri: string; readonly bytes: number }[];
+  /** Sorted by path. */
+  readonly files: OriginalLayoutFile[];
 }
 
 const TIMESTAMP = /^(\d{4})(\d{2})(\d{2})_(\d{2})(\d{2})(\d{2})$/;
@@ -74,104 +90,85 @@ const ORIGINAL_DATA_FILE = /^(.+)-(\d+|\*)\.(avro|parquet|csv|json)(\.gz)?$/i;
 /** How many listings or reads run at once. */
 const CONCURRENCY = 8;
 
-/** One page is enough to tell the original layout from bqbr's table folders. */
-const PROBE_PAGE_SIZE = 100;
+/**
+ * How many dataset folders of a folder without `_backup.json` are looked into to tell its layout: a
+ * folder whose first datasets hold neither table folders nor data files is no usable backup.
+ */
+const PROBE_DATASETS = 4;
 
-interface Root {
-  readonly bucket: Bucket;
-  readonly bucketName: string;
-  /** `prefix/backups/` (just `backups/` for a bucket root). */
-  readonly backupsPrefix: string;
-}
-
-function rootOf(storage: Storage, uri: string): Root {
-  const location = parseGcsUri(uri);
-  const base = location.name.replace(/^\/+|\/+$/g, '');
-  return {
-    bucket: storage.bucket(location.bucket),
-    bucketName: location.bucket,
-    backupsPrefix: `${base ? `${base}/` : ''}backups/`,
-  };
-}
-
-/** Every backup under `uri` (of `options.projectId` only, if given), newest first, then by project. */
+/** Every backup in `store` (of `options.projectId` only, if given), newest first, then by project. */
 export async function listStoredBackups(
-  storage: Storage,
-  uri: string,
+  store: BackupStore,
   options: { projectId?: string } = {},
 ): Promise<StoredBackup[]> {
-  const root = rootOf(storage, uri);
-  const timestamps = await listTimestamps(root);
+  const timestamps = await listTimestamps(store);
   const folders = (
     await mapLimit(timestamps, CONCURRENCY, async (timestamp) => {
       const projects =
         options.projectId !== undefined
           ? [options.projectId]
-          : await listSubfolders(root.bucket, `${root.backupsPrefix}${timestamp}/`);
+          : await listSubfolders(store, `${BACKUPS}${timestamp}/`);
       return projects.map((projectId) => ({ timestamp, projectId }));
     })
   ).flat();
   const backups = await mapLimit(folders, CONCURRENCY, ({ timestamp, projectId }) =>
-    describeFolder(root, timestamp, projectId),
+    describeFolder(store, timestamp, projectId),
   );
   return backups.filter((backup): backup is StoredBackup => backup !== undefined);
 }
 
 /**
- * One project's backup at `timestamp` as it is (any layout or status; at most two requests), or with
- * `latest` the newest bqbr backup of the project whose status is not FAILED, else the newest
- * original-layout one; never an incomplete one. Undefined when there is none.
+ * One project's backup at `timestamp` as it is (any layout or status; one read for a bqbr backup, a few
+ * folder listings otherwise), or with `latest` the newest bqbr backup of the project whose status is not
+ * FAILED, else the newest original-layout one; never an incomplete one. Undefined when there is none.
  */
 export async function findStoredBackup(
-  storage: Storage,
-  uri: string,
+  store: BackupStore,
   projectId: string,
   timestamp: string,
 ): Promise<StoredBackup | undefined> {
-  const root = rootOf(storage, uri);
   if (timestamp !== 'latest') {
     if (timestampMillis(timestamp) === undefined)
       throw new RangeError(`not a backup timestamp (yyyyMMdd_HHmmss or latest): ${timestamp}`);
-    return describeFolder(root, timestamp, projectId);
+    return describeFolder(store, timestamp, projectId);
   }
-  const timestamps = await listTimestamps(root);
+  const timestamps = await listTimestamps(store);
   // Manifests first, newest first: the newest finished bqbr backup wins over any original-layout one.
   const manifests = new Map<string, ManifestRead>();
   const usable = await firstInOrder(timestamps, async (ts) => {
-    const read = await readBackupManifest(root, ts, projectId);
+    const read = await readBackupManifest(store, ts, projectId);
     manifests.set(ts, read);
     return read.manifest !== undefined && read.manifest.status !== 'FAILED'
-      ? backupOf(root, ts, projectId, 'bqbr', read)
+      ? backupOf(store, ts, projectId, 'bqbr', read)
       : undefined;
   });
   if (usable) return usable;
   const withoutManifest = timestamps.filter((ts) => manifests.get(ts)?.found === false);
   return firstInOrder(withoutManifest, async (ts) => {
-    const layout = await probeLayout(root, ts, projectId);
-    return layout === 'original' ? backupOf(root, ts, projectId, 'original', {}) : undefined;
+    const layout = await probeLayout(store, folderPathOf(ts, projectId));
+    return layout === 'original' ? backupOf(store, ts, projectId, 'original', {}) : undefined;
   });
 }
 
 /**
- * The tables of an original-layout backup folder (`gs://.../backups/{ts}/{projectId}`): its
- * `{dataset}/{table}-*.{ext}` files grouped by dataset, table, format and compression, sorted.
+ * The tables of an original-layout backup folder (`folderPath`, `backups/{ts}/{projectId}` in the store):
+ * the `{dataset}/{table}-*.{ext}` files directly in its dataset folders, grouped by dataset, table, format
+ * and compression, sorted.
  */
 export async function listOriginalLayoutTables(
-  storage: Storage,
-  folder: string,
+  store: BackupStore,
+  folderPath: string,
 ): Promise<OriginalLayoutTable[]> {
-  const location = parseGcsUri(folder);
-  const bucket = storage.bucket(location.bucket);
-  const base = location.name.replace(/^\/+|\/+$/g, '');
-  const projectPrefix = base ? `${base}/` : '';
-  const datasets = await listSubfolders(bucket, projectPrefix);
+  const projectPrefix = folderPrefix(folderPath);
+  const datasets = await listSubfolders(store, projectPrefix);
   const perDataset = await mapLimit(datasets, CONCURRENCY, async (datasetId) => {
     const prefix = `${projectPrefix}${datasetId}/`;
-    // The delimiter keeps bqbr-style table folders out: only files directly in the dataset folder.
-    const { files } = await listAll(bucket, prefix);
     const tables = new Map<string, OriginalLayoutTable>();
-    for (const file of files) {
-      const match = ORIGINAL_DATA_FILE.exec(file.name.slice(prefix.length));
+    for (const { path, bytes } of await store.list(prefix)) {
+      const name = path.slice(prefix.length);
+      // Only files directly in the dataset folder: bqbr-style table folders are not the original layout.
+      if (name.includes('/')) continue;
+      const match = ORIGINAL_DATA_FILE.exec(name);
       if (!match) continue;
       const tableId = match[1]!;
       const format = match[3]!.toUpperCase() as OriginalFormat;
@@ -182,16 +179,13 @@ export async function listOriginalLayoutTables(
         table = { datasetId, tableId, format, compressed, files: [] };
         tables.set(key, table);
       }
-      table.files.push({
-        uri: `gs://${location.bucket}/${file.name}`,
-        bytes: Number(file.metadata.size ?? 0),
-      });
+      table.files.push({ path, uri: store.uri(path), bytes });
     }
     return [...tables.values()];
   });
   return perDataset
     .flat()
-    .map((table) => ({ ...table, files: table.files.sort((a, b) => compare(a.uri, b.uri)) }))
+    .map((table) => ({ ...table, files: table.files.sort((a, b) => compare(a.path, b.path)) }))
     .sort(
       (a, b) =>
         compare(a.datasetId, b.datasetId) ||
@@ -201,14 +195,22 @@ export async function listOriginalLayoutTables(
     );
 }
 
-/** The valid timestamp folders under `{uri}/backups/`, newest first. */
-async function listTimestamps(root: Root): Promise<string[]> {
-  const names = await listSubfolders(root.bucket, root.backupsPrefix);
+/** The valid timestamp folders under `backups/`, newest first. */
+async function listTimestamps(store: BackupStore): Promise<string[]> {
+  const names = await listSubfolders(store, BACKUPS);
   return names
     .filter((name) => timestampMillis(name) !== undefined)
     .sort()
     .reverse();
 }
+
+const folderPathOf = (timestamp: string, projectId: string): string => `${BACKUPS}${timestamp}/${projectId}`;
+
+/** `a/b/` of `a/b` or `a/b/` (the root, '', stays ''). */
+const folderPrefix = (folderPath: string): string => {
+  const trimmed = folderPath.replace(/^\/+|\/+$/g, '');
+  return trimmed === '' ? '' : `${trimmed}/`;
+};
 
 interface ManifestRead {
   /** `_backup.json` exists. */
@@ -217,36 +219,38 @@ interface ManifestRead {
   readonly problem?: string;
 }
 
-/** What is at `{timestamp}/{projectId}/`, or undefined when nothing is. */
+/** What is at `backups/{timestamp}/{projectId}/`, or undefined when nothing is. */
 async function describeFolder(
-  root: Root,
+  store: BackupStore,
   timestamp: string,
   projectId: string,
 ): Promise<StoredBackup | undefined> {
-  const read = await readBackupManifest(root, timestamp, projectId);
-  if (read.manifest) return backupOf(root, timestamp, projectId, 'bqbr', read);
-  if (read.found) return backupOf(root, timestamp, projectId, 'incomplete', read);
-  const layout = await probeLayout(root, timestamp, projectId);
+  const read = await readBackupManifest(store, timestamp, projectId);
+  if (read.manifest) return backupOf(store, timestamp, projectId, 'bqbr', read);
+  if (read.found) return backupOf(store, timestamp, projectId, 'incomplete', read);
+  const layout = await probeLayout(store, folderPathOf(timestamp, projectId));
   if (layout === undefined) return undefined;
   if (layout === 'unrecognised')
-    return backupOf(root, timestamp, projectId, 'incomplete', {
+    return backupOf(store, timestamp, projectId, 'incomplete', {
       problem: 'neither bqbr table folders nor original-layout data files',
     });
-  return backupOf(root, timestamp, projectId, layout, {});
+  return backupOf(store, timestamp, projectId, layout, {});
 }
 
 function backupOf(
-  root: Root,
+  store: BackupStore,
   timestamp: string,
   projectId: string,
   layout: BackupLayout,
   read: ManifestRead,
 ): StoredBackup {
+  const folderPath = folderPathOf(timestamp, projectId);
   return {
     timestamp,
     snapshotMillis: timestampMillis(timestamp)!,
     projectId,
-    folder: `gs://${root.bucketName}/${root.backupsPrefix}${timestamp}/${projectId}`,
+    folderPath,
+    folder: store.uri(folderPath),
     layout,
     ...(read.manifest ? { manifest: read.manifest } : {}),
     ...(read.problem ? { problem: read.problem } : {}),
@@ -254,13 +258,17 @@ function backupOf(
 }
 
 /** Reads `_backup.json` directly (one request); a manifest that is not JSON or does not decode is a problem. */
-async function readBackupManifest(root: Root, timestamp: string, projectId: string): Promise<ManifestRead> {
-  const name = `${root.backupsPrefix}${timestamp}/${projectId}/${BACKUP_MANIFEST}`;
+async function readBackupManifest(
+  store: BackupStore,
+  timestamp: string,
+  projectId: string,
+): Promise<ManifestRead> {
+  const path = `${folderPathOf(timestamp, projectId)}/${BACKUP_MANIFEST}`;
   let contents: Buffer;
   try {
-    [contents] = await root.bucket.file(name).download();
+    contents = await readAll(await store.get(path));
   } catch (err) {
-    if ((err as { code?: unknown }).code === 404) return { found: false };
+    if (err instanceof PermanentError && err.reason === 'notFound') return { found: false };
     throw err;
   }
   try {
@@ -275,52 +283,38 @@ async function readBackupManifest(root: Root, timestamp: string, projectId: stri
   }
 }
 
+const readAll = async (stream: Readable): Promise<Buffer> =>
+  Buffer.concat((await stream.toArray()) as Buffer[]);
+
 /**
- * The layout of a project folder without `_backup.json`, from one page of its objects: bqbr's table
- * folders (`{dataset}/{table}/...`) mean a backup still running or one that crashed.
+ * The layout of a project folder without `_backup.json`, from folder listings (and the files of one
+ * dataset folder that has no sub-folders): bqbr's table folders (`{dataset}/{table}/...`) mean a backup
+ * still running or one that crashed; `{dataset}/{table}-*.{ext}` files, the original service's layout.
+ * However large the folder, this costs a few requests.
  */
 async function probeLayout(
-  root: Root,
-  timestamp: string,
-  projectId: string,
+  store: BackupStore,
+  folderPath: string,
 ): Promise<'incomplete' | 'original' | 'unrecognised' | undefined> {
-  const prefix = `${root.backupsPrefix}${timestamp}/${projectId}/`;
-  const [files] = await root.bucket.getFiles({ prefix, autoPaginate: false, maxResults: PROBE_PAGE_SIZE });
-  if (files.length === 0) return undefined;
-  for (const file of files) {
-    const parts = file.name.slice(prefix.length).split('/');
-    if (parts.length >= 3) return 'incomplete';
-    if (parts.length === 2 && ORIGINAL_DATA_FILE.test(parts[1]!)) return 'original';
+  const prefix = folderPrefix(folderPath);
+  const datasets = await store.listFolders(prefix);
+  if (datasets.length === 0) {
+    // No sub-folders: whatever is there lies directly in the folder, and one listing shows it.
+    return (await store.list(prefix)).length > 0 ? 'unrecognised' : undefined;
+  }
+  for (const dataset of datasets.slice(0, PROBE_DATASETS)) {
+    if ((await store.listFolders(dataset)).length > 0) return 'incomplete';
+    // Without sub-folders, this lists only the files directly in the dataset folder.
+    const names = (await store.list(dataset)).map(({ path }) => path.slice(dataset.length));
+    if (names.some((name) => !name.includes('/') && ORIGINAL_DATA_FILE.test(name))) return 'original';
   }
   return 'unrecognised';
 }
 
-/** The names of the "folders" directly under `prefix` (its common prefixes, without the trailing slash). */
-async function listSubfolders(bucket: Bucket, prefix: string): Promise<string[]> {
-  const { prefixes } = await listAll(bucket, prefix);
-  return prefixes.map((p) => p.slice(prefix.length, -1)).filter((name) => name !== '');
-}
-
-/**
- * A delimiter listing, page by page: with autoPaginate the client keeps only the last page's response,
- * so the common prefixes of the earlier pages would be lost.
- */
-async function listAll(bucket: Bucket, prefix: string): Promise<{ files: File[]; prefixes: string[] }> {
-  const files: File[] = [];
-  const prefixes: string[] = [];
-  let pageToken: string | undefined;
-  do {
-    const [page, next, response] = await bucket.getFiles({
-      prefix,
-      delimiter: '/',
-      autoPaginate: false,
-      ...(pageToken ? { pageToken } : {}),
-    });
-    files.push(...page);
-    prefixes.push(...((response as { prefixes?: string[] } | undefined)?.prefixes ?? []));
-    pageToken = (next as { pageToken?: string } | null)?.pageToken;
-  } while (pageToken);
-  return { files, prefixes };
+/** The names of the folders directly under `prefix` (which ends with '/'). */
+async function listSubfolders(store: BackupStore, prefix: string): Promise<string[]> {
+  const folders = await store.listFolders(prefix);
+  return folders.map((p) => p.slice(prefix.length, -1)).filter((name) => name !== '');
 }
 
 /**

@@ -9,6 +9,7 @@ import {
 import { BlobServiceClient } from '@azure/storage-blob';
 import {
   freePort,
+  s3rverCommand,
   startGcsEmulator,
   startProcess,
   waitForHttp,
@@ -85,6 +86,8 @@ interface Fixture {
   leftovers(store: BackupStore): Promise<string[]>;
   /** Whether the store keeps the MD5 of an object written in several parts. */
   readonly keepsMultipartMd5: boolean;
+  /** Leaves at `path` what a put killed midway would (stores whose unfinished puts are invisible: none). */
+  interrupt?(store: BackupStore, path: string): Promise<void>;
 }
 
 function behavesLikeABackupStore(fixture: () => Fixture): void {
@@ -221,6 +224,21 @@ function behavesLikeABackupStore(fixture: () => Fixture): void {
     expect(await f.leftovers(store)).to.deep.equal([]);
   });
 
+  it('clears what killed puts left in a folder, and only in that folder', async function () {
+    await store.put('t/a/whole.avro', streamOf(Buffer.from('whole')));
+    await f.interrupt?.(store, 't/a/cut.avro');
+    await f.interrupt?.(store, 't/b/other.avro');
+    const interrupted = f.interrupt !== undefined;
+    expect(await f.leftovers(store)).to.have.length(interrupted ? 2 : 0);
+    expect(await store.clearIncomplete('t/a/')).to.equal(interrupted ? 1 : 0);
+    expect(await f.leftovers(store)).to.have.length(interrupted ? 1 : 0);
+    expect((await store.list('t/')).map((e) => e.path)).to.deep.equal(['t/a/whole.avro']);
+    expect(await store.clearIncomplete('t/b/')).to.equal(interrupted ? 1 : 0);
+    expect(await f.leftovers(store)).to.deep.equal([]);
+    expect(await store.clearIncomplete('t/nothing/')).to.equal(0);
+    expect(await rejection(store.clearIncomplete('t/a'))).to.be.instanceOf(PermanentError);
+  });
+
   it('refuses object paths that could leave the store', async function () {
     for (const path of ['../x', 'a/../../x', '/etc/passwd', 'a//b', './a', 'a/', '']) {
       const err = await rejection(store.put(path, streamOf(Buffer.from('x'))));
@@ -244,53 +262,6 @@ async function tempFiles(dir: string): Promise<string[]> {
   const names = await readdir(dir, { recursive: true }).catch(() => [] as string[]);
   return names.filter((name) => name.includes(TEMP_MARKER));
 }
-
-// s3rver 3.7 has neither AbortMultipartUpload nor ListMultipartUploads: the test server adds both, on
-// s3rver's own folder of uploads in progress (`<bucket>/._S3rver_uploads/<uploadId>`).
-const S3RVER_SCRIPT = `
-const [modulePath, directory, port] = process.argv.slice(1);
-const fs = require('node:fs');
-const path = require('node:path');
-const S3rver = require(modulePath);
-const server = new S3rver({ address: '127.0.0.1', port: Number(port), directory, silent: true });
-const uploadsOf = (bucket) => path.join(directory, path.basename(bucket), '._S3rver_uploads');
-const xml = (s) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-// It also misses common prefixes whose objects all lie two or more folders down (it does not walk below
-// a would-be prefix): delimiter listings are grouped here from the full listing, in one page.
-const listObjects = server.store.listObjects;
-server.store.listObjects = async function (bucket, options) {
-  if (!options.delimiter) return listObjects.call(this, bucket, options);
-  const all = await listObjects.call(this, bucket, { ...options, delimiter: '', maxKeys: Infinity });
-  const prefix = options.prefix || '';
-  const objects = [];
-  const commonPrefixes = new Set();
-  for (const object of all.objects) {
-    const at = object.key.indexOf(options.delimiter, prefix.length);
-    if (at === -1) objects.push(object);
-    else commonPrefixes.add(object.key.slice(0, at + options.delimiter.length));
-  }
-  return { objects, commonPrefixes: [...commonPrefixes].sort(), isTruncated: false };
-};
-server.middleware.unshift(async (ctx, next) => {
-  const [, bucket = '', ...key] = ctx.path.split('/');
-  if (ctx.method === 'DELETE' && key.join('/') !== '' && ctx.query.uploadId !== undefined) {
-    fs.rmSync(path.join(uploadsOf(bucket), path.basename(String(ctx.query.uploadId))), { recursive: true, force: true });
-    ctx.status = 204;
-    return;
-  }
-  if (ctx.method === 'GET' && key.join('/') === '' && ctx.query.uploads !== undefined) {
-    const dir = uploadsOf(bucket);
-    const uploads = (fs.existsSync(dir) ? fs.readdirSync(dir) : []).map((id) =>
-      '<Upload><Key>' + xml(fs.readFileSync(path.join(dir, id, 'key'), 'utf8')) + '</Key><UploadId>' + id + '</UploadId></Upload>');
-    ctx.type = 'application/xml';
-    ctx.body = '<?xml version="1.0" encoding="UTF-8"?><ListMultipartUploadsResult><Bucket>' + xml(bucket) +
-      '</Bucket><IsTruncated>false</IsTruncated>' + uploads.join('') + '</ListMultipartUploadsResult>';
-    return;
-  }
-  await next();
-});
-server.run().then(({ port }) => console.log('s3rver listening on ' + port));
-`;
 
 describe('backup stores', function () {
   describe('Cloud Storage (emulator)', function () {
@@ -356,13 +327,8 @@ describe('backup stores', function () {
       directory = await mkdtemp(join(tmpdir(), 's3rver-'));
       const port = await freePort();
       endpoint = `http://127.0.0.1:${port}`;
-      server = startProcess({
-        name: 's3rver',
-        command: process.execPath,
-        args: ['-e', S3RVER_SCRIPT, require.resolve('s3rver'), directory, String(port)],
-        // ListObjectsV2 continuation tokens are DES-encrypted: OpenSSL 3 has DES in its legacy provider.
-        env: { ...process.env, NODE_OPTIONS: '--openssl-legacy-provider' },
-      });
+      // The stack's s3rver, with its patches for multipart aborts and listings and delimiter listings.
+      server = startProcess({ name: 's3rver', ...s3rverCommand('127.0.0.1', port, directory) });
       await waitForHttp(endpoint, { timeoutMs: 20_000, isAlive: () => server.isRunning() }).catch(
         (err: Error) => {
           throw new Error(`${err.message}\n${server.recentOutput()}`);
@@ -403,6 +369,11 @@ describe('backup stores', function () {
       leftovers: async () => incompleteUploads(s3, bucket),
       // s3rver's multipart ETag is the object's MD5 (S3's is md5-of-parts-N, and stat leaves md5 out).
       keepsMultipartMd5: true,
+      // A multipart upload started and never completed or aborted.
+      interrupt: async (store, path) => {
+        const key = store.uri(path).slice(`s3://${bucket}/`.length);
+        await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }));
+      },
     }));
 
     it('keeps the MD5 of a single-part object in its metadata, and is built from an s3 destination', async function () {
@@ -586,6 +557,12 @@ describe('backup stores', function () {
         store: () => fileStore('/', current, [root]),
         leftovers: () => tempFiles(current),
         keepsMultipartMd5: false,
+        // A temporary file beside where the object would have been renamed to.
+        interrupt: async (_store, path) => {
+          const dir = join(current, ...path.split('/').slice(0, -1));
+          await mkdir(dir, { recursive: true });
+          await writeFile(join(dir, `${path.split('/').pop()!}${TEMP_MARKER}abc123`), 'half');
+        },
       };
     });
 

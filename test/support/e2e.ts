@@ -30,7 +30,12 @@ export interface EnvironmentOptions {
   readonly workerEnv?: Readonly<Record<string, string>>;
   /** Extra settings for the dispatcher (e.g. BQBR_FANOUT_BATCH_SIZE). */
   readonly dispatcherEnv?: Readonly<Record<string, string>>;
+  /** Also start the destinations outside Google Cloud: s3rver (S3) and Azurite (Azure Blob Storage). */
+  readonly destinations?: boolean;
 }
+
+/** The Cloud Storage folder the services stage files in for destinations outside it (BQBR_STAGING_URI). */
+export const STAGING_BUCKET = 'e2e-staging';
 
 export interface Environment {
   readonly stack: RunningStack;
@@ -73,8 +78,20 @@ async function waitHealthy(url: string, service: ManagedProcess): Promise<void> 
 
 export async function startEnvironment(options: EnvironmentOptions = {}): Promise<Environment> {
   const projectId = unique('e2e').replaceAll('_', '-');
-  const stack = await startStack({ ports: { pubsub: 0, firestore: 0, storage: 0, bigquery: 0 }, projectId });
-  const env: Record<string, string> = { ...stack.env };
+  const destinations = options.destinations === true;
+  const stack = await startStack({
+    ports: {
+      pubsub: 0,
+      firestore: 0,
+      storage: 0,
+      bigquery: 0,
+      ...(destinations ? { s3: 0, azure: 0 } : {}),
+    },
+    s3: destinations,
+    azure: destinations,
+    projectId,
+  });
+  const env: Record<string, string> = { ...stack.env, BQBR_STAGING_URI: `gs://${STAGING_BUCKET}/staging` };
   const workerMode = options.workerMode ?? 'pull';
   const dispatcherMode = options.dispatcherMode ?? 'pull';
   const started: ManagedProcess[] = [];
@@ -159,13 +176,16 @@ export async function startEnvironment(options: EnvironmentOptions = {}): Promis
       return res;
     };
     const firestore = new Firestore({ projectId, host: env['FIRESTORE_EMULATOR_HOST'], ssl: false });
+    const storage = new Storage({ apiEndpoint: env['STORAGE_EMULATOR_HOST'], projectId });
+    const [stagingExists] = await storage.bucket(STAGING_BUCKET).exists();
+    if (!stagingExists) await storage.createBucket(STAGING_BUCKET);
     const environment: Environment = {
       stack,
       env,
       projectId,
       bigquery: (project) =>
         new BigQuery({ apiEndpoint: bigqueryUrl, projectId: project, authClient: new PassThroughClient() }),
-      storage: new Storage({ apiEndpoint: env['STORAGE_EMULATOR_HOST'], projectId }),
+      storage,
       pubsub,
       firestore,
       dispatcherUrl,

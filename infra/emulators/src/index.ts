@@ -20,3 +20,16 @@ export {
 export { StackSetupError } from './stack/google-sdk.js';
 export { freePort, waitForHttp } from './stack/readiness.js';
 export { startProcess, type ManagedProcess, type StartProcessOptions } from './stack/managed-process.js';
+export {
+  AZURITE_ACCOUNT_KEY,
+  AZURITE_ACCOUNT_NAME,
+  S3RVER_ACCESS_KEY_ID,
+  S3RVER_REGION,
+  S3RVER_SECRET_ACCESS_KEY,
+  S3RVER_SCRIPT,
+  azuriteAccountUrl,
+  azuriteBlobCommand,
+  azuriteConnectionString,
+  s3ClientConfig,
+  s3rverCommand,
+} from './stack/aws-azure.js';

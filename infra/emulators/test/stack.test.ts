@@ -21,6 +21,7 @@ import { mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startStack, type RunningStack } from '../src/stack/stack.js';
+import { s3ClientConfig } from '../src/stack/aws-azure.js';
 
 const here = import.meta.dirname;
 const stackMain = resolve(here, '../dist/stack/main.js');
@@ -205,17 +206,7 @@ describe('stack launcher', function () {
     });
 
     it('serves S3: a bucket is created, objects put, listed page by page (ListObjectsV2) and read back', async () => {
-      const s3 = new S3Client({
-        endpoint: stack.env['BQBR_S3_ENDPOINT'],
-        region: stack.env['AWS_REGION']!,
-        credentials: {
-          accessKeyId: stack.env['AWS_ACCESS_KEY_ID']!,
-          secretAccessKey: stack.env['AWS_SECRET_ACCESS_KEY']!,
-        },
-        forcePathStyle: true,
-        requestChecksumCalculation: 'WHEN_REQUIRED',
-        responseChecksumValidation: 'WHEN_REQUIRED',
-      });
+      const s3 = new S3Client(s3ClientConfig(stack.env));
       try {
         const bucket = `b-${randomUUID().slice(0, 8)}`;
         await s3.send(new CreateBucketCommand({ Bucket: bucket }));

@@ -1,19 +1,23 @@
-// bqbr backups <uri>: the backups stored under a Cloud Storage URI, read from the bucket itself (no dispatcher).
+// bqbr backups <uri>: the backups stored at a backup destination (Cloud Storage, S3, Azure Blob Storage or
+// a directory), read from the store itself (no dispatcher).
 import {
-  decode,
-  GcsUri,
+  createStore,
+  destinationFromUri,
+  fileStore,
   listOriginalLayoutTables,
   listStoredBackups,
-  parseGcsUri,
-  ValidationError,
+  PermanentError,
+  type BackupStore,
+  type DestinationSpec,
   type Env,
   type StoredBackup,
 } from '@bqbr/shared';
 import { Storage } from '@google-cloud/storage';
+import { stat } from 'node:fs/promises';
 import type { Output } from './commands.js';
 import { formatBytes } from './progress.js';
 
-/** A URI that does not name a readable place in Cloud Storage: reported as one line, exit code 1. */
+/** A URI that does not name a readable backup destination: reported as one line, exit code 1. */
 export class StorageUriError extends Error {
   override readonly name = 'StorageUriError';
 }
@@ -24,16 +28,28 @@ export function storageFromEnv(env: Env = process.env): Storage {
   return host ? new Storage({ apiEndpoint: host }) : new Storage();
 }
 
-/** Lists the backups under `uri`, newest first: one line each, or the StoredBackup array as JSON. */
+/**
+ * Lists the backups at `uri` (`gs://`, `s3://`, an Azure blob URL, `azure://`, `file://` or a directory),
+ * newest first: one line each, or the StoredBackup array as JSON. `env` gives the S3 endpoint and region
+ * (BQBR_S3_ENDPOINT, AWS_REGION) and Azure's credentials; the AWS SDK reads its own from process.env.
+ */
 export async function backups(
   storage: Storage,
   out: Output,
   uri: string,
-  options: { projectId?: string; json: boolean },
+  options: { projectId?: string; json: boolean; env?: Env },
 ): Promise<number> {
-  checkUri(uri);
-  const stored = await withClearErrors(uri, () =>
-    listStoredBackups(storage, uri, options.projectId !== undefined ? { projectId: options.projectId } : {}),
+  const env = options.env ?? process.env;
+  const destination = await destinationOf(uri, env);
+  const store = await withClearErrors(destination, () =>
+    // The command reads with the user's own rights, so the directory named is its own root:
+    // BQBR_FILE_ROOTS limits what requests may name in the services, not what a user may list.
+    destination.kind === 'file'
+      ? fileStore(process.cwd(), destination.path, [destination.path])
+      : createStore(destination, { storage, env }),
+  );
+  const stored = await withClearErrors(destination, () =>
+    listStoredBackups(store, options.projectId !== undefined ? { projectId: options.projectId } : {}),
   );
   if (options.json) {
     out.line(JSON.stringify(stored));
@@ -44,7 +60,7 @@ export async function backups(
     return 0;
   }
   const rows: string[][] = [];
-  for (const backup of stored) rows.push(await row(storage, backup));
+  for (const backup of stored) rows.push(await withClearErrors(destination, () => row(store, backup)));
   const header = [
     'TIMESTAMP',
     'PROJECT',
@@ -66,7 +82,7 @@ export async function backups(
   return 0;
 }
 
-async function row(storage: Storage, backup: StoredBackup): Promise<string[]> {
+async function row(store: BackupStore, backup: StoredBackup): Promise<string[]> {
   const { timestamp, projectId, layout, manifest, problem } = backup;
   const note = problem ? [`(${problem})`] : [];
   if (manifest) {
@@ -88,7 +104,7 @@ async function row(storage: Storage, backup: StoredBackup): Promise<string[]> {
   }
   if (layout === 'original') {
     // The original service kept no summary: count its tables and files instead (rows are unknown).
-    const tables = await listOriginalLayoutTables(storage, backup.folder);
+    const tables = await listOriginalLayoutTables(store, backup.folderPath);
     const bytes = tables.reduce((sum, t) => sum + t.files.reduce((s, f) => s + f.bytes, 0), 0);
     const formats = [...new Set(tables.map((t) => (t.compressed ? `${t.format}/GZIP` : t.format)))];
     return [
@@ -106,28 +122,47 @@ async function row(storage: Storage, backup: StoredBackup): Promise<string[]> {
   return [timestamp, projectId, layout, '-', '-', '-', '-', '-', ...note];
 }
 
-function checkUri(uri: string): void {
+async function destinationOf(uri: string, env: Env): Promise<DestinationSpec> {
+  let destination: DestinationSpec;
   try {
-    decode(GcsUri, uri, 'Cloud Storage URI');
+    destination = destinationFromUri(uri, env);
   } catch (err) {
-    if (err instanceof ValidationError)
-      throw new StorageUriError(`not a Cloud Storage URI: ${err.issues.map((i) => i.message).join('; ')}`);
+    if (err instanceof PermanentError) throw new StorageUriError(`not a backup location: ${err.message}`);
     throw err;
+  }
+  if (destination.kind === 'file') {
+    const found = await stat(destination.path).catch(() => undefined);
+    if (!found) throw new StorageUriError(`directory ${destination.path} does not exist`);
+    if (!found.isDirectory()) throw new StorageUriError(`${destination.path} is not a directory`);
+  }
+  return destination;
+}
+
+/** Where the backups would be, for messages: the bucket, the container or the directory. */
+function placeOf(destination: DestinationSpec): string {
+  switch (destination.kind) {
+    case 'gcs':
+      return `bucket gs://${destination.uri.slice('gs://'.length).split('/')[0]}`;
+    case 's3':
+      return `bucket s3://${destination.bucket}`;
+    case 'azure':
+      return `container ${destination.accountUrl ? `${destination.accountUrl}/` : ''}${destination.container}`;
+    case 'file':
+      return `directory ${destination.path}`;
   }
 }
 
-/** A missing bucket or a denied listing, as one line naming the bucket. */
-async function withClearErrors<T>(uri: string, list: () => Promise<T>): Promise<T> {
+/** A missing bucket or container, or a denied listing, as one line naming it. */
+async function withClearErrors<T>(destination: DestinationSpec, work: () => T | Promise<T>): Promise<T> {
   try {
-    return await list();
+    return await work();
   } catch (err) {
-    const code = (err as { code?: unknown }).code;
-    const bucket = parseGcsUri(uri).bucket;
-    if (code === 404) throw new StorageUriError(`bucket gs://${bucket} does not exist`);
-    if (code === 401 || code === 403)
-      throw new StorageUriError(
-        `no access to gs://${bucket}: ${err instanceof Error ? err.message : String(err)}`,
-      );
+    if (!(err instanceof PermanentError)) throw err;
+    const place = placeOf(destination);
+    if (err.reason === 'notFound') throw new StorageUriError(`${place} does not exist`);
+    if (err.reason === 'accessDenied' || err.reason === 'unauthenticated')
+      throw new StorageUriError(`no access to ${place}: ${err.message}`);
+    if (err.reason === 'invalid') throw new StorageUriError(err.message);
     throw err;
   }
 }

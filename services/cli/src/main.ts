@@ -14,9 +14,10 @@ Commands:
   status <operationId> [--watch]      show an operation; --watch: a live progress line until it ends
   list [--status S] [--kind K] [--limit N]
                                       recent operations, newest first
-  backups <gs://bucket/path> [--project P]
-                                      the backups stored under a Cloud Storage URI, newest first
-                                      (read from the bucket: [STORAGE_EMULATOR_HOST] locally)
+  backups <uri> [--project P]         the backups stored at gs://bucket/path, s3://bucket/path,
+                                      https://<account>.blob.core.windows.net/<container>/path or a
+                                      directory, newest first (read from the store itself; locally
+                                      [STORAGE_EMULATOR_HOST], [BQBR_S3_ENDPOINT], [AZURE_STORAGE_CONNECTION_STRING])
   up                                  the local stack, dispatcher and worker, with a demo dataset (npm start)
   demo                                a full backup on the local stack, verified (npm run demo)
 
@@ -72,7 +73,10 @@ async function main(argv: string[]): Promise<number> {
         json,
       });
     case 'backups':
-      if (!argument) throw new UsageError('backups needs a Cloud Storage URI: bqbr backups gs://bucket/path');
+      if (!argument)
+        throw new UsageError(
+          'backups needs a location: bqbr backups gs://bucket/path (or s3://, https://, a directory)',
+        );
       return backups(storageFromEnv(), out, argument, {
         ...(values.project ? { projectId: values.project } : {}),
         json,

@@ -19,7 +19,7 @@ import { createDeadLetterHandler } from './dead-letter.js';
 import type { MessageHandler, Publisher } from './handler.js';
 import { createHttpServer } from './http-server.js';
 import { createRequestHandler } from './intake.js';
-import { bigQueryTargetDatasets, storageBackupSource } from './restore-sources.js';
+import { bigQueryTargetDatasets, storeBackupSource } from './restore-sources.js';
 import { createOperationsApi } from './operations-api.js';
 import { bigQueryCatalog } from './planner.js';
 import { startPullSubscriber, type PullSubscriber } from './pull-subscriber.js';
@@ -86,9 +86,10 @@ export async function startDispatcher(
     catalog,
     tasks,
     completion,
-    backups: storageBackupSource(clients.storage),
+    backups: storeBackupSource((where) => createStore(where, { storage: clients.storage, env })),
     datasets: bigQueryTargetDatasets(clients.bigquery),
     batchSize: config.fanOutBatchSize,
+    ...(config.stagingUri === undefined ? {} : { stagingUri: config.stagingUri }),
     maxSnapshotAgeMs: config.maxSnapshotAgeMs,
   });
   const handleDeadLetter = createDeadLetterHandler({ store, completion });

@@ -26,6 +26,8 @@ export interface FanOutDeps {
   readonly tasks: Publisher;
   readonly completion: Pick<Completion, 'check'>;
   readonly batchSize: number;
+  /** gs:// folder BigQuery extracts to when a backup's destination is outside Cloud Storage (BQBR_STAGING_URI). */
+  readonly stagingUri?: string;
   readonly now?: () => Date;
 }
 
@@ -88,7 +90,7 @@ async function fanOut(
   const snapshotMillis = operation.snapshotMillis!;
   const docs = mapPages(pages(planTables(deps.catalog, request, snapshotMillis), deps.batchSize), (page) => {
     const at = now().toISOString();
-    return page.map((entry) => taskDoc(operationId, request, snapshotMillis, entry, at));
+    return page.map((entry) => taskDoc(operationId, request, snapshotMillis, entry, at, deps.stagingUri));
   });
   await publishTasks(operationId, resuming, docs, deps, logger);
 }
@@ -156,13 +158,19 @@ function taskDoc(
   snapshotMillis: number,
   entry: PlannedTable,
   at: string,
+  stagingUri: string | undefined,
 ): TaskDoc {
   const status = entry.action === 'EXPORT' ? 'PENDING' : entry.action === 'SKIP' ? 'SKIPPED' : 'FAILED';
   return plannedTaskDoc(
     {
       operationId,
       table: entry.table,
-      spec: taskSpec(request, entry.table, snapshotMillis),
+      spec: taskSpec(
+        request,
+        entry.table,
+        snapshotMillis,
+        stagingUri === undefined ? undefined : { operationId, stagingUri },
+      ),
       status,
       ...(entry.note !== undefined ? { note: entry.note } : {}),
       ...(entry.error !== undefined ? { error: entry.error } : {}),

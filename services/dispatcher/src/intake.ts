@@ -19,7 +19,7 @@ import { startBackup, type FanOutDeps } from './fan-out.js';
 import { parseJson, type MessageHandler } from './handler.js';
 import { resolveSnapshot } from './planner.js';
 import {
-  notYetSupported,
+  stagingNeeded,
   restoreFailure,
   startRestore,
   type BackupSource,
@@ -180,8 +180,9 @@ export function createRequestHandler(deps: IntakeDeps): MessageHandler {
     }
     const request = decoded.request;
     const destination = backupDestination(request).spec;
-    if (destination.kind !== 'gcs') {
-      const error = notYetSupported(destination.kind);
+    if (destination.kind !== 'gcs' && deps.stagingUri === undefined) {
+      // BigQuery extracts only to Cloud Storage: the files need somewhere to land before they move on.
+      const error = stagingNeeded('backup', destination.kind);
       logger.warn('backup refused', { error: error.message });
       await recordFailed(record, error, deps);
       return;

@@ -1,36 +1,66 @@
-// The restore's view of Cloud Storage (backups) and BigQuery (target datasets), on the real clients.
+// The restore's view of the backup stores (Cloud Storage, S3, Azure Blob Storage, a filesystem) and of
+// BigQuery (target datasets), on the real clients.
 import type { BigQuery } from '@google-cloud/bigquery';
-import type { Storage } from '@google-cloud/storage';
 import {
   classifyError,
   findStoredBackup,
   listOriginalLayoutTables,
   listStoredBackups,
-  parseGcsUri,
+  type BackupStore,
+  type DestinationSpec,
 } from '@bqbr/shared';
+import type { Readable } from 'node:stream';
 import type { BackupSource, TargetDatasets } from './restore.js';
 
-export function storageBackupSource(storage: Storage): BackupSource {
+/** Stores kept for reuse (each holds a client and its connections): a dispatcher restores from a few places. */
+const KEPT_STORES = 16;
+
+/** Backups read from the store each destination names; `storeFor` makes the store (see createStore). */
+export function storeBackupSource(storeFor: (where: DestinationSpec) => BackupStore): BackupSource {
+  const stores = new Map<string, BackupStore>();
+  const storeOf = (where: DestinationSpec): BackupStore => {
+    // Destinations are flat objects: their sorted fields name them.
+    const key = JSON.stringify(where, Object.keys(where).sort());
+    let store = stores.get(key);
+    if (store) {
+      stores.delete(key);
+    } else {
+      store = storeFor(where);
+      if (stores.size >= KEPT_STORES) stores.delete(stores.keys().next().value!);
+    }
+    // Most recently used last.
+    stores.set(key, store);
+    return store;
+  };
   return {
-    find: (uri, projectId, timestamp) => findStoredBackup(storage, uri, projectId, timestamp),
-    async timestamps(uri, projectId) {
-      const backups = await listStoredBackups(storage, uri, { projectId });
+    find: (where, projectId, timestamp) => findStoredBackup(storeOf(where), projectId, timestamp),
+    async timestamps(where, projectId) {
+      const backups = await listStoredBackups(storeOf(where), { projectId });
       return backups.map((b) => b.timestamp);
     },
-    originalTables: (folder) => listOriginalLayoutTables(storage, folder),
-    async manifestLocation(manifestUri) {
-      const { bucket, name } = parseGcsUri(manifestUri);
+    originalTables: (where, folderPath) => listOriginalLayoutTables(storeOf(where), folderPath),
+    async manifestLocation(where, manifestPath) {
+      let text: string;
       try {
-        const [bytes] = await storage.bucket(bucket).file(name).download();
-        const location = (JSON.parse(bytes.toString('utf8')) as { location?: unknown }).location;
-        return typeof location === 'string' ? location : undefined;
+        text = await readText(await storeOf(where).get(manifestPath));
       } catch (err) {
         // The worker reports a missing or unreadable manifest on its table; the dataset takes the default.
         if (classifyError(err).kind === 'retryable') throw err;
         return undefined;
       }
+      try {
+        const location = (JSON.parse(text) as { location?: unknown } | null)?.location;
+        return typeof location === 'string' ? location : undefined;
+      } catch {
+        // Not JSON: unreadable, like a missing manifest (a retry would read the same bytes).
+        return undefined;
+      }
     },
   };
+}
+
+async function readText(stream: Readable): Promise<string> {
+  return Buffer.concat((await stream.toArray()) as Buffer[]).toString('utf8');
 }
 
 export function bigQueryTargetDatasets(bigquery: BigQuery): TargetDatasets {

@@ -4,10 +4,12 @@
 // the completion check publishes them once every table has finished, so they can read restored tables.
 import {
   DEFAULT_TARGET_DATASET_PREFIX,
+  destinationUri,
   restoreSource,
   classifyError,
   type BackupManifest,
   type BackupTableEntry,
+  type DestinationSpec,
   type ErrorInfo,
   type Logger,
   type OperationDoc,
@@ -20,12 +22,14 @@ import {
 import { plannedTaskDoc, publishTasks, type FanOutDeps } from './fan-out.js';
 import { pages } from './planner.js';
 
-/** A backup found at a URI. */
+/** A backup found in a store. */
 export interface FoundBackup {
   readonly timestamp: string;
   readonly snapshotMillis: number;
-  /** `gs://.../backups/<ts>/<project>` */
+  /** `gs://.../backups/<ts>/<project>` (or the store's URI of it): for people. */
   readonly folder: string;
+  /** `backups/<ts>/<project>`: the path in the store. */
+  readonly folderPath: string;
   readonly layout: 'bqbr' | 'original' | 'incomplete';
   readonly manifest?: BackupManifest;
   readonly problem?: string;
@@ -35,19 +39,19 @@ export interface OriginalTable {
   readonly datasetId: string;
   readonly tableId: string;
   readonly format: 'AVRO' | 'PARQUET' | 'CSV' | 'JSON';
-  readonly files: readonly { readonly uri: string; readonly bytes: number }[];
+  readonly files: readonly { readonly uri: string; readonly path: string; readonly bytes: number }[];
 }
 
-/** Where restores read backups from (Cloud Storage). */
+/** Where restores read backups from: Cloud Storage, S3, Azure Blob Storage or a filesystem. */
 export interface BackupSource {
   /** The backup of `projectId` at `timestamp` (yyyyMMdd_HHmmss or `latest`), or undefined. */
-  find(uri: string, projectId: string, timestamp: string): Promise<FoundBackup | undefined>;
-  /** Timestamps of the backups of `projectId` at `uri`, newest first (for error messages). */
-  timestamps(uri: string, projectId: string): Promise<string[]>;
-  /** The tables of an original-layout backup folder. */
-  originalTables(folder: string): Promise<OriginalTable[]>;
-  /** The `location` a table manifest records, if any. */
-  manifestLocation(manifestUri: string): Promise<string | undefined>;
+  find(where: DestinationSpec, projectId: string, timestamp: string): Promise<FoundBackup | undefined>;
+  /** Timestamps of the backups of `projectId` there, newest first (for error messages). */
+  timestamps(where: DestinationSpec, projectId: string): Promise<string[]>;
+  /** The tables of an original-layout backup folder (`folderPath` in the store). */
+  originalTables(where: DestinationSpec, folderPath: string): Promise<OriginalTable[]>;
+  /** The `location` the table manifest at `manifestPath` records; undefined when missing or unreadable. */
+  manifestLocation(where: DestinationSpec, manifestPath: string): Promise<string | undefined>;
 }
 
 /** Target datasets: created once by the dispatcher, before any task runs. */
@@ -84,6 +88,8 @@ export interface RestorePlanEntry {
   readonly action: 'RESTORE' | 'SKIP' | 'FAIL';
   readonly phase: 1 | 2;
   readonly manifestUri?: string;
+  /** `_table.json`'s path in the store (`backups/<ts>/<project>/<dataset>/<table>/_table.json`). */
+  readonly manifestPath?: string;
   readonly manifestMd5?: string;
   readonly original?: OriginalTable;
   readonly rows?: number;
@@ -116,13 +122,13 @@ export const explicitTarget = (request: RestoreRequest): boolean =>
 
 /** Finds the backup and decides every table: what is restored where, and what is skipped or failed at once. */
 export async function planRestore(request: RestoreRequest, source: BackupSource): Promise<RestorePlan> {
-  const source_ = restoreSource(request);
-  if (source_.spec.kind !== 'gcs') throw new RestorePlanError(notYetSupported(source_.spec.kind));
-  const gcs = { ...source_, uri: source_.spec.uri };
-  const backupProject = gcs.projectIdOfBackup;
-  const backup = await source.find(gcs.uri, backupProject, gcs.backupTimestamp);
+  const from = restoreSource(request);
+  const where = from.spec;
+  const rootUri = destinationUri(where, '');
+  const backupProject = from.projectIdOfBackup;
+  const backup = await source.find(where, backupProject, from.backupTimestamp);
   if (backup === undefined) {
-    const known = await source.timestamps(gcs.uri, backupProject);
+    const known = await source.timestamps(where, backupProject);
     const listed =
       known.length === 0
         ? 'there are none'
@@ -130,9 +136,9 @@ export async function planRestore(request: RestoreRequest, source: BackupSource)
     throw new RestorePlanError({
       reason: 'notFound',
       message:
-        gcs.backupTimestamp === 'latest'
-          ? `no finished backup of project ${backupProject} under ${gcs.uri}/backups (${listed})`
-          : `no backup of project ${backupProject} at ${gcs.uri}/backups/${gcs.backupTimestamp} (${listed})`,
+        from.backupTimestamp === 'latest'
+          ? `no finished backup of project ${backupProject} under ${rootUri}/backups (${listed})`
+          : `no backup of project ${backupProject} at ${rootUri}/backups/${from.backupTimestamp} (${listed})`,
     });
   }
   if (backup.layout === 'incomplete')
@@ -177,11 +183,17 @@ export async function planRestore(request: RestoreRequest, source: BackupSource)
           table,
           ref(backupProject, table.datasetId, table.tableId),
           targetOf(table.datasetId, table.tableId),
+          `${backup.folderPath}/${table.datasetId}/${table.tableId}/_table.json`,
         ),
       );
     }
   } else {
-    const tables = await source.originalTables(backup.folder);
+    if (where.kind !== 'gcs')
+      throw new RestorePlanError({
+        reason: 'failedPrecondition',
+        message: `the backup at ${backup.folder} is in the original service's layout, which bqbr restores from Cloud Storage only (that service never wrote anywhere else): copy it to a gs:// bucket and restore from there; nothing was done`,
+      });
+    const tables = await source.originalTables(where, backup.folderPath);
     warnings.push(
       `the backup at ${backup.folder} is in the original service's layout (no manifests): schemas are detected by BigQuery, row counts are not verified, and partitioning, clustering, descriptions and labels are not restored`,
     );
@@ -227,11 +239,16 @@ export async function planRestore(request: RestoreRequest, source: BackupSource)
   return { backup, entries, warnings, datasetMap };
 }
 
-function entryOf(table: BackupTableEntry, source: TableRef, target: TableRef): RestorePlanEntry {
+function entryOf(
+  table: BackupTableEntry,
+  source: TableRef,
+  target: TableRef,
+  manifestPath: string,
+): RestorePlanEntry {
   const base = {
     source,
     target,
-    ...(table.manifest !== undefined ? { manifestUri: table.manifest } : {}),
+    ...(table.manifest !== undefined ? { manifestUri: table.manifest, manifestPath } : {}),
     ...(table.manifestMd5 !== undefined ? { manifestMd5: table.manifestMd5 } : {}),
     ...(table.rows !== undefined ? { rows: table.rows } : {}),
     ...(table.bytes !== undefined ? { bytes: table.bytes } : {}),
@@ -285,12 +302,14 @@ export function newRestoreOperation(start: RestoreStart, now: Date): OperationDo
 }
 
 function specOf(
+  operationId: string,
   request: RestoreRequest,
   entry: RestorePlanEntry,
   plan: RestorePlan,
   locations: ReadonlyMap<string, string | undefined>,
+  stagingUri: string | undefined,
 ): RestoreTaskSpec {
-  const options = restoreSource(request).importOptions;
+  const { importOptions: options, spec: where } = restoreSource(request);
   const writeDisposition = options.writeDisposition ?? 'WRITE_EMPTY';
   const location = locations.get(entry.target.datasetId);
   return {
@@ -316,6 +335,27 @@ function specOf(
         }
       : {}),
     ...(location !== undefined ? { location } : {}),
+    ...(where.kind !== 'gcs' && entry.manifestPath !== undefined
+      ? {
+          // The worker reads the manifest there and stages the data files in Cloud Storage to load them.
+          backupStore: where,
+          manifestPath: entry.manifestPath,
+          stagingFolder: `${requireStagingUri(stagingUri, where.kind)}/${operationId}/${entry.target.projectId}/${entry.target.datasetId}/${entry.target.tableId}`,
+        }
+      : {}),
+  };
+}
+
+function requireStagingUri(stagingUri: string | undefined, kind: string): string {
+  if (stagingUri === undefined) throw new RestorePlanError(stagingNeeded('restore', kind));
+  return stagingUri;
+}
+
+/** Why a backup or restore outside Cloud Storage cannot run: BigQuery reads and writes only gs:// files. */
+export function stagingNeeded(what: 'backup' | 'restore', kind: string): ErrorInfo {
+  return {
+    reason: 'failedPrecondition',
+    message: `a ${what} ${what === 'backup' ? 'to' : 'from'} ${kind} (outside Cloud Storage) needs a Cloud Storage staging location for BigQuery's files: set BQBR_STAGING_URI (gs://bucket/prefix) on the dispatcher; nothing was done`,
   };
 }
 
@@ -326,13 +366,14 @@ function taskDoc(
   entry: RestorePlanEntry,
   locations: ReadonlyMap<string, string | undefined>,
   at: string,
+  stagingUri: string | undefined,
 ): TaskDoc {
   const status = entry.action === 'RESTORE' ? 'PENDING' : entry.action === 'SKIP' ? 'SKIPPED' : 'FAILED';
   return plannedTaskDoc(
     {
       operationId,
       table: entry.source,
-      spec: specOf(request, entry, plan, locations),
+      spec: specOf(operationId, request, entry, plan, locations, stagingUri),
       status,
       phase: entry.phase,
       ...(entry.note !== undefined ? { note: entry.note } : {}),
@@ -348,13 +389,16 @@ async function targetLocations(
   plan: RestorePlan,
   source: BackupSource,
 ): Promise<Map<string, string | undefined>> {
-  const region = restoreSource(request).importOptions.restoreRegion;
+  const { importOptions, spec: where } = restoreSource(request);
+  const region = importOptions.restoreRegion;
   const locations = new Map<string, string | undefined>();
   for (const entry of plan.entries) {
     if (entry.action !== 'RESTORE' || locations.has(entry.target.datasetId)) continue;
     const location =
       region ??
-      (entry.manifestUri !== undefined ? await source.manifestLocation(entry.manifestUri) : undefined);
+      (entry.manifestPath !== undefined
+        ? await source.manifestLocation(where, entry.manifestPath)
+        : undefined);
     locations.set(entry.target.datasetId, location);
   }
   return locations;
@@ -392,6 +436,9 @@ export async function startRestore(start: RestoreStart, deps: RestoreDeps, logge
   }
   if (!created) logger.info('resuming the planning of an operation');
   const request = start.request;
+  const sourceKind = restoreSource(request).spec.kind;
+  if (sourceKind !== 'gcs' && deps.stagingUri === undefined)
+    throw new RestorePlanError(stagingNeeded('restore', sourceKind));
   const plan = await planRestore(request, deps.backups);
   const snapshotMillis = plan.backup.snapshotMillis;
   const common = {
@@ -434,7 +481,9 @@ export async function startRestore(start: RestoreStart, deps: RestoreDeps, logge
   const docs = (async function* () {
     for await (const page of pages(plan.entries, deps.batchSize)) {
       const at = now().toISOString();
-      yield page.map((entry) => taskDoc(start.operationId, request, plan, entry, locations, at));
+      yield page.map((entry) =>
+        taskDoc(start.operationId, request, plan, entry, locations, at, deps.stagingUri),
+      );
     }
   })();
   await publishTasks(start.operationId, !created, docs, deps, logger);
@@ -445,12 +494,4 @@ export function restoreFailure(err: unknown): ErrorInfo | undefined {
   if (err instanceof RestorePlanError) return err.info;
   const failure = classifyError(err);
   return failure.kind === 'retryable' ? undefined : { reason: failure.reason, message: failure.message };
-}
-
-/** Destinations outside Cloud Storage are accepted by the request format but not carried yet. */
-export function notYetSupported(kind: string): ErrorInfo {
-  return {
-    reason: 'notImplemented',
-    message: `${kind} destinations are not supported yet by this version of bqbr's services (only gcsOptions); nothing was done`,
-  };
 }

@@ -340,6 +340,38 @@ describe('dispatcher against the local stack', function () {
     expect((await store.getOperation(bad))!.updatedAt).to.equal(before);
   });
 
+  it('refuses a backup and a restore outside Cloud Storage without a staging location, doing nothing', async function () {
+    const backup = unique('s3');
+    await publish({
+      operationId: backup,
+      bigQuery: { projectId: sourceProject },
+      backupStorage: {
+        s3Options: { bucket: 'some-bucket', exportOptions: { format: 'AVRO', overwrite: true } },
+      },
+    });
+    const restore = unique('files');
+    await publish(
+      {
+        operationId: restore,
+        bigQuery: { projectId: sourceProject },
+        restoreStorage: {
+          fileOptions: { path: '/srv/backups', backupTimestamp: 'latest', projectIdOfBackup: sourceProject },
+        },
+      },
+      { kind: 'restore' },
+    );
+    for (const [operationId, what] of [
+      [backup, 'a backup to s3'],
+      [restore, 'a restore from file'],
+    ] as const) {
+      const operation = await waitFor(operationId, ['FAILED']);
+      expect(operation.error?.reason).to.equal('failedPrecondition');
+      expect(operation.error?.message).to.contain(`${what} (outside Cloud Storage) needs`);
+      expect(operation.error?.message).to.contain('BQBR_STAGING_URI');
+      expect(operation.taskTotal).to.equal(0);
+    }
+  });
+
   it('refuses a snapshot outside the time travel window', async function () {
     const operationId = unique('old');
     await publish(

@@ -4,6 +4,7 @@ import { expect } from 'chai';
 import { RestorePlanError, planRestore, type BackupSource, type FoundBackup } from '../src/restore.js';
 
 const FOLDER = 'gs://bkt/root/backups/20261120_223000/prod-project';
+const FOLDER_PATH = 'backups/20261120_223000/prod-project';
 
 function manifest(tables: BackupManifest['tables']): BackupManifest {
   return {
@@ -69,6 +70,7 @@ const bqbr = (tables = TABLES): FoundBackup => ({
   timestamp: '20261120_223000',
   snapshotMillis: 0,
   folder: FOLDER,
+  folderPath: FOLDER_PATH,
   layout: 'bqbr',
   manifest: manifest(tables),
 });
@@ -122,6 +124,48 @@ describe('restore planning', function () {
     ]);
   });
 
+  it('reads a backup in S3 from the store the request names, and refuses the original layout there', async function () {
+    const s3Request = decode(
+      RestoreRequest,
+      {
+        bigQuery: { projectId: 'dev-project' },
+        restoreStorage: {
+          s3Options: {
+            bucket: 'vault',
+            prefix: 'bq',
+            region: 'eu-central-1',
+            backupTimestamp: 'latest',
+            projectIdOfBackup: 'prod-project',
+          },
+        },
+      },
+      'restore request',
+    );
+    const asked: unknown[] = [];
+    const plan = await planRestore(s3Request, {
+      ...source(bqbr()),
+      find: (where, projectId, timestamp) => {
+        asked.push({ where, projectId, timestamp });
+        return Promise.resolve(bqbr());
+      },
+    });
+    expect(asked).to.deep.equal([
+      {
+        where: { kind: 's3', bucket: 'vault', prefix: 'bq', region: 'eu-central-1' },
+        projectId: 'prod-project',
+        timestamp: 'latest',
+      },
+    ]);
+    const orders = plan.entries.find((e) => e.source.tableId === 'orders');
+    expect(orders?.manifestPath).to.equal(`${FOLDER_PATH}/sales/orders/_table.json`);
+
+    const original = await planRestore(s3Request, source({ ...bqbr(), layout: 'original' })).catch(
+      (e: unknown) => e,
+    );
+    expect((original as RestorePlanError).info.reason).to.equal('failedPrecondition');
+    expect((original as Error).message).to.contain('from Cloud Storage only');
+  });
+
   it('names the backups there are when the timestamp matches none', async function () {
     const err = await planRestore(request(), source(undefined, ['20261121_000000', '20261120_000000'])).catch(
       (e: unknown) => e,
@@ -134,7 +178,13 @@ describe('restore planning', function () {
   it('refuses a backup without _backup.json (running or interrupted)', async function () {
     const err = await planRestore(
       request(),
-      source({ timestamp: 't', snapshotMillis: 0, folder: FOLDER, layout: 'incomplete' }),
+      source({
+        timestamp: 't',
+        snapshotMillis: 0,
+        folder: FOLDER,
+        folderPath: FOLDER_PATH,
+        layout: 'incomplete',
+      }),
     ).catch((e: unknown) => e);
     expect((err as RestorePlanError).info.reason).to.equal('failedPrecondition');
   });

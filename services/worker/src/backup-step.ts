@@ -12,7 +12,9 @@ import {
   type TableRef,
   type TaskDoc,
   type TaskMessage,
+  type TableManifest,
 } from '@bqbr/shared';
+import { externalDestination, finishedAtDestination, type StoreFactory } from './external-backup.js';
 import {
   buildTableManifest,
   type BackupFiles,
@@ -20,6 +22,7 @@ import {
   type TableMetadata,
 } from './manifest-writer.js';
 import {
+  continueLater,
   jobFailed,
   runJob,
   runTaskStep,
@@ -45,11 +48,17 @@ export type BackupStepSettings = StepSettings;
 export interface BackupStepDeps extends StepDeps {
   readonly tables: TableReader;
   readonly files: BackupFiles;
+  /** The store a destination names (Cloud Storage staging, S3, Azure, files). */
+  readonly stores: StoreFactory;
 }
 
-/** BigQuery's extract configuration for a task: the table at the snapshot instant into the table folder. */
+/**
+ * BigQuery's extract configuration for a task: the table at the snapshot instant into the table folder,
+ * or into the staging folder when the destination is outside Cloud Storage.
+ */
 export function extractConfiguration(spec: BackupSpec): object {
   const { source } = spec;
+  const folder = spec.stagingFolder ?? spec.tableFolder;
   return {
     extract: {
       sourceTable: {
@@ -57,7 +66,7 @@ export function extractConfiguration(spec: BackupSpec): object {
         datasetId: source.datasetId,
         tableId: `${source.tableId}@${spec.snapshotMillis}`,
       },
-      destinationUris: [dataFilesPattern(spec.tableFolder, spec.format, spec.compression)],
+      destinationUris: [dataFilesPattern(folder, spec.format, spec.compression)],
       destinationFormat: spec.format === 'JSON' ? 'NEWLINE_DELIMITED_JSON' : spec.format,
       ...(spec.compression === 'NONE' ? {} : { compression: spec.compression }),
       ...(spec.format === 'CSV' ? { printHeader: spec.header, fieldDelimiter: spec.fieldDelimiter } : {}),
@@ -110,7 +119,19 @@ async function exportTable(
   const { source } = spec;
   const name = `${source.projectId}:${source.datasetId}.${source.tableId}`;
   const now = deps.now ?? (() => new Date());
-  const manifestUri = tableManifestUri(spec.tableFolder);
+  const external = externalDestination(spec, deps, ctx);
+  const manifestUri = external?.manifestUri ?? tableManifestUri(spec.tableFolder);
+  const writeManifest = (manifest: TableManifest): Promise<string | undefined> =>
+    external !== undefined ? external.writeManifest(manifest) : deps.files.writeJson(manifestUri, manifest);
+
+  if (external !== undefined) {
+    // A redelivery after the manifest was written: only the staging cleanup may be left to do.
+    const done = await finishedAtDestination(external, message.operationId);
+    if (done !== undefined) {
+      await external.clearStaging();
+      return finish('SUCCEEDED', succeeded(done.manifest, manifestUri, done.md5));
+    }
+  }
 
   const table = await deps.tables.get(source);
   if (table === undefined)
@@ -126,7 +147,7 @@ async function exportTable(
       files: [],
       createdAt: now(),
     });
-    const manifestMd5 = await deps.files.writeJson(manifestUri, manifest);
+    const manifestMd5 = await writeManifest(manifest);
     return finish('SKIPPED', {
       note,
       manifestUri,
@@ -150,11 +171,14 @@ async function exportTable(
   const jobId = extractJobId(message.operationId, message.taskId, task.jobAttempt);
   if (task.jobIds.length === 0 && spec.overwrite === false) {
     // Only before this task's first job: files written by our own earlier attempt are not "existing".
-    const existing = await deps.files.listDataFiles(spec.tableFolder);
-    if (existing.length > 0)
+    const existing =
+      external !== undefined
+        ? await external.existingDataFiles()
+        : (await deps.files.listDataFiles(spec.tableFolder)).length;
+    if (existing > 0)
       throw new PermanentError(
         'duplicate',
-        `${spec.tableFolder} already holds ${existing.length} data file(s) and exportOptions.overwrite is false`,
+        `${spec.tableFolder} already holds ${existing} data file(s) and exportOptions.overwrite is false`,
       );
   }
   const result = await runJob(message, task, deps, ctx, {
@@ -166,7 +190,11 @@ async function exportTable(
   if (result.job.errorResult !== undefined)
     return jobFailed(message, task, deps, ctx, finish, 'extract', result.job.errorResult);
 
-  const files = await deps.files.listDataFiles(spec.tableFolder);
+  const extracted = await deps.files.listDataFiles(spec.stagingFolder ?? spec.tableFolder);
+  // Outside Cloud Storage: every file is carried to the destination and checked there first.
+  const files = external !== undefined ? await external.carry(extracted) : extracted;
+  if (files === undefined)
+    return continueLater(message, deps, ctx.logger, 'files still to carry to the destination');
   const numRows = await deps.tables.rowsAt(source, spec.snapshotMillis);
   const manifest = buildTableManifest({
     operationId: message.operationId,
@@ -177,14 +205,25 @@ async function exportTable(
     extractJobId: jobId,
     createdAt: now(),
   });
-  const manifestMd5 = await deps.files.writeJson(manifestUri, manifest);
-  const bytes = files.reduce((sum: number, f: BackupFileEntry) => sum + f.bytes, 0);
-  return finish('SUCCEEDED', {
-    rows: numRows,
+  // The manifest goes last: it never points at a file that is not whole at the destination.
+  const manifestMd5 = await writeManifest(manifest);
+  if (external !== undefined) await external.clearStaging();
+  return finish('SUCCEEDED', succeeded(manifest, manifestUri, manifestMd5));
+}
+
+/** The task's figures from its manifest. */
+function succeeded(
+  manifest: TableManifest,
+  manifestUri: string,
+  manifestMd5: string | undefined,
+): Partial<TaskDoc> {
+  const bytes = manifest.files.reduce((sum: number, f: BackupFileEntry) => sum + f.bytes, 0);
+  return {
+    rows: manifest.numRows,
     bytes,
-    fileCount: files.length,
-    files: files.slice(0, MAX_FILES_IN_TASK),
+    fileCount: manifest.files.length,
+    files: manifest.files.slice(0, MAX_FILES_IN_TASK),
     manifestUri,
     ...(manifestMd5 === undefined ? {} : { manifestMd5 }),
-  });
+  };
 }

@@ -25,6 +25,12 @@ export const WORKER_DEFAULTS = {
   jobPollMs: 1_000,
   /** bqbr's own attempts at one table's extract job (a failed job is retried with the next job id). */
   maxJobAttempts: 5,
+  /**
+   * Files one task copies at once between Cloud Storage staging and a destination outside it (S3, Azure,
+   * files). Each file also moves in parallel parts or blocks (S3: up to 5 parts of 16 MiB held), so a
+   * task holds about this × 80 MiB at most.
+   */
+  transferConcurrency: 4,
   /** On SIGTERM, how long in-flight tasks may take to hand over before the process exits. */
   shutdownGraceMs: 20_000,
 } as const;
@@ -39,6 +45,7 @@ const WorkerEnv = t.type({
   BQBR_JOB_WAIT_SECONDS: withDefault(t.union([integerFromString(1), t.undefined]), undefined),
   BQBR_JOB_POLL_MS: withDefault(integerFromString(10), WORKER_DEFAULTS.jobPollMs),
   BQBR_MAX_JOB_ATTEMPTS: withDefault(integerFromString(1), WORKER_DEFAULTS.maxJobAttempts),
+  BQBR_TRANSFER_CONCURRENCY: withDefault(integerFromString(1), WORKER_DEFAULTS.transferConcurrency),
   BQBR_SHUTDOWN_GRACE_MS: withDefault(integerFromString(0), WORKER_DEFAULTS.shutdownGraceMs),
   // Pull mode only: a push subscription's endpoint is the deployment's business (Terraform, the CLI).
   BQBR_ENSURE_TOPOLOGY: withDefault(BooleanFromString, true),
@@ -54,6 +61,7 @@ export interface WorkerConfig {
   readonly jobPollMs: number;
   readonly maxJobAttempts: number;
   readonly shutdownGraceMs: number;
+  readonly transferConcurrency: number;
   readonly ensureTopology: boolean;
 }
 
@@ -71,6 +79,7 @@ export function parseConfig(env: Env): WorkerConfig {
     jobPollMs: decoded.BQBR_JOB_POLL_MS,
     maxJobAttempts: decoded.BQBR_MAX_JOB_ATTEMPTS,
     shutdownGraceMs: decoded.BQBR_SHUTDOWN_GRACE_MS,
+    transferConcurrency: decoded.BQBR_TRANSFER_CONCURRENCY,
     ensureTopology: decoded.BQBR_ENSURE_TOPOLOGY,
   });
 }

@@ -3,10 +3,10 @@
 // exists unless the request allows it, load the files with deterministic job ids (through a staging
 // table when BigQuery cannot load a type back directly), and compare the rows with the manifest.
 // Views are recreated with their references to restored datasets rewritten.
-import { createHash } from 'node:crypto';
 import {
   PermanentError,
   TableManifest,
+  classifyError,
   ValidationError,
   decode,
   restoreJobId,
@@ -20,6 +20,7 @@ import {
 } from '@bqbr/shared';
 import { conversionQuery, hasDatetime, stagingSchema } from './datetime-conversion.js';
 import {
+  continueLater,
   jobFailed,
   runJob,
   runTaskStep,
@@ -30,6 +31,8 @@ import {
   MAX_FILES_IN_TASK,
 } from './task-step.js';
 import { rewriteViewQuery } from './view-rewrite.js';
+import type { StoreFactory } from './external-backup.js';
+import { externalSource, md5Base64, type ExternalRestore } from './external-restore.js';
 
 /** A stored object as the restore sees it. */
 export interface StoredObject {
@@ -56,9 +59,17 @@ export interface RestoreIO {
 
 export interface RestoreStepDeps extends StepDeps {
   readonly restore: RestoreIO;
+  /** The store a backup outside Cloud Storage is in, and Cloud Storage staging. */
+  readonly stores: StoreFactory;
 }
 
-const md5Base64 = (bytes: Buffer): string => createHash('md5').update(bytes).digest('base64');
+/** Where a table's data files are loaded from: the backup's own folder, or its Cloud Storage staging copy. */
+interface LoadFrom {
+  /** gs:// folder of the files. */
+  readonly folder: string;
+  /** The manifest's URI where the backup is (for the task's record). */
+  readonly manifestUri: string;
+}
 
 const nameOf = (ref: TableRef): string => `${ref.projectId}:${ref.datasetId}.${ref.tableId}`;
 
@@ -87,8 +98,12 @@ async function restoreTable(
 ): Promise<StepOutcome> {
   if (spec.original !== undefined)
     return restoreOriginal(message, spec, spec.original, task, deps, ctx, finish);
-  if (spec.manifestUri === undefined) throw new PermanentError('invalid', 'restore task without a manifest');
-  const manifest = await readManifest(spec.manifestUri, spec.manifestMd5, deps.restore);
+  const external = externalSource(spec, deps, ctx);
+  const manifestUri = external?.manifestUri ?? spec.manifestUri;
+  if (manifestUri === undefined) throw new PermanentError('invalid', 'restore task without a manifest');
+  const bytes =
+    external !== undefined ? await external.readManifest() : await deps.restore.readObject(manifestUri);
+  const manifest = decodeManifest(manifestUri, bytes, spec.manifestMd5);
   switch (manifest.tableType) {
     case 'VIEW':
     case 'MATERIALIZED_VIEW':
@@ -96,17 +111,76 @@ async function restoreTable(
     case 'EXTERNAL':
       return finish('SKIPPED', { note: 'external table: its data lives outside BigQuery; not recreated' });
     default:
-      return restoreData(message, spec, manifest, task, deps, ctx, finish);
+      if (external === undefined)
+        return restoreData(
+          message,
+          spec,
+          manifest,
+          { folder: folderOf(manifestUri), manifestUri },
+          task,
+          deps,
+          ctx,
+          finish,
+        );
+      return restoreStaged(message, spec, manifest, external, task, deps, ctx, finish);
   }
 }
 
-/** Reads and decodes `_table.json`, refusing one whose MD5 differs from the one `_backup.json` recorded. */
-async function readManifest(
+/**
+ * A table from a backup outside Cloud Storage: its files are staged in Cloud Storage (unless this
+ * attempt's job already has them), loaded from there, and the staged copies deleted when the task ends.
+ */
+async function restoreStaged(
+  message: TaskMessage,
+  spec: RestoreTaskSpec,
+  manifest: TableManifest,
+  external: ExternalRestore,
+  task: TaskDoc,
+  deps: RestoreStepDeps,
+  ctx: StepContext,
+  finish: Finish,
+): Promise<StepOutcome> {
+  const attemptJobs = (['load', 'stage'] as const).map((kind) =>
+    restoreJobId(message.operationId, message.taskId, task.jobAttempt, kind),
+  );
+  const jobStarted = task.jobIds.some((id) => attemptJobs.includes(id));
+  let loadable: TableManifest;
+  if (jobStarted) {
+    loadable = external.staged(manifest);
+  } else {
+    const staged = await external.stage(manifest);
+    if (staged === undefined)
+      return continueLater(message, deps, ctx.logger, 'files still to stage in Cloud Storage');
+    loadable = staged;
+  }
+  const clearing: Finish = async (status, patch) => {
+    await external.clearStaging();
+    return finish(status, patch);
+  };
+  try {
+    return await restoreData(
+      message,
+      spec,
+      loadable,
+      { folder: external.stagingFolder, manifestUri: external.manifestUri },
+      task,
+      deps,
+      ctx,
+      clearing,
+    );
+  } catch (err) {
+    // A permanent failure ends the task: its staged copies go too (a retryable one keeps them).
+    if (classifyError(err).kind === 'permanent') await external.clearStaging();
+    throw err;
+  }
+}
+
+/** Decodes `_table.json`, refusing one whose MD5 differs from the one `_backup.json` recorded. */
+function decodeManifest(
   uri: string,
+  bytes: Buffer | undefined,
   expectedMd5: string | undefined,
-  io: RestoreIO,
-): Promise<TableManifest> {
-  const bytes = await io.readObject(uri);
+): TableManifest {
   if (bytes === undefined) throw new PermanentError('notFound', `manifest ${uri} not found`);
   if (expectedMd5 !== undefined) {
     const actual = md5Base64(bytes);
@@ -238,13 +312,14 @@ async function restoreData(
   message: TaskMessage,
   spec: RestoreTaskSpec,
   manifest: TableManifest,
+  from: LoadFrom,
   task: TaskDoc,
   deps: RestoreStepDeps,
   ctx: StepContext,
   finish: Finish,
 ): Promise<StepOutcome> {
   const io = deps.restore;
-  const folder = folderOf(spec.manifestUri!);
+  const { folder } = from;
   const firstDelivery = task.jobIds.length === 0;
   if (firstDelivery) await checkFiles(manifest.files, `${folder}/`, io);
   const targetExisted = await targetState(message, spec, task, deps);
@@ -263,7 +338,7 @@ async function restoreData(
       bytes,
       fileCount: manifest.files.length,
       files: manifest.files.slice(0, MAX_FILES_IN_TASK),
-      manifestUri: spec.manifestUri!,
+      manifestUri: from.manifestUri,
       ...(note === undefined ? {} : { note }),
     });
   const appending = targetExisted && spec.writeDisposition === 'WRITE_APPEND';

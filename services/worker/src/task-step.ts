@@ -28,6 +28,8 @@ export interface StepSettings {
   readonly jobPollMs: number;
   /** Job attempts per table before the task fails (retryable job failures only). */
   readonly maxJobAttempts: number;
+  /** Files one task copies at once to or from a destination outside Cloud Storage. */
+  readonly transferConcurrency?: number;
 }
 
 /** What every step needs: the state store, BigQuery jobs and the task/event publisher. */
@@ -161,10 +163,20 @@ export async function runJob(
   });
   if (done.state === 'DONE') return { kind: 'done', job: done };
   // Hand over instead of holding the lease: the next delivery finds the same job by its id.
+  return { kind: 'continued', outcome: await continueLater(message, deps, logger, 'job still running') };
+}
+
+/** Publishes a continuation message: the next delivery carries on where this one stops. */
+export async function continueLater(
+  message: TaskMessage,
+  deps: StepDeps,
+  logger: Logger,
+  why: string,
+): Promise<StepOutcome> {
   const continuation = (message.continuation ?? 0) + 1;
   await deps.publisher.publishTask({ ...message, continuation });
-  logger.info('job still running: continuation published', { continuation });
-  return { kind: 'continued', outcome: { kind: 'continued', continuation } };
+  logger.info(`${why}: continuation published`, { continuation });
+  return { kind: 'continued', continuation };
 }
 
 /**

@@ -8,6 +8,7 @@ import {
   FirestoreStateStore,
   closeClients,
   createClients,
+  createStore,
   ensureTopology,
   fromPulledMessage,
   type Clients,
@@ -32,8 +33,14 @@ const LEASE_MARGIN_SECONDS = 120;
 /** Everything the table steps need, backup and restore. */
 export type WorkerDeps = BackupStepDeps & RestoreStepDeps;
 
-export function createBackupStepDeps(clients: Clients, config: WorkerConfig): WorkerDeps {
+export function createBackupStepDeps(
+  clients: Clients,
+  config: WorkerConfig,
+  env: Env = process.env,
+): WorkerDeps {
   return {
+    // Credentials for S3 and Azure come from the environment (or the platform), never from a request.
+    stores: (where) => createStore(where, { storage: clients.storage, env }),
     restore: createRestoreIO(clients.bigquery, clients.storage),
     state: new FirestoreStateStore(clients.firestore),
     tables: createBigQueryTableReader(clients.bigquery),
@@ -44,6 +51,7 @@ export function createBackupStepDeps(clients: Clients, config: WorkerConfig): Wo
       jobWaitMs: config.jobWaitSeconds * 1000,
       jobPollMs: config.jobPollMs,
       maxJobAttempts: config.maxJobAttempts,
+      transferConcurrency: config.transferConcurrency,
     },
   };
 }
@@ -62,7 +70,7 @@ export async function startWorker(config: WorkerConfig, env: Env, logger: Logger
     const [exists] = await clients.pubsub.subscription(config.topology.subscriptions.tasks).exists();
     if (!exists) await ensureTopology(clients.pubsub, config.topology);
   }
-  const deps = createBackupStepDeps(clients, config);
+  const deps = createBackupStepDeps(clients, config, env);
 
   const shutdown = new AbortController();
   const inFlight = new Set<Promise<Disposition>>();

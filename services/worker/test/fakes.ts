@@ -131,6 +131,10 @@ export function fixture(settings: Partial<BackupStepDeps['settings']> = {}): Fix
     restore: new Proxy({} as RestoreIO, {
       get: (_, name) => () => Promise.reject(new Error(`restore IO ${String(name)} not expected here`)),
     }),
+    // Backups here go to Cloud Storage (through `files`): a store outside it is a bug in the test.
+    stores: (where) => {
+      throw new Error(`store ${where.kind} not expected here`);
+    },
     // The step only calls the task methods; the rest of the interface is not needed here.
     state: store as unknown as StateStore,
     tables,

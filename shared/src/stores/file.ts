@@ -256,6 +256,27 @@ export function fileStore(root: string, path: string, allowedRoots: readonly str
         throw fail(err, 'deleting', objectPath);
       }
     },
+
+    async clearIncomplete(prefix: string): Promise<number> {
+      checkFolder(prefix);
+      try {
+        const dir = await base(false);
+        if (dir === undefined) return 0;
+        const folder = prefix === '' ? dir : await existing(dir, prefix.slice(0, -1));
+        if (folder === undefined) return 0;
+        let removed = 0;
+        for (const item of await readdirIfDirectory(folder)) {
+          if (!item.isFile() || !item.name.includes(TEMP_MARKER)) continue;
+          await unlink(join(folder, item.name)).catch((err: unknown) => {
+            if (!isMissing(err)) throw err;
+          });
+          removed++;
+        }
+        return removed;
+      } catch (err) {
+        throw fail(err, 'clearing temporary files in', prefix);
+      }
+    },
   };
 }
 

@@ -17,6 +17,7 @@ export {
   type AzureStoreOptions,
 } from './azure.js';
 export { fileStore, fileRootsFrom, FILE_ROOTS_VARIABLE, TEMP_MARKER } from './file.js';
+export { destinationFromUri, S3_ENDPOINT_VARIABLE } from './uri.js';
 
 export interface StoreDeps {
   /** The Cloud Storage client (pointed at the emulator locally). */

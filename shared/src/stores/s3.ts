@@ -340,6 +340,39 @@ export function s3Store(options: S3StoreOptions): BackupStore {
         throw fail(err, 'deleting', path);
       }
     },
+
+    async clearIncomplete(prefix: string): Promise<number> {
+      checkFolder(prefix);
+      try {
+        const { sdk, s3 } = await connect();
+        let aborted = 0;
+        let KeyMarker: string | undefined;
+        let UploadIdMarker: string | undefined;
+        do {
+          const page = await s3.send(
+            new sdk.ListMultipartUploadsCommand({
+              Bucket,
+              Prefix: root + prefix,
+              ...(KeyMarker ? { KeyMarker } : {}),
+              ...(UploadIdMarker ? { UploadIdMarker } : {}),
+            }),
+          );
+          for (const upload of page.Uploads ?? []) {
+            if (!upload.Key || !upload.UploadId) continue;
+            await s3.send(
+              new sdk.AbortMultipartUploadCommand({ Bucket, Key: upload.Key, UploadId: upload.UploadId }),
+            );
+            aborted++;
+          }
+          const more = page.IsTruncated === true;
+          KeyMarker = more ? page.NextKeyMarker : undefined;
+          UploadIdMarker = more ? page.NextUploadIdMarker : undefined;
+        } while (KeyMarker);
+        return aborted;
+      } catch (err) {
+        throw fail(err, 'clearing incomplete uploads under', prefix);
+      }
+    },
   };
 }
 

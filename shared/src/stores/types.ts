@@ -51,6 +51,13 @@ export interface BackupStore {
   listFolders(prefix: string): Promise<string[]>;
   /** Deletes the object; a missing one is fine. */
   delete(path: string): Promise<void>;
+  /**
+   * Removes what interrupted puts left in the folder `prefix` (ends with '/'): S3's incomplete multipart
+   * uploads, a filesystem's temporary files. Returns how many it removed. Cloud Storage's resumable
+   * sessions and Azure's uncommitted blocks are invisible and expire on their own: 0. Only for a folder
+   * no other put is writing to (a task's own folder, on its redelivery).
+   */
+  clearIncomplete(prefix: string): Promise<number>;
 }
 
 /** Where a store is, as requests and task messages carry it (no credentials: those come from the environment). */

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { StackSetupError, type LaunchCommand } from './google-sdk.js';
 
 /** s3rver's built-in credentials: it checks signatures against this one key pair. */
@@ -33,20 +34,28 @@ function packageBin(pkg: string, bin: string): string {
   return join(dirname(packageJson), script);
 }
 
+/**
+ * s3rver with the patches of `s3rver-server.cjs` (complete delimiter listings that page like S3's,
+ * AbortMultipartUpload, ListMultipartUploads). The script sits in `src/stack/` and is found from here
+ * whether this module runs from `src/` or from `dist/`.
+ */
+export const S3RVER_SCRIPT = fileURLToPath(new URL('../../src/stack/s3rver-server.cjs', import.meta.url));
+
 export function s3rverCommand(host: string, port: number, directory: string): LaunchCommand {
+  // Resolving the package first turns a missing install into a setup error that says what to do.
+  packageBin('s3rver', 's3rver');
   return {
     command: process.execPath,
     args: [
       // ListObjectsV2 continuation tokens are DES-encrypted, which OpenSSL 3 only offers in its legacy provider.
       '--openssl-legacy-provider',
-      packageBin('s3rver', 's3rver'),
+      S3RVER_SCRIPT,
       '--directory',
       directory,
       '--address',
       host,
       '--port',
       String(port),
-      '--silent',
     ],
   };
 }
@@ -81,4 +90,31 @@ export function azuriteConnectionString(host: string, port: number): string {
     `AccountKey=${AZURITE_ACCOUNT_KEY}`,
     `BlobEndpoint=${azuriteAccountUrl(host, port)}`,
   ].join(';');
+}
+
+/**
+ * Settings for an AWS SDK S3 client on the stack's s3rver, from the stack's environment (`new
+ * S3Client(s3ClientConfig(env))`): path-style addressing, and checksums only where S3 requires them.
+ */
+export function s3ClientConfig(env: Readonly<Record<string, string | undefined>>): {
+  endpoint: string;
+  region: string;
+  forcePathStyle: true;
+  credentials: { accessKeyId: string; secretAccessKey: string };
+  requestChecksumCalculation: 'WHEN_REQUIRED';
+  responseChecksumValidation: 'WHEN_REQUIRED';
+} {
+  const endpoint = env['BQBR_S3_ENDPOINT'];
+  if (!endpoint) throw new Error('BQBR_S3_ENDPOINT is not set: start the stack with s3');
+  return {
+    endpoint,
+    region: env['AWS_REGION'] ?? S3RVER_REGION,
+    forcePathStyle: true,
+    credentials: {
+      accessKeyId: env['AWS_ACCESS_KEY_ID'] ?? S3RVER_ACCESS_KEY_ID,
+      secretAccessKey: env['AWS_SECRET_ACCESS_KEY'] ?? S3RVER_SECRET_ACCESS_KEY,
+    },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  };
 }

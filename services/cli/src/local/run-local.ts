@@ -30,10 +30,13 @@ import { fileURLToPath } from 'node:url';
 import { ApiClient } from '../api-client.js';
 import { consoleOutput, status } from '../commands.js';
 import { seedDemoData, type DemoTable } from './demo-data.js';
+import { prepareLocalDestinations, writeDestinationRequests } from './destinations.js';
 import { formatChecks, verifyRestore } from './verify-restore.js';
 
 const PROJECT_ID = 'bqbr-local';
 const BUCKET = 'bqbr-local-backups';
+/** Where BigQuery's files wait on their way to or from S3, Azure or a directory (BQBR_STAGING_URI). */
+const STAGING_BUCKET = 'bqbr-local-staging';
 const DISPATCHER_PORT = 8080;
 const WORKER_PORT = 8081;
 
@@ -80,16 +83,23 @@ async function start(mode: RunLocalOptions['mode']): Promise<Running> {
     projectId: PROJECT_ID,
     // The demo runs beside anything else on free ports; `npm start` uses DESIGN.md's addresses.
     ports: demo ? { pubsub: 0, firestore: 0, storage: 0, bigquery: 0 } : { ...DEFAULT_STACK_PORTS },
+    // `npm start` also brings the stand-ins for S3 and Azure Blob Storage.
+    s3: !demo,
+    azure: !demo,
     dataDir: join(stateDir, 'data'),
     logDir: join(stateDir, 'logs'),
     log: (line) => log(line),
   });
   const services: ManagedProcess[] = [];
   try {
-    if (!demo) await writeFile(join(stateDir, 'env'), formatEnv(stack.env));
-    const clients = createClients({ ...process.env, ...stack.env }, PROJECT_ID);
-    const [bucketExists] = await clients.storage.bucket(BUCKET).exists();
-    if (!bucketExists) await clients.storage.createBucket(BUCKET);
+    const stackEnv = { ...stack.env, BQBR_STAGING_URI: `gs://${STAGING_BUCKET}/staging` };
+    if (!demo) await writeFile(join(stateDir, 'env'), formatEnv(stackEnv));
+    const clients = createClients({ ...process.env, ...stackEnv }, PROJECT_ID);
+    for (const bucket of [BUCKET, STAGING_BUCKET]) {
+      const [bucketExists] = await clients.storage.bucket(bucket).exists();
+      if (!bucketExists) await clients.storage.createBucket(bucket);
+    }
+    await prepareLocalDestinations(stackEnv);
     const seeded = await seedDemoData(clients.bigquery);
     log(
       seeded.seeded
@@ -105,7 +115,7 @@ async function start(mode: RunLocalOptions['mode']): Promise<Running> {
     };
     const env = {
       ...process.env,
-      ...stack.env,
+      ...stackEnv,
       BQBR_INTAKE: 'pull',
       LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'info',
     };
@@ -139,6 +149,7 @@ async function start(mode: RunLocalOptions['mode']): Promise<Running> {
     };
     await writeFile(join(stateDir, 'demo-backup.json'), `${JSON.stringify(backupRequest, null, 2)}\n`);
     await writeFile(join(stateDir, 'demo-restore.json'), `${JSON.stringify(restoreRequest, null, 2)}\n`);
+    await writeDestinationRequests(stateDir, PROJECT_ID, stackEnv);
     return {
       stack,
       services,
@@ -191,6 +202,14 @@ left untouched: for a second restore set "targetDatasetPrefix" under bigQuery; "
   gcloud pubsub topics publish bqbr-requests --attribute=kind=restore --message="$(cat ${restore})"
   curl -sS -X POST ${running.apiUrl}/api/v1/restore ${json} -d @${restore}
   npm run bqbr -- restore ${restore} --watch
+
+Outside Google Cloud: the same through S3 (s3rver), Azure Blob Storage (Azurite) or a directory, with
+${join(running.stateDir, 'demo-backup-{s3,azure,file}.json')} and the matching demo-restore-*.json
+(restored into restored_<kind>_<dataset>), e.g.
+
+  npm run bqbr -- backup ${join(running.stateDir, 'demo-backup-s3.json')} --watch
+  npm run bqbr -- backups s3://bqbr-local-backups
+  npm run bqbr -- restore ${join(running.stateDir, 'demo-restore-s3.json')} --watch
 
 Follow operations with  npm run bqbr -- list  and  npm run bqbr -- status <operationId> --watch
 (or curl ${running.apiUrl}/api/v1/operations). Ctrl-C stops everything.`);
