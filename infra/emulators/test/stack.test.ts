@@ -13,14 +13,14 @@ import { BigQuery } from '@google-cloud/bigquery';
 import { Storage } from '@google-cloud/storage';
 import { PassThroughClient } from 'google-auth-library';
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
-import { mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { startStack, type RunningStack } from '../src/stack/stack.js';
+import { formatEnv, startStack, type RunningStack } from '../src/stack/stack.js';
 import { s3ClientConfig } from '../src/stack/aws-azure.js';
 
 const here = import.meta.dirname;
@@ -465,5 +465,34 @@ describe('stack launcher', function () {
         'stack: --only: unknown service "bigtable" (known: pubsub, firestore, storage, bigquery, s3, azure)',
       );
     });
+  });
+});
+
+describe('stack settings file', function () {
+  it('is sourced by a shell into the same values, quotes and semicolons included', async function () {
+    const env = {
+      PLAIN: 'http://127.0.0.1:4443',
+      AZURE_STORAGE_CONNECTION_STRING:
+        'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vd/K1SZ==;BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;',
+      TRICKY: 'it\'s $HOME `x` \\ "q"',
+    };
+    const dir = await mkdtemp(join(tmpdir(), 'stack-env-'));
+    try {
+      const file = join(dir, 'env');
+      await writeFile(file, formatEnv(env));
+      const shell = spawnSync(
+        'sh',
+        ['-c', `set -a; . '${file}'; set +a; node -e 'console.log(JSON.stringify(process.env))'`],
+        {
+          encoding: 'utf8',
+          env: { PATH: process.env['PATH'] ?? '' },
+        },
+      );
+      expect(shell.status, shell.stderr).to.equal(0);
+      expect(JSON.parse(shell.stdout) as Record<string, string>).to.include(env);
+      expect(formatEnv({ PLAIN: env.PLAIN })).to.equal(`PLAIN=${env.PLAIN}\n`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -6,32 +6,17 @@ import {
   findStoredBackup,
   listOriginalLayoutTables,
   listStoredBackups,
+  keptStores,
   type BackupStore,
   type DestinationSpec,
 } from '@bqbr/shared';
 import type { Readable } from 'node:stream';
 import type { BackupSource, TargetDatasets } from './restore.js';
 
-/** Stores kept for reuse (each holds a client and its connections): a dispatcher restores from a few places. */
-const KEPT_STORES = 16;
-
 /** Backups read from the store each destination names; `storeFor` makes the store (see createStore). */
 export function storeBackupSource(storeFor: (where: DestinationSpec) => BackupStore): BackupSource {
-  const stores = new Map<string, BackupStore>();
-  const storeOf = (where: DestinationSpec): BackupStore => {
-    // Destinations are flat objects: their sorted fields name them.
-    const key = JSON.stringify(where, Object.keys(where).sort());
-    let store = stores.get(key);
-    if (store) {
-      stores.delete(key);
-    } else {
-      store = storeFor(where);
-      if (stores.size >= KEPT_STORES) stores.delete(stores.keys().next().value!);
-    }
-    // Most recently used last.
-    stores.set(key, store);
-    return store;
-  };
+  // A dispatcher restores from a few places: their stores (each with a client and connections) are kept.
+  const storeOf = keptStores(storeFor, 16);
   return {
     find: (where, projectId, timestamp) => findStoredBackup(storeOf(where), projectId, timestamp),
     async timestamps(where, projectId) {

@@ -62,6 +62,9 @@ export function externalDestination(
   const folder = `${spec.tablePath}/`;
   const manifestPath = `${folder}${MANIFEST}`;
   const concurrency = deps.settings.transferConcurrency ?? DEFAULT_TRANSFER_CONCURRENCY;
+  // One delivery (the job wait included) stays within the budget a job wait has: a push delivery must
+  // answer before its ack deadline. What is left is carried by a continuation.
+  const budgetEnds = Date.now() + deps.settings.jobWaitMs;
   return {
     destination,
     staging,
@@ -74,7 +77,6 @@ export function externalDestination(
       // cleared only once the manifest is written (clearStaging): another delivery of this task may
       // still be writing now, and nothing half-written is ever visible under the file's own name.
       const started = Date.now();
-      const budgetEnds = started + deps.settings.jobWaitMs;
       const report = await copyFiles(
         staging,
         destination,

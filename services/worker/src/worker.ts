@@ -9,6 +9,7 @@ import {
   closeClients,
   createClients,
   createStore,
+  keptStores,
   ensureTopology,
   fromPulledMessage,
   type Clients,
@@ -40,7 +41,8 @@ export function createBackupStepDeps(
 ): WorkerDeps {
   return {
     // Credentials for S3 and Azure come from the environment (or the platform), never from a request.
-    stores: (where) => createStore(where, { storage: clients.storage, env }),
+    // One store (and client) per destination in use, not one per task.
+    stores: keptStores((where) => createStore(where, { storage: clients.storage, env }), 32),
     restore: createRestoreIO(clients.bigquery, clients.storage),
     state: new FirestoreStateStore(clients.firestore),
     tables: createBigQueryTableReader(clients.bigquery),

@@ -43,3 +43,28 @@ export function createStore(destination: DestinationSpec, deps: StoreDeps): Back
       return fileStore(process.cwd(), destination.path, fileRootsFrom(deps.env));
   }
 }
+
+/**
+ * `storeFor` with the `size` most recently used stores kept: one client (and its connections) per place
+ * instead of one per call.
+ */
+export function keptStores(
+  storeFor: (where: DestinationSpec) => BackupStore,
+  size: number,
+): (where: DestinationSpec) => BackupStore {
+  const stores = new Map<string, BackupStore>();
+  return (where) => {
+    // Destinations are flat objects: their sorted fields name them.
+    const key = JSON.stringify(where, Object.keys(where).sort());
+    let store = stores.get(key);
+    if (store) {
+      stores.delete(key);
+    } else {
+      store = storeFor(where);
+      if (stores.size >= size) stores.delete(stores.keys().next().value!);
+    }
+    // Most recently used last.
+    stores.set(key, store);
+    return store;
+  };
+}

@@ -318,9 +318,12 @@ export function stackEnv(
   return env;
 }
 
+/** `KEY=value` lines a shell can source (`set -a; . .stack/env`): values with `;` and the like are quoted. */
 export function formatEnv(env: Readonly<Record<string, string>>): string {
+  const quoted = (value: string): string =>
+    /^[\w./:@%+,=-]*$/.test(value) ? value : `'${value.replaceAll("'", `'\\''`)}'`;
   return Object.entries(env)
-    .map(([key, value]) => `${key}=${value}`)
+    .map(([key, value]) => `${key}=${quoted(value)}`)
     .join('\n')
     .concat('\n');
 }
