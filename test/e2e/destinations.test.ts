@@ -325,7 +325,7 @@ describe('backups outside Google Cloud: a worker killed while carrying files', f
     (environment) => environment.controls({ exportShardRows: 5 }),
   );
 
-  for (const kind of ['file', 's3'] as const) {
+  for (const kind of ['file', 's3', 'azure'] as const) {
     it(`${kind}: completes on redelivery with every file whole, none twice, nothing partial`, async function () {
       const prefix = unique(`kill_${kind}`);
       const operationId = unique(`kill_${kind}`);
@@ -377,7 +377,7 @@ describe('backups outside Google Cloud: a worker killed while carrying files', f
       await expectStagingCleared(f.environment, operationId);
       if (kind === 'file') {
         expect(await tempFilesBelow(f.destinations.fileDir(prefix))).to.deep.equal([]);
-      } else {
+      } else if (kind === 's3') {
         const s3 = f.destinations.s3Client();
         const uploads = await s3.send(
           new ListMultipartUploadsCommand({ Bucket: S3_BUCKET, Prefix: `${prefix}/` }),
@@ -385,6 +385,8 @@ describe('backups outside Google Cloud: a worker killed while carrying files', f
         s3.destroy();
         expect(uploads.Uploads ?? []).to.deep.equal([]);
       }
+      // Azure: blocks staged by the killed delivery were never committed, so they are no blob at all
+      // (expectWholeBackup saw every blob); Azure discards them by itself.
 
       // And it restores, value by value.
       const {
