@@ -13,9 +13,8 @@ import {
   type BackupTaskSpec,
   type DestinationSpec,
 } from '@bqbr/shared';
-import { createHash } from 'node:crypto';
 import type { StepContext, StepDeps } from './task-step.js';
-import { copyFiles } from './transfer.js';
+import { copyFiles, md5Base64, readSmall } from './transfer.js';
 
 /** The store a destination names. */
 export type StoreFactory = (where: DestinationSpec) => BackupStore;
@@ -111,17 +110,15 @@ export function externalDestination(
       return result.md5;
     },
     async readManifest() {
-      if ((await destination.stat(manifestPath)) === undefined) return undefined;
-      const chunks: Buffer[] = [];
-      for await (const chunk of await destination.get(manifestPath)) chunks.push(chunk as Buffer);
-      const bytes = Buffer.concat(chunks);
+      const bytes = await readSmall(destination, manifestPath);
+      if (bytes === undefined) return undefined;
       try {
         const manifest = decode(
           TableManifest,
           JSON.parse(bytes.toString('utf8')),
           destination.uri(manifestPath),
         );
-        return { manifest, md5: createHash('md5').update(bytes).digest('base64') };
+        return { manifest, md5: md5Base64(bytes) };
       } catch (err) {
         // Not ours to trust (damaged, or not a manifest): the task writes its own in its place.
         ctx.logger.warn('unreadable _table.json at the destination: it will be replaced', {

@@ -3,7 +3,6 @@
 // it lists into the task's Cloud Storage staging folder (each checked against the manifest's size and
 // MD5 on arrival), loads them from there, and deletes them when the task ends. A redelivery skips the
 // files already staged whole.
-import { createHash } from 'node:crypto';
 import {
   PermanentError,
   classifyError,
@@ -13,7 +12,7 @@ import {
 } from '@bqbr/shared';
 import { DEFAULT_TRANSFER_CONCURRENCY, type StoreFactory } from './external-backup.js';
 import type { StepContext, StepDeps } from './task-step.js';
-import { copyFiles } from './transfer.js';
+import { copyFiles, readSmall, storedMd5 } from './transfer.js';
 
 export interface ExternalRestore {
   readonly backup: BackupStore;
@@ -61,12 +60,7 @@ export function externalSource(
     staging,
     manifestUri: backup.uri(manifestPath),
     stagingFolder,
-    async readManifest() {
-      if ((await backup.stat(manifestPath)) === undefined) return undefined;
-      const chunks: Buffer[] = [];
-      for await (const chunk of await backup.get(manifestPath)) chunks.push(chunk as Buffer);
-      return Buffer.concat(chunks);
-    },
+    readManifest: () => readSmall(backup, manifestPath),
     async stage(manifest) {
       const started = Date.now();
       const budgetEnds = started + deps.settings.jobWaitMs;
@@ -134,14 +128,10 @@ async function checkContent(
   file: { readonly from: string; readonly md5?: string },
 ): Promise<void> {
   if (file.md5 === undefined) return;
-  const hash = createHash('md5');
-  for await (const chunk of await backup.get(file.from)) hash.update(chunk as Buffer);
-  const actual = hash.digest('base64');
+  const actual = await storedMd5(backup, file.from);
   if (actual !== file.md5)
     throw new PermanentError(
       'checksumMismatch',
       `data file ${backup.uri(file.from)} does not match its manifest: MD5 ${actual}, manifest ${file.md5}`,
     );
 }
-
-export const md5Base64 = (bytes: Buffer): string => createHash('md5').update(bytes).digest('base64');

@@ -32,7 +32,8 @@ import {
 } from './task-step.js';
 import { rewriteViewQuery } from './view-rewrite.js';
 import type { StoreFactory } from './external-backup.js';
-import { externalSource, md5Base64, type ExternalRestore } from './external-restore.js';
+import { externalSource, type ExternalRestore } from './external-restore.js';
+import { md5Base64 } from './transfer.js';
 
 /** A stored object as the restore sees it. */
 export interface StoredObject {

@@ -45,9 +45,24 @@ async function alreadyThere(to: BackupStore, file: FileToCopy): Promise<boolean>
   const found = await to.stat(file.to);
   if (found === undefined || found.bytes !== file.bytes || file.md5 === undefined) return false;
   if (found.md5 !== undefined) return found.md5 === file.md5;
+  return (await storedMd5(to, file.to)) === file.md5;
+}
+
+export const md5Base64 = (bytes: Buffer): string => createHash('md5').update(bytes).digest('base64');
+
+/** The MD5 (base64) of an object's bytes, read whole as a stream. */
+export async function storedMd5(store: BackupStore, path: string): Promise<string> {
   const hash = createHash('md5');
-  for await (const chunk of await to.get(file.to)) hash.update(chunk as Buffer);
-  return hash.digest('base64') === file.md5;
+  for await (const chunk of await store.get(path)) hash.update(chunk as Buffer);
+  return hash.digest('base64');
+}
+
+/** A small object's bytes (a manifest), or undefined when it is not there. */
+export async function readSmall(store: BackupStore, path: string): Promise<Buffer | undefined> {
+  if ((await store.stat(path)) === undefined) return undefined;
+  const chunks: Buffer[] = [];
+  for await (const chunk of await store.get(path)) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
 }
 
 const contentTypeOf = (path: string): string =>
