@@ -5,6 +5,7 @@ import { Firestore } from '@google-cloud/firestore';
 import { PubSub } from '@google-cloud/pubsub';
 import { Storage } from '@google-cloud/storage';
 import { PassThroughClient } from 'google-auth-library';
+import { crc32cGenerator } from './crc32c.js';
 import type { Env } from './env.js';
 
 export interface Clients {
@@ -29,7 +30,12 @@ export function createClients(env: Env, projectId: string): Clients {
       ? new BigQuery({ projectId, apiEndpoint: bigqueryHost, authClient: new PassThroughClient() })
       : new BigQuery({ projectId }),
     // With a custom endpoint the Storage client sends no credentials (useAuthWithCustomEndpoint is false).
-    storage: storageHost ? new Storage({ projectId, apiEndpoint: storageHost }) : new Storage({ projectId }),
+    // Downloads are validated with a CRC32C several times faster than the client's own.
+    storage: new Storage({
+      projectId,
+      crc32cGenerator,
+      ...(storageHost ? { apiEndpoint: storageHost } : {}),
+    }),
     // An apiEndpoint that is not *.googleapis.com puts the client in emulator mode (plain gRPC, no auth).
     pubsub: pubsubHost ? new PubSub({ projectId, apiEndpoint: pubsubHost }) : new PubSub({ projectId }),
     firestore: new Firestore({

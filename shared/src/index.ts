@@ -21,3 +21,4 @@ export * from './pubsub/push.js';
 export * from './state/firestore-state-store.js';
 export * from './backup-listing.js';
 export * from './stores/index.js';
+export * from './crc32c.js';
