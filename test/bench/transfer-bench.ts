@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CRC32C, Storage } from '@google-cloud/storage';
 import { startStack } from '@bqbr/emulators';
+import { Crc32c } from '@bqbr/shared';
 import { WORKER_DEFAULTS } from '@bqbr/worker/dist/config.js';
 import type { BenchFile, CopyJob, CopyResult } from './transfer-copy.js';
 import {
@@ -158,7 +159,7 @@ async function verify(destination: Destination, files: readonly BenchFile[]): Pr
   return `${files.length} files, sizes and MD5s match`;
 }
 
-/** MD5 (node:crypto) and the storage client's CRC32C over 256 MiB in 1 MiB chunks, MiB/s on one core (best of 3). */
+/** MD5 (node:crypto), the storage client's CRC32C and bqbr's over 256 MiB in 1 MiB chunks, MiB/s on one core (best of 3). */
 function hashSpeeds(): Results['hashes'] {
   const chunk = randomBytes(MiB);
   const speed = (hash: () => { update(data: Buffer): unknown }): number => {
@@ -171,7 +172,11 @@ function hashSpeeds(): Results['hashes'] {
     }
     return Math.round(best);
   };
-  return { md5MiBps: speed(() => createHash('md5')), storageCrc32cMiBps: speed(() => new CRC32C()) };
+  return {
+    md5MiBps: speed(() => createHash('md5')),
+    storageCrc32cMiBps: speed(() => new CRC32C()),
+    bqbrCrc32cMiBps: speed(() => new Crc32c()),
+  };
 }
 
 // ---- report ----------------------------------------------------------------------------------------
@@ -202,7 +207,7 @@ interface Results {
     { sameConcurrency: number; oneAtATime: number; cpuPerByte: number; addedRssMB: number }
   >;
   /** Single-core hashing speed here: what every copied byte costs at least once. */
-  readonly hashes: { md5MiBps: number; storageCrc32cMiBps: number };
+  readonly hashes: { md5MiBps: number; storageCrc32cMiBps: number; bqbrCrc32cMiBps: number };
   readonly fullPath: FullPathOutcome;
 }
 
@@ -233,7 +238,7 @@ ${r.date}, Node ${r.node}; one machine: ${r.machine.cores} cores (${r.machine.cp
 - **bqbr**: \`copyFiles(staging, destination, files, { concurrency })\` from services/worker/src/transfer.ts between the stores of @bqbr/shared (\`createStore\`), with the files' sizes and MD5s as the worker passes them: the worker's code path. ${c} files at once is the worker's default (\`BQBR_TRANSFER_CONCURRENCY\`). Inside each file the stores' defaults: S3 multipart, parts of 16 MiB, 4 at once, each sent with its Content-MD5 and its ETag compared; Azure blocks of 8 MiB, 4 at once, each with its MD5, then the block list with the blob's MD5, then its properties read back; files written to a temporary name, fsynced, re-read for their MD5, renamed, directory fsynced; Cloud Storage resumable uploads with MD5 validation. Every store also computes the whole file's MD5 to check it against the expected one. Downloads from staging are checked against their CRC32C.
 - **floor**: the simplest streaming copy between the same endpoints with the official clients and their defaults: \`file.createReadStream()\` of @google-cloud/storage (which checks the CRC32C as well) piped into S3 \`PutObject\` with the stream and its ContentLength (one request per file; \`@aws-sdk/lib-storage\` is not installed), Azure \`BlockBlobClient.uploadStream\` (8 MiB blocks, 5 at once), \`fs.createWriteStream\`, or \`file.createWriteStream()\` (resumable, the client's default CRC32C validation). One file at a time, and ${c} at once like bqbr.
 
-All servers share the ${r.machine.cores} cores with the copier: the Cloud Storage emulator runs inside the benchmark's process (its CPU column is that process's), s3rver and Azurite are node processes of their own; a file destination's server is the kernel, and Cloud Storage's is the same emulator. On this machine one core hashes ${r.hashes.md5MiBps} MiB/s of MD5 (node:crypto) and ${r.hashes.storageCrc32cMiBps} MiB/s of CRC32C with the storage client's own implementation, which both copiers use for every byte they download: with two cores and three busy processes, the copy is CPU-bound and the CPU columns say where the time went.
+All servers share the ${r.machine.cores} cores with the copier: the Cloud Storage emulator runs inside the benchmark's process (its CPU column is that process's), s3rver and Azurite are node processes of their own; a file destination's server is the kernel, and Cloud Storage's is the same emulator. On this machine one core hashes ${r.hashes.md5MiBps} MiB/s of MD5 (node:crypto) and ${r.hashes.storageCrc32cMiBps} MiB/s of CRC32C with the storage client's own implementation, which the floor uses for every byte it downloads (bqbr's services give their Storage client @bqbr/shared's slicing-by-8 CRC32C instead: ${r.hashes.bqbrCrc32cMiBps} MiB/s): with two cores and three busy processes, the copy is CPU-bound and the CPU columns say where the time went.
 
 | destination | copier | files at once | MiB/s | seconds | copier CPU s | GCS emulator CPU s | destination server CPU s | other CPU s | copier peak RSS MB (before the copy) |
 |---|---|---|---|---|---|---|---|---|---|
@@ -266,7 +271,7 @@ function whereTheTimeGoes(r: Results): string {
     `${cpuPerGiB(r, find(kind, 'bqbr'))} CPU s per GiB against the floor's ${cpuPerGiB(r, find(kind, 'floor'))}`;
   const lines = [
     `**Where the time goes** (CPU profiles of the copier processes, and the CPU columns):`,
-    `- Both copiers pay for the download from staging: the storage client's CRC32C in JavaScript, about ${crcPerGiB} CPU s per GiB on one core here. The copy runs on two cores shared with the servers, so CPU per byte decides the throughput.`,
+    `- Both copiers check the download from staging with a CRC32C in JavaScript: the floor with the storage client's own, about ${crcPerGiB} CPU s per GiB on one core here, bqbr with its own, about ${(1024 / r.hashes.bqbrCrc32cMiBps).toFixed(1)}. The copy runs on two cores shared with the servers, so CPU per byte decides the throughput.`,
   ];
   if (r.ratios['s3'])
     lines.push(

@@ -10,7 +10,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createWriteStream } from 'node:fs';
 import { Storage } from '@google-cloud/storage';
-import { createStore, type DestinationSpec } from '@bqbr/shared';
+import { crc32cGenerator, createStore, type DestinationSpec } from '@bqbr/shared';
 import { copyFiles } from '@bqbr/worker/dist/transfer.js';
 
 export interface BenchFile {
@@ -146,7 +146,13 @@ async function main(): Promise<void> {
   await preload(job.destination);
   let copy: () => Promise<{ bytes: number; files: number }>;
   if (job.mode === 'bqbr') {
-    const deps = { storage, env: process.env };
+    // The Storage client as the worker's createClients builds it (its CRC32C for download checks).
+    const workerStorage = new Storage({
+      projectId: process.env['GOOGLE_CLOUD_PROJECT'] ?? 'bench',
+      apiEndpoint: process.env['STORAGE_EMULATOR_HOST'],
+      crc32cGenerator,
+    });
+    const deps = { storage: workerStorage, env: process.env };
     const from = createStore({ kind: 'gcs', uri: `gs://${job.staging.bucket}/${job.staging.prefix}` }, deps);
     const to = createStore(job.destination, deps);
     copy = async () => {

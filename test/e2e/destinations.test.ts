@@ -262,6 +262,12 @@ describe('backups outside Google Cloud, end to end (S3, Azure, files)', function
       } = await f.destinations.restoreLatest(kind, prefix, f.sourceProject);
       expect(restored.status, failures(restored, restoreTasks)).to.equal('SUCCEEDED');
       expect(restored.summary?.succeeded).to.equal(f.tables.length);
+      // The restore's record names the files where the backup is, not their staged copies.
+      const orders = restoreTasks.find((t) => t.table.tableId === 'orders');
+      expect(orders?.manifestUri?.startsWith(store.uri('backups/'))).to.equal(true);
+      expect(orders?.files?.map((file) => file.uri)).to.deep.equal(
+        manifests.get('sales.orders')?.files.map((file) => file.uri),
+      );
       await expectRestored(
         { bigquery: f.environment.bigquery(f.sourceProject), projectId: f.sourceProject },
         { bigquery: f.environment.bigquery(targetProject), projectId: targetProject },

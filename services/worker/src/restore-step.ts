@@ -70,6 +70,8 @@ interface LoadFrom {
   readonly folder: string;
   /** The manifest's URI where the backup is (for the task's record). */
   readonly manifestUri: string;
+  /** The data files where the backup is (for the task's record; staged copies do not last). */
+  readonly files: readonly BackupFileEntry[];
 }
 
 const nameOf = (ref: TableRef): string => `${ref.projectId}:${ref.datasetId}.${ref.tableId}`;
@@ -117,7 +119,7 @@ async function restoreTable(
           message,
           spec,
           manifest,
-          { folder: folderOf(manifestUri), manifestUri },
+          { folder: folderOf(manifestUri), manifestUri, files: manifest.files },
           task,
           deps,
           ctx,
@@ -163,7 +165,7 @@ async function restoreStaged(
       message,
       spec,
       loadable,
-      { folder: external.stagingFolder, manifestUri: external.manifestUri },
+      { folder: external.stagingFolder, manifestUri: external.manifestUri, files: manifest.files },
       task,
       deps,
       ctx,
@@ -338,7 +340,7 @@ async function restoreData(
       rows,
       bytes,
       fileCount: manifest.files.length,
-      files: manifest.files.slice(0, MAX_FILES_IN_TASK),
+      files: from.files.slice(0, MAX_FILES_IN_TASK),
       manifestUri: from.manifestUri,
       ...(note === undefined ? {} : { note }),
     });
