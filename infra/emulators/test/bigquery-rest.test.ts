@@ -1159,7 +1159,9 @@ describe('BigQuery emulator REST resources through @google-cloud/bigquery', func
       await table.insert([{ v: 'first' }]);
       await sleep(10);
       const between = Date.now();
-      await sleep(10);
+      // The relative read below names `between` as an offset from the server's now: the request's
+      // latency moves that instant later, so the second row comes well after it.
+      await sleep(1_000);
       await table.insert([{ v: 'second' }]);
       const dataset = table.dataset;
       const past = await rowsOf(dataset.table(`${table.id}@${between}`));
