@@ -14,7 +14,7 @@ import {
   type DestinationSpec,
 } from '@bqbr/shared';
 import type { StepContext, StepDeps } from './task-step.js';
-import { copyFiles, md5Base64, readSmall } from './transfer.js';
+import { copyFiles, deleteAll, md5Base64, readSmall } from './transfer.js';
 
 /** The store a destination names. */
 export type StoreFactory = (where: DestinationSpec) => BackupStore;
@@ -25,8 +25,6 @@ export const DEFAULT_TRANSFER_CONCURRENCY = 4;
 const MANIFEST = '_table.json';
 
 export interface ExternalBackup {
-  readonly destination: BackupStore;
-  readonly staging: BackupStore;
   /** The destination's URI of `_table.json`. */
   readonly manifestUri: string;
   /** Data files already in the table's folder at the destination. */
@@ -65,8 +63,6 @@ export function externalDestination(
   // answer before its ack deadline. What is left is carried by a continuation.
   const budgetEnds = Date.now() + deps.settings.jobWaitMs;
   return {
-    destination,
-    staging,
     manifestUri: destination.uri(manifestPath),
     async existingDataFiles() {
       return (await destination.list(`${folder}data-`)).length;
@@ -128,8 +124,7 @@ export function externalDestination(
       }
     },
     async clearStaging() {
-      const left = await staging.list('');
-      for (const file of left) await staging.delete(file.path);
+      await deleteAll(staging);
       // Every file is whole at the destination now: any upload still unfinished there is a leftover
       // (or a duplicate delivery's copy of a file that is already whole), never the only copy.
       const cleared = await destination.clearIncomplete(folder);

@@ -12,11 +12,9 @@ import {
 } from '@bqbr/shared';
 import { DEFAULT_TRANSFER_CONCURRENCY, type StoreFactory } from './external-backup.js';
 import type { StepContext, StepDeps } from './task-step.js';
-import { copyFiles, readSmall, storedMd5 } from './transfer.js';
+import { checkAgainstManifest, copyFiles, deleteAll, readSmall, storedMd5 } from './transfer.js';
 
 export interface ExternalRestore {
-  readonly backup: BackupStore;
-  readonly staging: BackupStore;
   /** The manifest's URI in the backup's store (for messages and the task's record). */
   readonly manifestUri: string;
   /** The gs:// folder the data files are staged in and loaded from. */
@@ -56,8 +54,6 @@ export function externalSource(
     files: manifest.files.map((file) => ({ ...file, uri: staging.uri(file.name) })),
   });
   return {
-    backup,
-    staging,
     manifestUri: backup.uri(manifestPath),
     stagingFolder,
     readManifest: () => readSmall(backup, manifestPath),
@@ -71,7 +67,8 @@ export function externalSource(
         ...(file.md5 === undefined ? {} : { md5: file.md5 }),
       }));
       // Nothing partial is loaded: every file must be there as the manifest describes it before any moves.
-      for (const file of files) await checkStored(backup, file);
+      for (const file of files)
+        checkAgainstManifest(backup.uri(file.from), await backup.stat(file.from), file);
       let report;
       try {
         report = await copyFiles(backup, staging, files, {
@@ -98,28 +95,9 @@ export function externalSource(
     },
     staged,
     async clearStaging() {
-      for (const file of await staging.list('')) await staging.delete(file.path);
+      await deleteAll(staging);
     },
   };
-}
-
-/** A data file in the backup's store against its manifest entry: missing, cut or changed fails the task. */
-async function checkStored(
-  backup: BackupStore,
-  file: { readonly from: string; readonly bytes: number; readonly md5?: string },
-): Promise<void> {
-  const found = await backup.stat(file.from);
-  const uri = backup.uri(file.from);
-  if (found === undefined) throw new PermanentError('notFound', `data file ${uri} is missing`);
-  const problems: string[] = [];
-  if (found.bytes !== file.bytes) problems.push(`size ${found.bytes} bytes, manifest ${file.bytes}`);
-  if (file.md5 !== undefined && found.md5 !== undefined && found.md5 !== file.md5)
-    problems.push(`MD5 ${found.md5}, manifest ${file.md5}`);
-  if (problems.length > 0)
-    throw new PermanentError(
-      'checksumMismatch',
-      `data file ${uri} does not match its manifest: ${problems.join('; ')}`,
-    );
 }
 
 /** A data file's own bytes against its manifest MD5 (read whole): a difference fails the task. */

@@ -33,7 +33,7 @@ import {
 import { rewriteViewQuery } from './view-rewrite.js';
 import type { StoreFactory } from './external-backup.js';
 import { externalSource, type ExternalRestore } from './external-restore.js';
-import { md5Base64 } from './transfer.js';
+import { checkAgainstManifest, md5Base64 } from './transfer.js';
 
 /** A stored object as the restore sees it. */
 export interface StoredObject {
@@ -208,21 +208,7 @@ async function checkFiles(
   io: RestoreIO,
 ): Promise<void> {
   const stored = await io.listObjects(folderPrefix);
-  for (const file of files) {
-    const found = stored.get(file.uri);
-    if (found === undefined) throw new PermanentError('notFound', `data file ${file.uri} is missing`);
-    const problems: string[] = [];
-    if (found.bytes !== file.bytes) problems.push(`size ${found.bytes} bytes, manifest ${file.bytes}`);
-    if (file.md5 !== undefined && found.md5 !== undefined && found.md5 !== file.md5)
-      problems.push(`MD5 ${found.md5}, manifest ${file.md5}`);
-    if (file.crc32c !== undefined && found.crc32c !== undefined && found.crc32c !== file.crc32c)
-      problems.push(`CRC32C ${found.crc32c}, manifest ${file.crc32c}`);
-    if (problems.length > 0)
-      throw new PermanentError(
-        'checksumMismatch',
-        `data file ${file.uri} does not match its manifest: ${problems.join('; ')}`,
-      );
-  }
+  for (const file of files) checkAgainstManifest(file.uri, stored.get(file.uri), file);
 }
 
 /**
