@@ -9,6 +9,7 @@ export * from './contracts/destinations.js';
 export * from './contracts/backup-request.js';
 export * from './contracts/restore-request.js';
 export * from './contracts/request.js';
+export * from './contracts/destination-spec.js';
 export * from './contracts/task.js';
 export * from './contracts/manifests.js';
 export * from './storage-layout.js';

@@ -1,38 +1,10 @@
 // The messages between the services: one task per table on bqbr-tasks (dispatcher → workers) and one
 // event per task that reached a terminal state on bqbr-events (workers → dispatcher).
 import * as t from 'io-ts';
+import { DestinationSpec } from './destination-spec.js';
 
 export const TableRef = t.type({ projectId: t.string, datasetId: t.string, tableId: t.string }, 'TableRef');
 export type TableRef = t.TypeOf<typeof TableRef>;
-
-/** A destination as task messages carry it (DestinationSpec): decoded again at the worker's edge. */
-export const DestinationSpecCodec = t.union(
-  [
-    t.type({ kind: t.literal('gcs'), uri: t.string }),
-    t.intersection([
-      t.type({ kind: t.literal('s3'), bucket: t.string }),
-      t.partial({
-        prefix: t.string,
-        region: t.string,
-        endpoint: t.string,
-        forcePathStyle: t.boolean,
-        storageClass: t.string,
-        serverSideEncryption: t.keyof({ AES256: null, 'aws:kms': null }),
-        kmsKeyId: t.string,
-      }),
-    ]),
-    t.intersection([
-      t.type({ kind: t.literal('azure'), container: t.string }),
-      t.partial({
-        accountUrl: t.string,
-        prefix: t.string,
-        accessTier: t.keyof({ Hot: null, Cool: null, Cold: null, Archive: null }),
-      }),
-    ]),
-    t.type({ kind: t.literal('file'), path: t.string }),
-  ],
-  'DestinationSpec',
-);
 
 /** What a backup task exports and how: everything the worker needs without reading the request. */
 export const BackupTaskSpec = t.intersection(
@@ -57,7 +29,7 @@ export const BackupTaskSpec = t.intersection(
        * copies the files to `tablePath` under `destination`, writes `_table.json` there, and clears the
        * staging files. `tableFolder` is then the destination's URI of `tablePath`, for people.
        */
-      destination: DestinationSpecCodec,
+      destination: DestinationSpec,
       tablePath: t.string,
       stagingFolder: t.string,
     }),
@@ -105,7 +77,7 @@ export const RestoreTaskSpec = t.intersection(
        * A backup outside Cloud Storage: `_table.json` is `manifestPath` under `backupStore`, and the
        * worker copies the data files to `stagingFolder` (gs://) to load them, clearing them after.
        */
-      backupStore: DestinationSpecCodec,
+      backupStore: DestinationSpec,
       manifestPath: t.string,
       stagingFolder: t.string,
     }),
@@ -122,7 +94,7 @@ export const TaskMessage = t.intersection(
   [
     t.type({ operationId: t.string, taskId: t.string, spec: TaskSpec }),
     t.partial({
-      /** Set on a message a worker re-published to keep waiting for a long job (see DESIGN.md, worker step 4). */
+      /** Set on a message a worker re-published to keep waiting for a long job (docs/architecture.md, "The worker"). */
       continuation: t.number,
     }),
   ],

@@ -61,24 +61,4 @@ export interface BackupStore {
 }
 
 /** Where a store is, as requests and task messages carry it (no credentials: those come from the environment). */
-export type DestinationSpec =
-  | { readonly kind: 'gcs'; readonly uri: string }
-  | {
-      readonly kind: 's3';
-      readonly bucket: string;
-      readonly prefix?: string;
-      readonly region?: string;
-      readonly endpoint?: string;
-      readonly forcePathStyle?: boolean;
-      readonly storageClass?: string;
-      readonly serverSideEncryption?: 'AES256' | 'aws:kms';
-      readonly kmsKeyId?: string;
-    }
-  | {
-      readonly kind: 'azure';
-      readonly accountUrl?: string;
-      readonly container: string;
-      readonly prefix?: string;
-      readonly accessTier?: 'Hot' | 'Cool' | 'Cold' | 'Archive';
-    }
-  | { readonly kind: 'file'; readonly path: string };
+export type { DestinationSpec } from '../contracts/destination-spec.js';
