@@ -1,6 +1,5 @@
 // The instant every table of a backup is read at, and the folder it is written to. A request names the
 // instant as a wall-clock time in a time zone, as the original service's `backupTime` did.
-import type { BackupTime } from './contracts/backup-request.js';
 
 export interface LocalDateTime {
   readonly year: number;
@@ -131,8 +130,17 @@ export function zonedInstant(local: LocalDateTime, zone: string): Date {
   return new Date(instant);
 }
 
+/**
+ * A wall-clock time in a zone, as a request's `backupTime` (the BackupTime codec) names it. Declared by its
+ * shape here: the request codecs validate with this module, so it cannot import them.
+ */
+export interface WallClockTime {
+  readonly localDateTime?: string | undefined;
+  readonly timezone?: string | undefined;
+}
+
 /** The snapshot instant a backup request asks for; without a `backupTime` (or its `localDateTime`), `now`. */
-export function snapshotInstant(backupTime: BackupTime | undefined, now: Date): Date {
+export function snapshotInstant(backupTime: WallClockTime | undefined, now: Date): Date {
   if (backupTime?.localDateTime === undefined) return now;
   const local = parseLocalDateTime(backupTime.localDateTime);
   if (!local) throw new RangeError(`not an ISO local date-time: ${backupTime.localDateTime}`);

@@ -23,8 +23,8 @@ import {
   type TaskDoc,
 } from '@bqbr/shared';
 import { jsonData, parseJson, type MessageHandler, type Publisher } from './handler.js';
-import { publishTask } from './fan-out.js';
 import { exportSettings } from './planner.js';
+import { publishTask } from './task-messages.js';
 
 /** SUCCEEDED without failures; FAILED when every table that was not skipped failed; PARTIALLY_FAILED in between. */
 export function finalStatus(counts: Pick<TaskCounts, 'SUCCEEDED' | 'FAILED'>): OperationStatus {

@@ -1,8 +1,9 @@
-// Runs a handler for one message and turns its outcome into ack or nack, the same way for pull and push.
-import { classifyError, PermanentError, type Logger, type ReceivedMessage } from '@bqbr/shared';
+// Runs a handler for one message and turns its outcome into ack or nack, the same way for pull and
+// push, by the services' one ack rule (dispositionOf in @bqbr/shared).
+import { dispositionOf, type Disposition, type Logger, type ReceivedMessage } from '@bqbr/shared';
 import type { MessageHandler } from './handler.js';
 
-export type Outcome = 'ack' | 'nack';
+export type Outcome = Disposition;
 
 export async function deliver(
   handler: MessageHandler,
@@ -19,16 +20,13 @@ export async function deliver(
     await handler(message, { logger: scoped });
     return 'ack';
   } catch (err) {
-    const failure = classifyError(err);
-    if (err instanceof PermanentError) {
+    const { disposition, reason, message: error } = dispositionOf(err);
+    if (disposition === 'ack') {
       // Retrying cannot help; the handler had nothing to record it on.
-      scoped.error('message dropped after a permanent failure', {
-        reason: failure.reason,
-        error: failure.message,
-      });
+      scoped.error('message dropped after a permanent failure', { reason, error });
       return 'ack';
     }
-    scoped.warn('message will be redelivered', { reason: failure.reason, error: failure.message });
+    scoped.warn('message will be redelivered', { reason, error });
     return 'nack';
   }
 }

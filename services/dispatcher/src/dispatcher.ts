@@ -5,6 +5,8 @@ import {
   createClients,
   createStore,
   ensureTopology,
+  startPullSubscriber,
+  type PullSubscriber,
   type Env,
   type Logger,
 } from '@bqbr/shared';
@@ -22,7 +24,7 @@ import { createRequestHandler } from './intake.js';
 import { bigQueryTargetDatasets, storeBackupSource } from './restore-sources.js';
 import { createOperationsApi } from './operations-api.js';
 import { bigQueryCatalog } from './planner.js';
-import { startPullSubscriber, type PullSubscriber } from './pull-subscriber.js';
+import { deliver } from './deliver.js';
 
 function publisher(pubsub: PubSub, topic: string, maxMessages: number): Publisher {
   // Batches of up to maxMessages go out together; each publish resolves once its batch is stored.
@@ -143,11 +145,13 @@ export async function startDispatcher(
         startPullSubscriber({
           pubsub: clients.pubsub,
           subscription,
-          handler,
+          handle: (message) => deliver(handler, message, logger),
           maxMessages,
+          // The lease is extended while a handler runs: planning a large project can take minutes.
+          maxExtensionMs: 60 * 60_000,
           logger,
           shutdownGraceMs: config.shutdownGraceMs,
-          onFatal: (err) => void stop(err),
+          onError: (err) => void stop(err),
         }),
       );
     };

@@ -14,17 +14,22 @@ import {
   type OperationDoc,
   type StateStore,
   type TaskDoc,
-  type TaskMessage,
 } from '@bqbr/shared';
-import type { Completion } from './completion.js';
-import { jsonData, type Publisher } from './handler.js';
+import type { Publisher } from './handler.js';
 import { pages, planTables, taskSpec, type Catalog, type PlannedTable } from './planner.js';
+import { publishTask } from './task-messages.js';
+
+/** What fan-out needs of the completion check (completion.ts implements it; this module does not import it). */
+export interface CompletionCheck {
+  /** Finalizes the operation if every task is terminal, re-announces it if its notification was lost. */
+  check(operationId: string): Promise<void>;
+}
 
 export interface FanOutDeps {
   readonly store: StateStore;
   readonly catalog: Catalog;
   readonly tasks: Publisher;
-  readonly completion: Pick<Completion, 'check'>;
+  readonly completion: CompletionCheck;
   readonly batchSize: number;
   /** gs:// folder BigQuery extracts to when a backup's destination is outside Cloud Storage (BQBR_STAGING_URI). */
   readonly stagingUri?: string;
@@ -140,16 +145,6 @@ export async function publishTasks(
   });
   // Tasks decided at planning (skipped, not found) send no events; a zero-table operation none at all.
   await deps.completion.check(operationId);
-}
-
-/** One bqbr-tasks message for a task document. */
-export function publishTask(tasks: Publisher, task: TaskDoc): Promise<string> {
-  const message: TaskMessage = { operationId: task.operationId, taskId: task.taskId, spec: task.spec };
-  return tasks.publish(jsonData(message), {
-    operationId: task.operationId,
-    taskId: task.taskId,
-    kind: task.spec.kind,
-  });
 }
 
 function taskDoc(

@@ -1,10 +1,12 @@
 // The dispatcher's HTTP face: Pub/Sub push and Eventarc endpoints, the operations API and a health check.
 import {
+  BodyTooLarge,
   ValidationError,
   classifyError,
   decodePushRequest,
+  fromPushedMessage,
+  readHttpBody,
   type Logger,
-  type ReceivedMessage,
 } from '@bqbr/shared';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { deliver } from './deliver.js';
@@ -18,22 +20,6 @@ export interface HttpServerDeps {
   readonly logger: Logger;
   /** false once shutdown began: the health check fails so no new work is routed here. */
   readonly isHealthy: () => boolean;
-}
-
-// A Pub/Sub message is at most 10 MB; base64 in a JSON envelope adds a third.
-const MAX_BODY_BYTES = 16 * 1024 * 1024;
-
-class BodyTooLarge extends Error {}
-
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new BodyTooLarge(`request body larger than ${MAX_BODY_BYTES} bytes`);
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
 }
 
 function send(res: ServerResponse, { status, body }: ApiResponse): void {
@@ -76,7 +62,7 @@ export function createHttpServer(deps: HttpServerDeps): Server {
     const pushHandler = deps.push[path];
     if (pushHandler) {
       if (method !== 'POST') return errorBody(405, `${path} takes POST`);
-      const body = await readBody(req);
+      const body = await readHttpBody(req);
       let decoded;
       try {
         decoded = decodePushRequest(req.headers, body);
@@ -84,13 +70,7 @@ export function createHttpServer(deps: HttpServerDeps): Server {
         if (err instanceof ValidationError) return badRequest(err);
         throw err;
       }
-      const message: ReceivedMessage = {
-        data: decoded.data,
-        attributes: decoded.attributes,
-        messageId: decoded.messageId,
-        publishTime: decoded.publishTime,
-        deliveryAttempt: decoded.deliveryAttempt ?? 1,
-      };
+      const message = fromPushedMessage(decoded);
       // 2xx acks the push delivery; anything else makes Pub/Sub retry it with backoff.
       const outcome = await deliver(pushHandler, message, logger);
       return outcome === 'ack'
@@ -101,7 +81,10 @@ export function createHttpServer(deps: HttpServerDeps): Server {
     if (submit) {
       if (method !== 'POST') return errorBody(405, `${path} takes POST`);
       try {
-        return await deps.api.submit(submit[1] as 'backup' | 'restore', parseJsonBody(await readBody(req)));
+        return await deps.api.submit(
+          submit[1] as 'backup' | 'restore',
+          parseJsonBody(await readHttpBody(req)),
+        );
       } catch (err) {
         if (err instanceof ValidationError) return badRequest(err);
         throw err;

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The dispatcher process: configuration from the environment, and graceful shutdown on SIGTERM/SIGINT.
-import { createLogger } from '@bqbr/shared';
+import { createLogger, handleShutdownSignals } from '@bqbr/shared';
 import { parseConfig, type DispatcherConfig } from './config.js';
 import { startDispatcher } from './dispatcher.js';
 
@@ -15,20 +15,7 @@ try {
 
 try {
   const dispatcher = await startDispatcher(config, process.env, logger);
-  let signals = 0;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    // A second signal means now.
-    if (++signals > 1) process.exit(130);
-    logger.info('signal received', { signal });
-    const force = setTimeout(() => {
-      logger.error('shutdown took too long; exiting');
-      process.exit(1);
-    }, config.shutdownGraceMs + 5_000);
-    force.unref();
-    void dispatcher.stop();
-  };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
+  handleShutdownSignals({ logger, stop: () => dispatcher.stop(), graceMs: config.shutdownGraceMs });
   const failure = await dispatcher.stopped;
   if (failure) {
     logger.critical('dispatcher stopped after a failure', { error: failure.message });

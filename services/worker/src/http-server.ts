@@ -1,11 +1,16 @@
 // The worker's HTTP side: Pub/Sub push deliveries of bqbr-tasks (Cloud Run) and a health check.
 // Push semantics: a 2xx answer acks the message, anything else nacks it (the push retry policy backs off).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { ValidationError, decodePushRequest, type Logger, type ReceivedMessage } from '@bqbr/shared';
-import type { Disposition } from './task-handler.js';
-
-/** A push body holds one message of at most 10 MB, base64-encoded, plus its envelope. */
-const MAX_BODY_BYTES = 16 * 1024 * 1024;
+import {
+  BodyTooLarge,
+  ValidationError,
+  decodePushRequest,
+  fromPushedMessage,
+  readHttpBody,
+  type Disposition,
+  type Logger,
+  type ReceivedMessage,
+} from '@bqbr/shared';
 
 export interface WorkerHttpOptions {
   readonly logger: Logger;
@@ -13,20 +18,6 @@ export interface WorkerHttpOptions {
   readonly handleTask?: (message: ReceivedMessage) => Promise<Disposition>;
   /** False once shutting down: health checks fail and new pushes are refused (nacked). */
   readonly isAccepting: () => boolean;
-}
-
-class BodyTooLarge extends Error {}
-
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    const buffer = chunk as Buffer;
-    size += buffer.length;
-    if (size > MAX_BODY_BYTES) throw new BodyTooLarge();
-    chunks.push(buffer);
-  }
-  return Buffer.concat(chunks);
 }
 
 function send(res: ServerResponse, status: number, body?: object): void {
@@ -48,14 +39,7 @@ export function createWorkerHttpServer(options: WorkerHttpOptions): Server {
     if (!options.isAccepting()) return send(res, 503, { error: { message: 'shutting down' } });
     let message: ReceivedMessage;
     try {
-      const pushed = decodePushRequest(req.headers, await readBody(req));
-      message = {
-        data: pushed.data,
-        attributes: pushed.attributes,
-        messageId: pushed.messageId,
-        publishTime: pushed.publishTime,
-        deliveryAttempt: pushed.deliveryAttempt ?? 1,
-      };
+      message = fromPushedMessage(decodePushRequest(req.headers, await readHttpBody(req)));
     } catch (err) {
       if (err instanceof BodyTooLarge) return send(res, 413, { error: { message: 'body too large' } });
       if (err instanceof ValidationError) {

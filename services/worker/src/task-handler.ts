@@ -1,10 +1,17 @@
 // One bqbr-tasks message, from streaming pull or push alike: decode it at the edge, run the table step,
 // and say whether to ack (done, recorded, or undecodable) or nack (retryable: the subscription backs off).
-import { TaskMessage, classifyError, decode, type Logger, type ReceivedMessage } from '@bqbr/shared';
+import {
+  TaskMessage,
+  decode,
+  dispositionOf,
+  type Disposition,
+  type Logger,
+  type ReceivedMessage,
+} from '@bqbr/shared';
 import { runBackupStep, type BackupStepDeps } from './backup-step.js';
 import { runRestoreStep, type RestoreStepDeps } from './restore-step.js';
 
-export type Disposition = 'ack' | 'nack';
+export type { Disposition } from '@bqbr/shared';
 
 export interface HandlerContext {
   readonly logger: Logger;
@@ -53,12 +60,10 @@ export async function handleTaskMessage(message: ReceivedMessage, ctx: HandlerCo
     logger.debug('task message handled', { outcome });
     return 'ack';
   } catch (err) {
-    const failure = classifyError(err);
-    if (failure.kind === 'permanent') {
-      logger.error('task message failed permanently: acked', { error: err, reason: failure.reason });
-      return 'ack';
-    }
-    logger.warn('task message failed, will be retried', { error: err, reason: failure.reason });
-    return 'nack';
+    // The services' one ack rule: permanent failures are acked, everything else redelivered.
+    const { disposition, reason } = dispositionOf(err);
+    if (disposition === 'ack') logger.error('task message failed permanently: acked', { error: err, reason });
+    else logger.warn('task message failed, will be retried', { error: err, reason });
+    return disposition;
   }
 }

@@ -3,7 +3,6 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Duration, type Message, type Subscription } from '@google-cloud/pubsub';
 import {
   FirestoreStateStore,
   closeClients,
@@ -11,7 +10,7 @@ import {
   createStore,
   keptStores,
   ensureTopology,
-  fromPulledMessage,
+  startPullSubscriber,
   type Clients,
   type Env,
   type Logger,
@@ -92,28 +91,19 @@ export async function startWorker(config: WorkerConfig, env: Env, logger: Logger
   await once(server, 'listening');
   const port = (server.address() as AddressInfo).port;
 
-  let subscription: Subscription | undefined;
-  if (config.intake === 'pull') {
-    subscription = clients.pubsub.subscription(config.topology.subscriptions.tasks, {
-      flowControl: { maxMessages: config.concurrency, allowExcessMessages: false },
-      // The client keeps extending the lease while a task waits for its job.
-      maxExtensionTime: Duration.from({ seconds: config.jobWaitSeconds + LEASE_MARGIN_SECONDS }),
-      closeOptions: {
-        behavior: 'WAIT',
-        timeout: Duration.from({ milliseconds: Math.max(config.shutdownGraceMs, 1_000) }),
-      },
-    });
-    subscription.on('message', (message: Message) => {
-      handle(fromPulledMessage(message)).then(
-        (disposition) => (disposition === 'ack' ? message.ack() : message.nack()),
-        (err: unknown) => {
-          logger.error('task handler crashed: nacked', { error: err, messageId: message.id });
-          message.nack();
-        },
-      );
-    });
-    subscription.on('error', (err: unknown) => logger.error('tasks subscription error', { error: err }));
-  }
+  const subscriber =
+    config.intake === 'pull'
+      ? startPullSubscriber({
+          pubsub: clients.pubsub,
+          subscription: config.topology.subscriptions.tasks,
+          handle,
+          maxMessages: config.concurrency,
+          // The client keeps extending the lease while a task waits for its job.
+          maxExtensionMs: (config.jobWaitSeconds + LEASE_MARGIN_SECONDS) * 1000,
+          shutdownGraceMs: Math.max(config.shutdownGraceMs, 1_000),
+          logger,
+        })
+      : undefined;
   logger.info('worker started', {
     intake: config.intake,
     port,
@@ -127,7 +117,7 @@ export async function startWorker(config: WorkerConfig, env: Env, logger: Logger
     // Tasks waiting for a job hand over to a continuation message at once.
     shutdown.abort();
     // Stops pulling, waits for in-flight tasks (up to the grace time), nacks what is left, flushes acks.
-    await subscription?.close();
+    await subscriber?.close();
     await Promise.race([Promise.allSettled([...inFlight]), sleep(config.shutdownGraceMs)]);
     server.close();
     server.closeAllConnections();

@@ -1,44 +1,53 @@
-// Streaming pull: each message goes through the same handler as a push delivery; close() stops
-// pulling and waits for the handlers in flight.
-import { fromPulledMessage, type Logger } from '@bqbr/shared';
+// Streaming pull for both services: each message goes to the same handling as a push delivery, its
+// disposition acks or nacks it, and close() stops pulling and waits for the handlers in flight.
 import { Duration, type Message, type PubSub } from '@google-cloud/pubsub';
-import { deliver } from './deliver.js';
-import type { MessageHandler } from './handler.js';
+import type { Logger } from '../logging.js';
+import type { Disposition } from './delivery.js';
+import { fromPulledMessage, type ReceivedMessage } from './message.js';
 
 export interface PullSubscriber {
   /** Stops pulling, waits for handlers in flight (up to the grace time), then nacks what is left. */
   close(): Promise<void>;
 }
 
-export function startPullSubscriber(options: {
+export interface PullOptions {
   readonly pubsub: PubSub;
   readonly subscription: string;
-  readonly handler: MessageHandler;
+  /** Runs one message; a rejection nacks it. */
+  readonly handle: (message: ReceivedMessage) => Promise<Disposition>;
+  /** Messages handled at once. */
   readonly maxMessages: number;
-  readonly logger: Logger;
+  /** How long the client keeps extending a message's lease while its handler runs. */
+  readonly maxExtensionMs: number;
   readonly shutdownGraceMs: number;
-  /** The subscriber failed for good (its stream could not be re-opened). */
-  readonly onFatal: (err: Error) => void;
-}): PullSubscriber {
+  readonly logger: Logger;
+  /** The subscriber reported an error (its stream could not be re-opened); without it, errors are logged. */
+  readonly onError?: (err: Error) => void;
+}
+
+export function startPullSubscriber(options: PullOptions): PullSubscriber {
   const logger = options.logger.child({ subscription: options.subscription });
   const subscription = options.pubsub.subscription(options.subscription, {
     flowControl: { maxMessages: options.maxMessages, allowExcessMessages: false },
-    // The lease is extended while a handler runs: planning a large project can take minutes.
-    maxExtensionTime: Duration.from({ minutes: 60 }),
+    maxExtensionTime: Duration.from({ milliseconds: options.maxExtensionMs }),
     // close(): stop the stream at once, let handlers finish within the grace time, nack the rest.
     closeOptions: { behavior: 'WAIT', timeout: Duration.from({ milliseconds: options.shutdownGraceMs }) },
   });
   const inFlight = new Set<Promise<void>>();
   subscription.on('message', (message: Message) => {
-    const run = deliver(options.handler, fromPulledMessage(message), logger).then((outcome) =>
-      outcome === 'ack' ? message.ack() : message.nack(),
+    const run = options.handle(fromPulledMessage(message)).then(
+      (disposition) => (disposition === 'ack' ? message.ack() : message.nack()),
+      (err: unknown) => {
+        logger.error('message handler crashed: nacked', { error: err, messageId: message.id });
+        message.nack();
+      },
     );
     inFlight.add(run);
     void run.finally(() => inFlight.delete(run));
   });
   subscription.on('error', (err: Error) => {
     logger.error('subscriber failed', { error: err.message });
-    options.onFatal(err);
+    options.onError?.(err);
   });
   logger.info('pulling');
   return {

@@ -1,0 +1,51 @@
+// What both services do with a message once its handler has run, and with a push delivery before it
+// runs: one ack rule, one bounded body read, one push-to-message mapping (docs/contracts.md, "Errors").
+import type { IncomingMessage } from 'node:http';
+import { classifyError, type ErrorClassification } from '../errors.js';
+import type { ReceivedMessage } from './message.js';
+import type { PushedMessage } from './push.js';
+
+export type Disposition = 'ack' | 'nack';
+
+/**
+ * The one ack rule: a failure retrying cannot fix (classifyError says permanent) is acked, since a
+ * redelivery would fail the same way; anything else is nacked for the subscription's retry policy.
+ */
+export function dispositionOf(err: unknown): { readonly disposition: Disposition } & ErrorClassification {
+  const failure = classifyError(err);
+  return { disposition: failure.kind === 'permanent' ? 'ack' : 'nack', ...failure };
+}
+
+/** A Pub/Sub message is at most 10 MB; base64 in a JSON push envelope adds a third. */
+export const MAX_PUSH_BODY_BYTES = 16 * 1024 * 1024;
+
+export class BodyTooLarge extends Error {
+  override readonly name = 'BodyTooLarge';
+  constructor(readonly limit: number) {
+    super(`request body larger than ${limit} bytes`);
+  }
+}
+
+/** The request's body, refused with BodyTooLarge (answer 413) past `maxBytes` without reading the rest. */
+export async function readHttpBody(req: IncomingMessage, maxBytes = MAX_PUSH_BODY_BYTES): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const buffer = chunk as Buffer;
+    size += buffer.length;
+    if (size > maxBytes) throw new BodyTooLarge(maxBytes);
+    chunks.push(buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** A push delivery in the shape every handler takes; Pub/Sub counts attempts only with a dead-letter policy. */
+export function fromPushedMessage(pushed: PushedMessage): ReceivedMessage {
+  return {
+    data: pushed.data,
+    attributes: pushed.attributes,
+    messageId: pushed.messageId,
+    publishTime: pushed.publishTime,
+    deliveryAttempt: pushed.deliveryAttempt ?? 1,
+  };
+}
