@@ -1,4 +1,4 @@
-// The backups stored in a backup store (DESIGN.md, "Storage layout"), whatever the store: Cloud Storage,
+// The backups stored in a backup store (docs/contracts.md, "Storage layout"), whatever the store: Cloud Storage,
 // S3, Azure Blob Storage or a directory. bqbr's own have manifests; the original service's have
 // `{dataset}/{table}-*.{ext}` data files and no manifests. Timestamps, projects and datasets are found with
 // folder listings, so a store holding millions of data files is never listed file by file for them.

@@ -1,5 +1,5 @@
 // The Google Cloud clients both services use, pointed at the local emulators when their variables are set
-// (DESIGN.md, "Local stack") and at Google Cloud otherwise.
+// (README.md, "Local stack") and at Google Cloud otherwise.
 import { BigQuery } from '@google-cloud/bigquery';
 import { Firestore } from '@google-cloud/firestore';
 import { PubSub } from '@google-cloud/pubsub';

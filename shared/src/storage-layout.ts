@@ -1,4 +1,4 @@
-// Where a backup's files go (DESIGN.md, "Storage layout"):
+// Where a backup's files go (docs/contracts.md, "Storage layout"):
 //   {uri}/backups/{yyyyMMdd_HHmmss}/{projectId}/{dataset}/{table}/data-*.{ext} and .../{table}/_table.json
 //   {uri}/backups/{yyyyMMdd_HHmmss}/{projectId}/_backup.json
 import { backupFolderName } from './snapshot-time.js';

@@ -10,7 +10,7 @@ import {
 
 const problem = (uri: string, env: Record<string, string> = {}): PermanentError => {
   try {
-    destinationFromUri(uri, env, '/work/here');
+    destinationFromUri(uri, env, '/srv/here');
   } catch (err) {
     expect(err).to.be.instanceOf(PermanentError);
     expect((err as PermanentError).reason).to.equal('invalid');
@@ -107,13 +107,13 @@ describe('destinations from URIs (destinationFromUri)', function () {
       path: '/var/my backups',
     });
     expect(destinationFromUri('/var/backups', {})).to.deep.equal({ kind: 'file', path: '/var/backups' });
-    expect(destinationFromUri('backups/bq', {}, '/work/here')).to.deep.equal({
+    expect(destinationFromUri('backups/bq', {}, '/srv/here')).to.deep.equal({
       kind: 'file',
-      path: '/work/here/backups/bq',
+      path: '/srv/here/backups/bq',
     });
-    expect(destinationFromUri('./a:b', {}, '/work/here')).to.deep.equal({
+    expect(destinationFromUri('./a:b', {}, '/srv/here')).to.deep.equal({
       kind: 'file',
-      path: '/work/here/a:b',
+      path: '/srv/here/a:b',
     });
     expect(problem('file://server/share').message).to.match(/file URI/);
     expect(problem('').message).to.match(/no location/);

@@ -75,7 +75,7 @@ describe('stack launcher', function () {
       await stack?.stop();
     });
 
-    it('publishes every connection setting of DESIGN.md', () => {
+    it('publishes every connection setting of the local stack', () => {
       expect(stack.env).to.include.keys(
         'PUBSUB_EMULATOR_HOST',
         'FIRESTORE_EMULATOR_HOST',

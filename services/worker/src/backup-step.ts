@@ -1,4 +1,4 @@
-// Backup of one table (DESIGN.md, "Backup of one table"): skip if done, read the table, start or find
+// Backup of one table (docs/architecture.md, "The worker"): skip if done, read the table, start or find
 // its extract job, wait within a budget, list the files, write `_table.json`, mark the task, publish
 // the event. Every step is idempotent, so a redelivered message finds the state and does no more work.
 import {

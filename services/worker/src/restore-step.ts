@@ -1,4 +1,4 @@
-// Restore of one table (DESIGN.md, "Restore of one table"): read `_table.json` (checked against the
+// Restore of one table (docs/architecture.md, "The worker"): read `_table.json` (checked against the
 // MD5 `_backup.json` recorded), check every data file against the manifest, refuse a target that
 // exists unless the request allows it, load the files with deterministic job ids (through a staging
 // table when BigQuery cannot load a type back directly), and compare the rows with the manifest.

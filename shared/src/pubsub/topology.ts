@@ -1,4 +1,4 @@
-// The Pub/Sub topics and subscriptions of DESIGN.md ("Pub/Sub topology"), their configurable names, and
+// The Pub/Sub topics and subscriptions (docs/contracts.md, "Topics"), their configurable names, and
 // their idempotent creation (local stacks and first deployments; Terraform owns production).
 import type { CreateSubscriptionOptions, PubSub } from '@google-cloud/pubsub';
 import * as t from 'io-ts';

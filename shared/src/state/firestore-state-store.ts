@@ -1,4 +1,4 @@
-// The StateStore on Firestore (DESIGN.md, "Operation state"): `operations/{id}`, `operations/{id}/tasks/{taskId}`
+// The StateStore on Firestore (docs/contracts.md, "Operation state"): `operations/{id}`, `operations/{id}/tasks/{taskId}`
 // and `backups/{id}`. Status changes are guarded in transactions on the one document they change; the
 // operation is never written per task (no hot document): progress is counted with aggregation queries.
 import {

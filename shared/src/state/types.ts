@@ -1,4 +1,4 @@
-// Operation state (DESIGN.md, "Operation state"): the shapes kept in Firestore and the store's contract.
+// Operation state (docs/contracts.md, "Operation state"): the shapes kept in Firestore and the store's contract.
 import type { BackupFileEntry, OperationSummary } from '../contracts/manifests.js';
 import type { TableRef, TaskSpec } from '../contracts/task.js';
 

@@ -33,7 +33,7 @@ export const OPTIONAL_STACK_SERVICES = ['s3', 'azure'] as const;
 export const ALL_STACK_SERVICES = [...STACK_SERVICES, ...OPTIONAL_STACK_SERVICES] as const;
 export type StackService = (typeof ALL_STACK_SERVICES)[number];
 
-/** The addresses of DESIGN.md (and s3rver's and Azurite's usual ones): what `npm run stack` uses unless told otherwise. */
+/** The default addresses (README.md, "Local stack"; and s3rver's and Azurite's usual ones): what `npm run stack` uses unless told otherwise. */
 export const DEFAULT_STACK_PORTS: Readonly<Record<StackService, number>> = {
   pubsub: 8085,
   firestore: 8086,
@@ -278,7 +278,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
   };
 }
 
-/** The variables of DESIGN.md's local-stack table, plus what gcloud needs to talk to the emulators. */
+/** The variables of the local-stack table (README.md, "Local stack"), plus what gcloud needs to talk to the emulators. */
 export function stackEnv(
   host: string,
   projectId: string,

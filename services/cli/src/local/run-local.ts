@@ -81,7 +81,7 @@ async function start(mode: RunLocalOptions['mode']): Promise<Running> {
   await mkdir(stateDir, { recursive: true });
   const stack = await startStack({
     projectId: PROJECT_ID,
-    // The demo runs beside anything else on free ports; `npm start` uses DESIGN.md's addresses.
+    // The demo runs beside anything else on free ports; `npm start` uses the default addresses (README.md, "Local stack").
     ports: demo ? { pubsub: 0, firestore: 0, storage: 0, bigquery: 0 } : { ...DEFAULT_STACK_PORTS },
     // `npm start` also brings the stand-ins for S3 and Azure Blob Storage.
     s3: !demo,
