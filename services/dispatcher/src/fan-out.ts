@@ -16,6 +16,7 @@ import {
   type TaskDoc,
 } from '@bqbr/shared';
 import type { Publisher } from './handler.js';
+import { newOperationDoc } from './operation-doc.js';
 import { pages, planTables, taskSpec, type Catalog, type PlannedTable } from './planner.js';
 import { publishTask } from './task-messages.js';
 
@@ -46,24 +47,21 @@ export interface BackupStart {
 /** The operation document a backup starts with. */
 export function newBackupOperation(start: BackupStart, now: Date): OperationDoc {
   const { request, snapshotMillis } = start;
-  const at = now.toISOString();
-  return {
-    operationId: start.operationId,
-    kind: 'backup',
-    status: 'PLANNING',
-    projectId: request.bigQuery.projectId,
-    request,
-    dryRun: false,
-    ...(start.requestMessageId !== undefined ? { requestMessageId: start.requestMessageId } : {}),
-    snapshotMillis,
-    snapshotTime: new Date(snapshotMillis).toISOString(),
-    location: destinationUri(backupDestination(request).spec, backupRootPath(snapshotMillis)),
-    taskTotal: 0,
-    fanOutComplete: false,
-    createdAt: at,
-    updatedAt: at,
-    startedAt: at,
-  };
+  return newOperationDoc(
+    {
+      operationId: start.operationId,
+      kind: 'backup',
+      projectId: request.bigQuery.projectId,
+      request,
+      ...(start.requestMessageId !== undefined ? { requestMessageId: start.requestMessageId } : {}),
+    },
+    now,
+    {
+      snapshotMillis,
+      snapshotTime: new Date(snapshotMillis).toISOString(),
+      location: destinationUri(backupDestination(request).spec, backupRootPath(snapshotMillis)),
+    },
+  );
 }
 
 /**

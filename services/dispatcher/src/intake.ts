@@ -9,22 +9,17 @@ import {
   type DecodedRequest,
   type ErrorInfo,
   type Logger,
-  type OperationDoc,
   type ReceivedMessage,
   type StateStore,
 } from '@bqbr/shared';
 import type { Completion } from './completion.js';
 import { recordDryRun } from './dry-run.js';
+import { newOperationDoc } from './operation-doc.js';
 import { startBackup, type FanOutDeps } from './fan-out.js';
 import { parseJson, type MessageHandler } from './handler.js';
 import { resolveSnapshot } from './planner.js';
-import {
-  stagingNeeded,
-  restoreFailure,
-  startRestore,
-  type BackupSource,
-  type TargetDatasets,
-} from './restore.js';
+import { stagingProblem } from './staging.js';
+import { restoreFailure, startRestore, type BackupSource, type TargetDatasets } from './restore.js';
 
 export interface IntakeDeps extends FanOutDeps {
   readonly backups: BackupSource;
@@ -116,23 +111,19 @@ export async function recordFailed(
     readonly now?: () => Date;
   },
 ): Promise<void> {
-  const at = (deps.now ?? (() => new Date()))().toISOString();
-  const doc: OperationDoc = {
-    operationId: envelope.operationId,
-    kind: envelope.kind,
-    status: 'FAILED',
-    projectId: envelope.projectId,
-    request: envelope.body ?? null,
-    dryRun: false,
-    ...(envelope.requestMessageId !== undefined ? { requestMessageId: envelope.requestMessageId } : {}),
-    taskTotal: 0,
-    fanOutComplete: false,
-    error,
-    notified: false,
-    createdAt: at,
-    updatedAt: at,
-    finishedAt: at,
-  };
+  const now = (deps.now ?? (() => new Date()))();
+  const at = now.toISOString();
+  const doc = newOperationDoc(
+    {
+      operationId: envelope.operationId,
+      kind: envelope.kind,
+      projectId: envelope.projectId,
+      request: envelope.body,
+      ...(envelope.requestMessageId !== undefined ? { requestMessageId: envelope.requestMessageId } : {}),
+    },
+    now,
+    { status: 'FAILED', error, notified: false, finishedAt: at },
+  );
   const { created, operation } = await deps.store.createOperation(doc);
   if (!created && operation.status === 'PLANNING') {
     await deps.store.transitionOperation(envelope.operationId, ['PLANNING'], 'FAILED', {
@@ -180,9 +171,9 @@ export function createRequestHandler(deps: IntakeDeps): MessageHandler {
     }
     const request = decoded.request;
     const destination = backupDestination(request).spec;
-    if (destination.kind !== 'gcs' && deps.stagingUri === undefined) {
+    const error = stagingProblem('backup', destination.kind, deps.stagingUri);
+    if (error !== undefined) {
       // BigQuery extracts only to Cloud Storage: the files need somewhere to land before they move on.
-      const error = stagingNeeded('backup', destination.kind);
       logger.warn('backup refused', { error: error.message });
       await recordFailed(record, error, deps);
       return;

@@ -15,6 +15,7 @@ import {
   type TableRef,
 } from '@bqbr/shared';
 import type { BigQuery } from '@google-cloud/bigquery';
+import { requireStaging, stagingFolderOf } from './staging.js';
 import { isExcluded, isSelected, type SelectionRule } from './table-patterns.js';
 
 /** A table as BigQuery's `tables.list` describes it. */
@@ -268,10 +269,6 @@ export function exportSettings(request: BackupRequest): ExportSettings {
   };
 }
 
-/** Where a backup's extract jobs write when its destination is not Cloud Storage: per operation and table. */
-export const stagingFolderOf = (stagingUri: string, operationId: string, table: TableRef): string =>
-  `${stagingUri}/${operationId}/${table.projectId}/${table.datasetId}/${table.tableId}`;
-
 /** Everything a worker needs to export one table. */
 export function taskSpec(
   request: BackupRequest,
@@ -289,8 +286,8 @@ export function taskSpec(
           destination,
           tablePath: path,
           stagingFolder: stagingFolderOf(
-            requireStaging(staging).stagingUri,
-            requireStaging(staging).operationId,
+            requireStaging('backup', destination.kind, staging?.stagingUri),
+            staging?.operationId ?? '',
             table,
           ),
         };
@@ -306,18 +303,6 @@ export function taskSpec(
     overwrite: exportOptions.overwrite,
     ...external,
   };
-}
-
-function requireStaging<T>(staging: T | undefined): T {
-  if (staging === undefined)
-    throw new ValidationError('backup request', [
-      {
-        path: 'backupStorage',
-        message:
-          'a destination outside Cloud Storage needs a staging location for BigQuery extracts: set BQBR_STAGING_URI (gs://bucket/prefix) on the dispatcher',
-      },
-    ]);
-  return staging;
 }
 
 const SAMPLE_SIZE = 1000;

@@ -20,7 +20,9 @@ import {
   type TaskDoc,
 } from '@bqbr/shared';
 import { plannedTaskDoc, publishTasks, type FanOutDeps } from './fan-out.js';
+import { newOperationDoc } from './operation-doc.js';
 import { pages } from './planner.js';
+import { requireStaging, stagingFolderOf, stagingProblem } from './staging.js';
 
 /** A backup found in a store. */
 export interface FoundBackup {
@@ -284,21 +286,17 @@ function entryOf(
 
 /** The operation document a restore starts with. */
 export function newRestoreOperation(start: RestoreStart, now: Date): OperationDoc {
-  const at = now.toISOString();
-  return {
-    operationId: start.operationId,
-    kind: 'restore',
-    status: 'PLANNING',
-    projectId: start.request.bigQuery.projectId,
-    request: start.request,
-    dryRun: start.request.dryRun === true,
-    ...(start.requestMessageId !== undefined ? { requestMessageId: start.requestMessageId } : {}),
-    taskTotal: 0,
-    fanOutComplete: false,
-    createdAt: at,
-    updatedAt: at,
-    startedAt: at,
-  };
+  return newOperationDoc(
+    {
+      operationId: start.operationId,
+      kind: 'restore',
+      projectId: start.request.bigQuery.projectId,
+      request: start.request,
+      dryRun: start.request.dryRun === true,
+      ...(start.requestMessageId !== undefined ? { requestMessageId: start.requestMessageId } : {}),
+    },
+    now,
+  );
 }
 
 function specOf(
@@ -340,22 +338,13 @@ function specOf(
           // The worker reads the manifest there and stages the data files in Cloud Storage to load them.
           backupStore: where,
           manifestPath: entry.manifestPath,
-          stagingFolder: `${requireStagingUri(stagingUri, where.kind)}/${operationId}/${entry.target.projectId}/${entry.target.datasetId}/${entry.target.tableId}`,
+          stagingFolder: stagingFolderOf(
+            requireStaging('restore', where.kind, stagingUri),
+            operationId,
+            entry.target,
+          ),
         }
       : {}),
-  };
-}
-
-function requireStagingUri(stagingUri: string | undefined, kind: string): string {
-  if (stagingUri === undefined) throw new RestorePlanError(stagingNeeded('restore', kind));
-  return stagingUri;
-}
-
-/** Why a backup or restore outside Cloud Storage cannot run: BigQuery reads and writes only gs:// files. */
-export function stagingNeeded(what: 'backup' | 'restore', kind: string): ErrorInfo {
-  return {
-    reason: 'failedPrecondition',
-    message: `a ${what} ${what === 'backup' ? 'to' : 'from'} ${kind} (outside Cloud Storage) needs a Cloud Storage staging location for BigQuery's files: set BQBR_STAGING_URI (gs://bucket/prefix) on the dispatcher; nothing was done`,
   };
 }
 
@@ -437,8 +426,8 @@ export async function startRestore(start: RestoreStart, deps: RestoreDeps, logge
   if (!created) logger.info('resuming the planning of an operation');
   const request = start.request;
   const sourceKind = restoreSource(request).spec.kind;
-  if (sourceKind !== 'gcs' && deps.stagingUri === undefined)
-    throw new RestorePlanError(stagingNeeded('restore', sourceKind));
+  const staging = stagingProblem('restore', sourceKind, deps.stagingUri);
+  if (staging !== undefined) throw new RestorePlanError(staging);
   const plan = await planRestore(request, deps.backups);
   const snapshotMillis = plan.backup.snapshotMillis;
   const common = {

@@ -1,0 +1,41 @@
+// The one place an operation document is made: every kind, and every way an operation starts
+// (planned, a dry run, refused before it starts) (docs/contracts.md, "Operation state").
+import type { OperationDoc } from '@bqbr/shared';
+
+export interface NewOperation {
+  readonly operationId: string;
+  readonly kind: OperationDoc['kind'];
+  readonly projectId: string;
+  /** The decoded request (or, for a refused one, the body as received). */
+  readonly request: unknown;
+  readonly requestMessageId?: string;
+  readonly dryRun?: boolean;
+}
+
+/**
+ * A new operation document: PLANNING (started now) unless `extra` says otherwise; `extra` adds the
+ * kind's own fields (snapshot, location) or ends it at once (status, error, finishedAt).
+ */
+export function newOperationDoc(
+  start: NewOperation,
+  now: Date,
+  extra: Partial<OperationDoc> = {},
+): OperationDoc {
+  const at = now.toISOString();
+  const status = extra.status ?? 'PLANNING';
+  return {
+    operationId: start.operationId,
+    kind: start.kind,
+    status,
+    projectId: start.projectId,
+    request: start.request ?? null,
+    dryRun: start.dryRun ?? false,
+    ...(start.requestMessageId !== undefined ? { requestMessageId: start.requestMessageId } : {}),
+    taskTotal: 0,
+    fanOutComplete: false,
+    createdAt: at,
+    updatedAt: at,
+    ...(status === 'PLANNING' ? { startedAt: at } : {}),
+    ...extra,
+  };
+}
