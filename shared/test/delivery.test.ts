@@ -15,15 +15,26 @@ import {
 
 describe('delivery', () => {
   describe('the ack rule', () => {
-    it('acks what retrying cannot fix, from bqbr or from a client error body', () => {
-      expect(dispositionOf(new PermanentError('invalid', 'bad')).disposition).to.equal('ack');
+    it('acks what bqbr itself decided retrying cannot fix', () => {
+      expect(dispositionOf(new PermanentError('invalid', 'bad'))).to.include({
+        disposition: 'ack',
+        reason: 'invalid',
+      });
+    });
+
+    it('nacks a client error even when its kind is permanent, so the dead-letter path records it', () => {
       const apiError = Object.assign(new Error('Not found: Table p:d.t'), {
         code: 404,
         errors: [{ reason: 'notFound' }],
       });
-      expect(dispositionOf(apiError)).to.include({ disposition: 'ack', reason: 'notFound' });
-      // gRPC INVALID_ARGUMENT (Firestore refusing a document, say) would fail the same way again.
-      expect(dispositionOf(Object.assign(new Error('too big'), { code: 3 })).disposition).to.equal('ack');
+      expect(dispositionOf(apiError)).to.include({
+        disposition: 'nack',
+        kind: 'permanent',
+        reason: 'notFound',
+      });
+      // gRPC FAILED_PRECONDITION from Firestore: acking it would drop the message for good.
+      const precondition = Object.assign(new Error('transaction expired'), { code: 9 });
+      expect(dispositionOf(precondition)).to.include({ disposition: 'nack', kind: 'permanent' });
     });
 
     it('nacks what may pass later, and whatever it cannot classify', () => {

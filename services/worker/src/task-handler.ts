@@ -60,7 +60,7 @@ export async function handleTaskMessage(message: ReceivedMessage, ctx: HandlerCo
     logger.debug('task message handled', { outcome });
     return 'ack';
   } catch (err) {
-    // The services' one ack rule: permanent failures are acked, everything else redelivered.
+    // The services' one ack rule: a PermanentError is acked, everything else redelivered.
     const { disposition, reason } = dispositionOf(err);
     if (disposition === 'ack') logger.error('task message failed permanently: acked', { error: err, reason });
     else logger.warn('task message failed, will be retried', { error: err, reason });

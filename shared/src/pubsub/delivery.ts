@@ -1,19 +1,21 @@
 // What both services do with a message once its handler has run, and with a push delivery before it
 // runs: one ack rule, one bounded body read, one push-to-message mapping (docs/contracts.md, "Errors").
 import type { IncomingMessage } from 'node:http';
-import { classifyError, type ErrorClassification } from '../errors.js';
+import { PermanentError, classifyError, type ErrorClassification } from '../errors.js';
 import type { ReceivedMessage } from './message.js';
 import type { PushedMessage } from './push.js';
 
 export type Disposition = 'ack' | 'nack';
 
 /**
- * The one ack rule: a failure retrying cannot fix (classifyError says permanent) is acked, since a
- * redelivery would fail the same way; anything else is nacked for the subscription's retry policy.
+ * The one ack rule: a PermanentError, bqbr's own decision that a redelivery would fail the same way
+ * (after recording what it could), is acked; anything else is nacked for the subscription's retry
+ * policy, whatever kind classifyError gives it. A client error is never acked on the spot: a message
+ * lost that way (a completion event, say, on a Firestore FAILED_PRECONDITION) would leave its operation
+ * RUNNING for good, while a nacked one ends in the dead-letter handler, which records it.
  */
 export function dispositionOf(err: unknown): { readonly disposition: Disposition } & ErrorClassification {
-  const failure = classifyError(err);
-  return { disposition: failure.kind === 'permanent' ? 'ack' : 'nack', ...failure };
+  return { disposition: err instanceof PermanentError ? 'ack' : 'nack', ...classifyError(err) };
 }
 
 /** A Pub/Sub message is at most 10 MB; base64 in a JSON push envelope adds a third. */
