@@ -9,7 +9,7 @@ import {
   PermanentError,
   RetryableError,
   dispositionOf,
-  fromPushedMessage,
+  toReceivedMessage,
   readHttpBody,
 } from '../src/index.js';
 
@@ -96,8 +96,8 @@ describe('delivery', () => {
         messageId: 'm-1',
         publishTime: '2026-12-03T10:00:00.000Z',
       };
-      expect(fromPushedMessage(pushed)).to.deep.equal({ ...pushed, deliveryAttempt: 1 });
-      expect(fromPushedMessage({ ...pushed, deliveryAttempt: 4 }).deliveryAttempt).to.equal(4);
+      expect(toReceivedMessage(pushed)).to.deep.equal({ ...pushed, deliveryAttempt: 1 });
+      expect(toReceivedMessage({ ...pushed, deliveryAttempt: 4 }).deliveryAttempt).to.equal(4);
     });
   });
 });

@@ -4,7 +4,7 @@ import {
   ValidationError,
   classifyError,
   decodePushRequest,
-  fromPushedMessage,
+  toReceivedMessage,
   readHttpBody,
   type Logger,
 } from '@bqbr/shared';
@@ -70,7 +70,7 @@ export function createHttpServer(deps: HttpServerDeps): Server {
         if (err instanceof ValidationError) return badRequest(err);
         throw err;
       }
-      const message = fromPushedMessage(decoded);
+      const message = toReceivedMessage(decoded);
       // 2xx acks the push delivery; anything else makes Pub/Sub retry it with backoff.
       const outcome = await deliver(pushHandler, message, logger);
       return outcome === 'ack'

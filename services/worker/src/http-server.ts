@@ -5,7 +5,7 @@ import {
   BodyTooLarge,
   ValidationError,
   decodePushRequest,
-  fromPushedMessage,
+  toReceivedMessage,
   readHttpBody,
   type Disposition,
   type Logger,
@@ -39,7 +39,7 @@ export function createWorkerHttpServer(options: WorkerHttpOptions): Server {
     if (!options.isAccepting()) return send(res, 503, { error: { message: 'shutting down' } });
     let message: ReceivedMessage;
     try {
-      message = fromPushedMessage(decodePushRequest(req.headers, await readHttpBody(req)));
+      message = toReceivedMessage(decodePushRequest(req.headers, await readHttpBody(req)));
     } catch (err) {
       if (err instanceof BodyTooLarge) return send(res, 413, { error: { message: 'body too large' } });
       if (err instanceof ValidationError) {

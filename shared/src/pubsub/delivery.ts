@@ -1,9 +1,7 @@
-// What both services do with a message once its handler has run, and with a push delivery before it
-// runs: one ack rule, one bounded body read, one push-to-message mapping (docs/contracts.md, "Errors").
+// What both services do with a message once its handler has run (one ack rule, docs/contracts.md,
+// "Errors"), and with a push body before it runs (one bounded read; push.ts decodes and maps it).
 import type { IncomingMessage } from 'node:http';
 import { PermanentError, classifyError, type ErrorClassification } from '../errors.js';
-import type { ReceivedMessage } from './message.js';
-import type { PushedMessage } from './push.js';
 
 export type Disposition = 'ack' | 'nack';
 
@@ -39,15 +37,4 @@ export async function readHttpBody(req: IncomingMessage, maxBytes = MAX_PUSH_BOD
     chunks.push(buffer);
   }
   return Buffer.concat(chunks);
-}
-
-/** A push delivery in the shape every handler takes; Pub/Sub counts attempts only with a dead-letter policy. */
-export function fromPushedMessage(pushed: PushedMessage): ReceivedMessage {
-  return {
-    data: pushed.data,
-    attributes: pushed.attributes,
-    messageId: pushed.messageId,
-    publishTime: pushed.publishTime,
-    deliveryAttempt: pushed.deliveryAttempt ?? 1,
-  };
 }
