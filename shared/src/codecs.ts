@@ -149,6 +149,18 @@ export function oneOf<V extends string>(
   );
 }
 
+/** Exactly one of a fixed set of values, as bqbr wrote it (no case folding, no aliases): for state read back. */
+export function literalOf<const V extends string>(name: string, values: readonly V[]): t.Type<V, V, unknown> {
+  const is = (u: unknown): u is V => typeof u === 'string' && (values as readonly string[]).includes(u);
+  return new t.Type<V, V, unknown>(
+    name,
+    is,
+    (u, c) =>
+      is(u) ? t.success(u) : t.failure(u, c, `expected one of ${values.join(', ')}, got ${show(u)}`),
+    t.identity,
+  );
+}
+
 /** A codec of one literal value, e.g. the top-level `kind` of a backup request. */
 export function exactly<V extends string>(value: V): t.Type<V, V, unknown> {
   return new t.Type<V, V, unknown>(

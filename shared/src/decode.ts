@@ -1,7 +1,7 @@
 // The edge of every service: decode untrusted input with an io-ts codec, or throw one error that names
 // each bad field by its path.
 import * as E from 'fp-ts/lib/Either.js';
-import type * as t from 'io-ts';
+import * as t from 'io-ts';
 import { PermanentError } from './errors.js';
 
 export interface ValidationIssue {
@@ -18,20 +18,37 @@ export class ValidationError extends PermanentError {
     readonly what: string,
     readonly issues: readonly ValidationIssue[],
   ) {
-    super('invalid', `invalid ${what}: ${issues.map(formatIssue).join('; ')}`);
+    super('invalid', `invalid ${what}: ${formatIssues(issues)}`);
   }
 }
 
 const formatIssue = ({ path, message }: ValidationIssue): string => (path ? `${path}: ${message}` : message);
 
+/** `path: message; path: message`, as every decode error reads. */
+export const formatIssues = (issues: readonly ValidationIssue[]): string =>
+  issues.map(formatIssue).join('; ');
+
 /** Returns the decoded value, or throws a ValidationError naming `what` (e.g. `backup request`). */
 export function decode<C extends t.Any>(codec: C, input: unknown, what: string): t.TypeOf<C> {
-  const result = codec.decode(input);
-  if (E.isRight(result)) return result.right as t.TypeOf<C>;
-  throw new ValidationError(what, toIssues(result.left));
+  const result = decodeIssues(codec, input);
+  if (E.isRight(result)) return result.right;
+  throw new ValidationError(what, result.left);
 }
 
-/** One issue per path, in the order io-ts found them; a codec's own message beats a generic one. */
+/** The decoded value, or its issues: for an edge whose failure is not a ValidationError (a stored document). */
+export function decodeIssues<C extends t.Any>(
+  codec: C,
+  input: unknown,
+): E.Either<ValidationIssue[], t.TypeOf<C>> {
+  const result = codec.decode(input);
+  return E.isRight(result) ? E.right(result.right as t.TypeOf<C>) : E.left(toIssues(result.left));
+}
+
+/**
+ * One issue per path, in the order io-ts found them; a codec's own message beats a generic one. A union
+ * whose members are told apart by a literal field (`kind`, `layout`) reports the fields of the member the
+ * input names; any other failed union is one statement at its path.
+ */
 export function toIssues(errors: t.Errors): ValidationIssue[] {
   const byPath = new Map<string, { message: string; isOwn: boolean }>();
   for (const error of errors) {
@@ -45,8 +62,7 @@ export function toIssues(errors: t.Errors): ValidationIssue[] {
 
 function toIssue(error: t.ValidationError): ValidationIssue {
   const { context } = error;
-  // A union reports one error per member it tried; the useful statement is that the union failed.
-  const union = context.findIndex((entry) => isTagged(entry.type, 'UnionType'));
+  const union = unresolvedUnion(context);
   if (union >= 0 && error.message === undefined) {
     const entry = context[union]!;
     return {
@@ -59,6 +75,19 @@ function toIssue(error: t.ValidationError): ValidationIssue {
     path: renderPath(context),
     message: error.message ?? describeFailure(last?.type, error.value),
   };
+}
+
+/**
+ * The index in `context` of the first union the error passed through that is not tagged, or -1. io-ts
+ * builds a tagged union when every member has a literal field in common (`kind`, `layout`) and tries only
+ * the member the input's tag names, so an error below one is that member's own and stands for itself.
+ */
+function unresolvedUnion(context: t.Context): number {
+  for (let i = 0; i < context.length - 1; i++) {
+    const type = context[i]!.type;
+    if (isTagged(type, 'UnionType') && !(type instanceof t.TaggedUnionType)) return i;
+  }
+  return -1;
 }
 
 function renderPath(context: t.Context): string {

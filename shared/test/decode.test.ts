@@ -53,6 +53,32 @@ describe('decode', () => {
     ]);
   });
 
+  it('reports the fields of the one member a tagged union input names, through intersections', () => {
+    const Home = t.union([
+      t.type({ kind: t.literal('gcs'), uri: t.string }),
+      t.intersection([t.type({ kind: t.literal('s3'), bucket: t.string }), t.partial({ region: t.string })]),
+    ]);
+    const codec = t.type({
+      spec: t.union([t.type({ layout: t.literal('a'), home: Home }), t.type({ layout: t.literal('b') })]),
+    });
+    expect(issuesOf(codec, { spec: { layout: 'a', home: { kind: 's3', region: 7 } } })).to.deep.equal([
+      { path: 'spec.home.bucket', message: 'required' },
+      { path: 'spec.home.region', message: 'expected a string, got 7' },
+    ]);
+  });
+
+  it('states a tagged union failed when the input names none of its members', () => {
+    const codec = t.type({
+      home: t.union(
+        [t.type({ kind: t.literal('gcs'), uri: t.string }), t.type({ kind: t.literal('s3') })],
+        'Home',
+      ),
+    });
+    expect(issuesOf(codec, { home: { kind: 'ftp', uri: 1 } })).to.deep.equal([
+      { path: 'home', message: 'expected Home, got {"kind":"ftp","uri":1}' },
+    ]);
+  });
+
   it('looks through intersections without adding their member indexes to paths', () => {
     const codec = t.intersection([t.type({ a: t.string }), t.partial({ b: t.boolean })]);
     expect(issuesOf(codec, { a: 1, b: 'no' })).to.deep.equal([

@@ -2,13 +2,18 @@ import { startStack, type RunningStack } from '@bqbr/emulators';
 import type { Firestore } from '@google-cloud/firestore';
 import { expect } from 'chai';
 import {
+  classifyError,
   createClients,
+  dispositionOf,
   FirestoreStateStore,
+  StateDocumentError,
   taskIdFor,
   type OperationDoc,
+  type RestoreTaskSpec,
   type TableRef,
   type TaskDoc,
 } from '../src/index.js';
+import { rejection } from './support/rejection.js';
 
 const PROJECT = 'state-store-test';
 
@@ -40,6 +45,9 @@ function task(operationId: string, tableId: string, datasetId = 'sales'): TaskDo
       kind: 'backup',
       source: table,
       snapshotMillis: 1_700_000_000_000,
+      home: { kind: 'gcs', uri: 'gs://bucket' },
+      tablePath: `backups/20231114_221320/src-project/${datasetId}/${tableId}`,
+      landingFolder: `gs://bucket/backups/20231114_221320/src-project/${datasetId}/${tableId}`,
       tableFolder: `gs://bucket/backups/20231114_221320/src-project/${datasetId}/${tableId}`,
       format: 'AVRO',
       compression: 'SNAPPY',
@@ -52,6 +60,51 @@ function task(operationId: string, tableId: string, datasetId = 'sales'): TaskDo
     jobIds: [],
     createdAt: now,
     updatedAt: now,
+  };
+}
+
+/** A restore task of `backup`'s layout, with every optional field a finished task can carry. */
+function restoreTask(operationId: string, tableId: string, backup: RestoreTaskSpec['backup']): TaskDoc {
+  const source: TableRef = { projectId: 'src-project', datasetId: 'sales', tableId };
+  const target: TableRef = { projectId: 'dst-project', datasetId: 'restored_sales', tableId };
+  return {
+    operationId,
+    taskId: taskIdFor(source),
+    table: source,
+    spec: {
+      kind: 'restore',
+      source,
+      target,
+      backup,
+      writeDisposition: 'WRITE_TRUNCATE',
+      allowReplace: true,
+      phase: 2,
+      datasetMap: { sales: 'restored_sales' },
+      ignoreUnknownValues: false,
+      maxBadRecords: 0,
+      location: 'EU',
+    },
+    status: 'SUCCEEDED',
+    phase: 2,
+    deliveries: 2,
+    jobAttempt: 1,
+    jobIds: ['bqbr_load_0', 'bqbr_load_1'],
+    rows: 10,
+    bytes: 2048,
+    fileCount: 1,
+    files: [
+      { name: 'data-0.avro', uri: 'gs://bucket/x/data-0.avro', bytes: 2048, md5: 'bWQ1', crc32c: 'Y3Jj' },
+    ],
+    manifestUri: 'gs://bucket/x/_table.json',
+    manifestMd5: 'bWQ1',
+    createdTarget: true,
+    targetExisted: false,
+    note: 'view restored after its tables',
+    error: { reason: 'invalid', message: 'an earlier attempt', issues: [{ path: 'a.b', message: 'bad' }] },
+    createdAt: '2030-01-01T00:00:00.000Z',
+    updatedAt: '2030-01-01T00:01:00.000Z',
+    startedAt: '2030-01-01T00:00:01.000Z',
+    finishedAt: '2030-01-01T00:01:00.000Z',
   };
 }
 
@@ -267,6 +320,161 @@ describe('FirestoreStateStore (Firestore emulator)', function () {
       expect(seen).to.deep.equal(names.map((t) => `sales.${t}`));
       const failed = await store.listTasks(id, { status: 'FAILED' });
       expect(failed.map((t) => t.taskId)).to.deep.equal(['sales.t2', 'sales.t5']);
+    });
+  });
+
+  describe('documents read back', function () {
+    it('round-trips an operation of each kind, every field, through every read', async function () {
+      const projectId = uniqueId('proj');
+      const backup = operation(uniqueId('op'), {
+        projectId,
+        status: 'PARTIALLY_FAILED',
+        requestMessageId: 'm-1',
+        snapshotMillis: 1_700_000_000_000,
+        snapshotTime: '2023-11-14T22:13:20.000Z',
+        location: 'gs://bucket/backups/20231114_221320',
+        taskTotal: 3,
+        fanOutComplete: true,
+        plan: {
+          tables: 3,
+          skipped: 1,
+          bytes: 100,
+          rows: 10,
+          sample: [
+            { table: 'sales.orders', action: 'EXPORT', bytes: 100 },
+            { table: 'sales.v', action: 'SKIP', note: 'a view' },
+          ],
+        },
+        summary: { tables: 3, succeeded: 1, failed: 1, skipped: 1, rows: 10, bytes: 100, files: 1 },
+        error: { reason: 'notFound', message: 'a table vanished' },
+        warnings: ['one', 'two'],
+        notified: true,
+        createdAt: '2030-01-01T00:00:00.000Z',
+        startedAt: '2030-01-01T00:00:00.000Z',
+        finishedAt: '2030-01-01T00:05:00.000Z',
+      });
+      const restore = operation(uniqueId('op'), {
+        kind: 'restore',
+        projectId,
+        status: 'RUNNING',
+        request: { bigQuery: { projectId }, restoreStorage: { gcsOptions: { uri: 'gs://bucket' } } },
+        dryRun: true,
+        backupFolder: 'gs://bucket/backups/20231114_221320/src-project',
+        backupLayout: 'original',
+        phase2Released: false,
+        createdAt: '2030-01-02T00:00:00.000Z',
+      });
+      // A refused request is kept as it came, whatever it was.
+      const refused = operation(uniqueId('op'), {
+        projectId,
+        status: 'FAILED',
+        request: null,
+        error: { reason: 'invalid', message: 'invalid request', issues: [{ path: '', message: 'not JSON' }] },
+        createdAt: '2030-01-03T00:00:00.000Z',
+      });
+      for (const doc of [backup, restore, refused]) await store.createOperation(doc);
+
+      for (const doc of [backup, restore, refused]) {
+        expect(await store.getOperation(doc.operationId)).to.deep.equal(doc);
+      }
+      expect(await store.listOperations({ projectId })).to.deep.equal([refused, restore, backup]);
+      expect((await store.createOperation(backup)).operation).to.deep.equal(backup);
+    });
+
+    it('round-trips a backup task and a restore task of each layout', async function () {
+      const id = uniqueId('op');
+      await store.createOperation(operation(id));
+      const home = { kind: 's3', bucket: 'b', prefix: 'p', region: 'eu-west-1' } as const;
+      const tasks = [
+        task(id, 'backed_up'),
+        restoreTask(id, 'bqbr', {
+          layout: 'bqbr',
+          home,
+          tablePath: 'backups/20231114_221320/src-project/sales/bqbr',
+          landingFolder: 'gs://staging/x/bqbr',
+          manifestPath: 'backups/20231114_221320/src-project/sales/bqbr/_table.json',
+          manifestUri: 's3://b/p/backups/20231114_221320/src-project/sales/bqbr/_table.json',
+          manifestMd5: 'bWQ1',
+        }),
+        restoreTask(id, 'original', {
+          layout: 'original',
+          files: ['gs://bucket/backups/x/sales/original-000.avro'],
+          format: 'CSV',
+          header: true,
+          fieldDelimiter: ';',
+        }),
+        restoreTask(id, 'absent', { layout: 'absent' }),
+      ];
+      expect(await store.createTasks(id, tasks)).to.equal(tasks.length);
+
+      for (const doc of tasks) expect(await store.getTask(id, doc.taskId)).to.deep.equal(doc);
+      const byId = (a: TaskDoc, b: TaskDoc) => a.taskId.localeCompare(b.taskId);
+      expect(await store.listTasks(id)).to.deep.equal([...tasks].sort(byId));
+    });
+
+    it('refuses an operation that does not decode, naming its path and fields', async function () {
+      const id = uniqueId('op');
+      const projectId = uniqueId('proj');
+      await firestore
+        .collection('operations')
+        .doc(id)
+        .set({ ...operation(id, { projectId }), status: 'DONE', taskTotal: -1, warnings: 'none' });
+
+      const err = await rejection(store.getOperation(id));
+      expect(err).to.be.instanceOf(StateDocumentError);
+      expect(err.message).to.include(`operations/${id}:`);
+      expect(err.message).to.include(
+        'status: expected one of PLANNING, RUNNING, SUCCEEDED, PARTIALLY_FAILED, FAILED, got "DONE"',
+      );
+      expect(err.message).to.include('taskTotal: expected an integer >= 0, got -1');
+      expect(err.message).to.include('warnings: expected Array<string>, got "none"');
+      expect((await rejection(store.listOperations({ projectId }))).message).to.include(`operations/${id}:`);
+      // Nacked for the dead-letter handler, not dropped; recorded as permanent where callers record failures.
+      expect(dispositionOf(err)).to.include({ disposition: 'nack', kind: 'permanent', reason: 'dataLoss' });
+      expect(classifyError(err).message).to.equal(err.message);
+      // A transaction decodes the status it guards.
+      const transition = await rejection(store.transitionOperation(id, ['RUNNING'], 'FAILED'));
+      expect(transition.message).to.include(`operations/${id}: status: expected one of`);
+    });
+
+    it('refuses a task that does not decode, yet a transition that reads only its status still runs', async function () {
+      const id = uniqueId('op');
+      await store.createOperation(operation(id));
+      const good = task(id, 'good');
+      const bad = task(id, 'bad');
+      await store.createTasks(id, [good]);
+      const { spec, ...rest } = bad;
+      await firestore
+        .collection(`operations/${id}/tasks`)
+        .doc(bad.taskId)
+        .set({ ...rest, spec: { ...spec, kind: 'copy' }, jobIds: ['job_0', 7], deliveries: 'twice' });
+      const path = `operations/${id}/tasks/${bad.taskId}`;
+
+      const err = await rejection(store.getTask(id, bad.taskId));
+      expect(err).to.be.instanceOf(StateDocumentError).and.to.include({ documentPath: path });
+      expect(err.message).to.include(`${path}:`);
+      expect(err.message).to.include('spec: expected TaskSpec');
+      expect(err.message).to.include('jobIds[1]: expected a string, got 7');
+      expect(err.message).to.include('deliveries: expected an integer >= 0, got "twice"');
+      expect((await rejection(store.listTasks(id))).message).to.include(`${path}:`);
+      // The dead-letter handler can still fail it, and the rest of the operation reads as before.
+      expect(await store.transitionTask(id, bad.taskId, ['PENDING', 'RUNNING'], 'FAILED')).to.equal(true);
+      expect(await store.listTasks(id, { status: 'PENDING' })).to.deep.equal([good]);
+
+      await firestore.doc(path).update({ status: 'LOST' });
+      const transition = await rejection(store.transitionTask(id, bad.taskId, ['FAILED'], 'PENDING'));
+      expect(transition.message).to.include(
+        `${path}: status: expected one of PENDING, RUNNING, SUCCEEDED, FAILED, SKIPPED, got "LOST"`,
+      );
+    });
+
+    it('refuses a catalogue entry that does not decode', async function () {
+      const projectId = uniqueId('proj');
+      const backupId = uniqueId('b');
+      await firestore.collection('backups').doc(backupId).set({ backupId, projectId, snapshotMillis: 1 });
+      const err = await rejection(store.listBackups({ projectId }));
+      expect(err.message).to.include(`backups/${backupId}:`);
+      expect(err.message).to.include('location: required');
     });
   });
 

@@ -1,22 +1,39 @@
 // The messages between the services: one task per table on bqbr-tasks (dispatcher → workers) and one
-// event per task that reached a terminal state on bqbr-events (workers → dispatcher).
+// event per task that reached a terminal state on bqbr-events (workers → dispatcher). Each spec holds
+// exactly what its step needs and no state that cannot occur: see docs/contracts.md, "Task messages".
 import * as t from 'io-ts';
 import { DestinationSpec } from './destination-spec.js';
 
 export const TableRef = t.type({ projectId: t.string, datasetId: t.string, tableId: t.string }, 'TableRef');
 export type TableRef = t.TypeOf<typeof TableRef>;
 
+const FileFormat = t.keyof({ AVRO: null, PARQUET: null, CSV: null, JSON: null });
+
+/**
+ * Where a table's backup lives and where BigQuery's job meets it. `home` is the store the backup lives
+ * in (Cloud Storage, S3, Azure, a directory) and `tablePath` the table folder's path in it
+ * (`backups/<yyyyMMdd_HHmmss>/<project>/<dataset>/<table>`). `landingFolder` is the gs:// folder the
+ * extract writes to or the load reads from: for a Cloud Storage home it is the table folder itself and
+ * carrying files between the two is a no-op; elsewhere it is a folder under the operator's staging URI.
+ */
+export const TableHome = t.type(
+  { home: DestinationSpec, tablePath: t.string, landingFolder: t.string },
+  'TableHome',
+);
+export type TableHome = t.TypeOf<typeof TableHome>;
+
 /** What a backup task exports and how: everything the worker needs without reading the request. */
 export const BackupTaskSpec = t.intersection(
   [
+    TableHome,
     t.type({
       kind: t.literal('backup'),
       source: TableRef,
       /** Every table of an operation is read at this instant (`table@snapshotMillis`). */
       snapshotMillis: t.number,
-      /** `gs://bucket/.../backups/<yyyyMMdd_HHmmss>/<project>/<dataset>/<table>`: data files and `_table.json` go here. */
+      /** The table folder's URI in its home (`gs://…`, `s3://…`, `file:///…`): for people and logs. */
       tableFolder: t.string,
-      format: t.keyof({ AVRO: null, PARQUET: null, CSV: null, JSON: null }),
+      format: FileFormat,
       compression: t.keyof({ NONE: null, GZIP: null, DEFLATE: null, SNAPPY: null, ZSTD: null }),
       header: t.boolean,
       fieldDelimiter: t.string,
@@ -24,21 +41,43 @@ export const BackupTaskSpec = t.intersection(
     t.partial({
       /** The request's `exportOptions.overwrite`: false refuses a table folder that already holds data files. */
       overwrite: t.boolean,
-      /**
-       * A destination outside Cloud Storage: the extract writes to `stagingFolder` (gs://), the worker
-       * copies the files to `tablePath` under `destination`, writes `_table.json` there, and clears the
-       * staging files. `tableFolder` is then the destination's URI of `tablePath`, for people.
-       */
-      destination: DestinationSpec,
-      tablePath: t.string,
-      stagingFolder: t.string,
     }),
   ],
   'BackupTaskSpec',
 );
 export type BackupTaskSpec = t.TypeOf<typeof BackupTaskSpec>;
 
-const FileFormat = t.keyof({ AVRO: null, PARQUET: null, CSV: null, JSON: null });
+/** A table backed up by bqbr: its `_table.json` at `manifestPath` under `home` (`manifestUri` for people). */
+export const BqbrTableBackup = t.intersection(
+  [
+    TableHome,
+    t.type({ layout: t.literal('bqbr'), manifestPath: t.string, manifestUri: t.string }),
+    /** The manifest's MD5 (base64) as `_backup.json` records it; absent in backups that predate it. */
+    t.partial({ manifestMd5: t.string }),
+  ],
+  'BqbrTableBackup',
+);
+export type BqbrTableBackup = t.TypeOf<typeof BqbrTableBackup>;
+
+/** A table in the original service's layout (no manifest, Cloud Storage only): loaded with schema detection. */
+export const OriginalTableBackup = t.type(
+  {
+    layout: t.literal('original'),
+    files: t.array(t.string),
+    format: FileFormat,
+    header: t.boolean,
+    fieldDelimiter: t.string,
+  },
+  'OriginalTableBackup',
+);
+export type OriginalTableBackup = t.TypeOf<typeof OriginalTableBackup>;
+
+/** Nothing to load: a table planning already decided to fail or skip (its task is never dispatched). */
+export const AbsentTableBackup = t.type({ layout: t.literal('absent') }, 'AbsentTableBackup');
+export type AbsentTableBackup = t.TypeOf<typeof AbsentTableBackup>;
+
+export const TableBackup = t.union([BqbrTableBackup, OriginalTableBackup, AbsentTableBackup], 'TableBackup');
+export type TableBackup = t.TypeOf<typeof TableBackup>;
 
 /** What a restore task loads and where: everything the worker needs without reading the request. */
 export const RestoreTaskSpec = t.intersection(
@@ -49,6 +88,8 @@ export const RestoreTaskSpec = t.intersection(
       source: TableRef,
       /** The table to create and load. */
       target: TableRef,
+      /** Where the table's backup is and in which layout. */
+      backup: TableBackup,
       /** BigQuery's writeDisposition for the load: WRITE_EMPTY unless the request says otherwise. */
       writeDisposition: t.keyof({ WRITE_EMPTY: null, WRITE_APPEND: null, WRITE_TRUNCATE: null }),
       /** An existing target may be replaced: WRITE_TRUNCATE on a target the request named explicitly. */
@@ -61,25 +102,8 @@ export const RestoreTaskSpec = t.intersection(
       maxBadRecords: t.number,
     }),
     t.partial({
-      /** bqbr layout: the table's `_table.json`, and its MD5 (base64) as recorded in `_backup.json`. */
-      manifestUri: t.string,
-      manifestMd5: t.string,
-      /** Original service's layout (no manifest): its data files, loaded with schema detection. */
-      original: t.type({
-        files: t.array(t.string),
-        format: FileFormat,
-        header: t.boolean,
-        fieldDelimiter: t.string,
-      }),
       /** Location for the target's jobs (the target dataset's). */
       location: t.string,
-      /**
-       * A backup outside Cloud Storage: `_table.json` is `manifestPath` under `backupStore`, and the
-       * worker copies the data files to `stagingFolder` (gs://) to load them, clearing them after.
-       */
-      backupStore: DestinationSpec,
-      manifestPath: t.string,
-      stagingFolder: t.string,
     }),
   ],
   'RestoreTaskSpec',

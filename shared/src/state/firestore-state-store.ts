@@ -1,24 +1,29 @@
 // The StateStore on Firestore (docs/contracts.md, "Operation state"): `operations/{id}`, `operations/{id}/tasks/{taskId}`
 // and `backups/{id}`. Status changes are guarded in transactions on the one document they change; the
 // operation is never written per task (no hot document): progress is counted with aggregation queries.
+// Every document read back is decoded with its codec (types.ts): Firestore is an edge like any other.
 import {
   AggregateField,
   FieldPath,
   type CollectionReference,
+  type DocumentSnapshot,
   type Firestore,
   type Query,
 } from '@google-cloud/firestore';
-import type {
+import * as E from 'fp-ts/lib/Either.js';
+import * as t from 'io-ts';
+import { decodeIssues, formatIssues, type ValidationIssue } from '../decode.js';
+import {
   BackupCatalogEntry,
-  ListOperationsQuery,
   OperationDoc,
   OperationStatus,
-  StateStore,
-  TaskCounts,
+  TASK_STATUSES,
   TaskDoc,
   TaskStatus,
+  type ListOperationsQuery,
+  type StateStore,
+  type TaskCounts,
 } from './types.js';
-import { TASK_STATUSES } from './types.js';
 
 // Tunables of the store, one place.
 export const STATE_STORE_DEFAULTS = {
@@ -38,6 +43,32 @@ const TERMINAL: readonly TaskStatus[] = ['SUCCEEDED', 'FAILED', 'SKIPPED'];
 
 const codeOf = (err: unknown): unknown =>
   typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+
+/** A stored document that does not decode: named by its path, each bad field by its own. */
+export class StateDocumentError extends Error {
+  override readonly name: string = 'StateDocumentError';
+  // gRPC DATA_LOSS, not a PermanentError: classified permanent as a Firestore client error would be, yet
+  // nacked (delivery.ts), so its message ends in the dead-letter handler instead of being dropped.
+  readonly code = 15;
+
+  constructor(
+    readonly documentPath: string,
+    readonly issues: readonly ValidationIssue[],
+  ) {
+    super(`corrupt state document ${documentPath}: ${formatIssues(issues)}`);
+  }
+}
+
+function decodeDocument<C extends t.Any>(codec: C, snapshot: DocumentSnapshot): t.TypeOf<C> {
+  const result = decodeIssues(codec, snapshot.data());
+  if (E.isRight(result)) return result.right;
+  throw new StateDocumentError(snapshot.ref.path, result.left);
+}
+
+// Transactions read only the status they guard, so only it is decoded: a dead-lettered task whose
+// document is corrupt elsewhere can still be failed.
+const OperationStatusField = t.type({ status: OperationStatus });
+const TaskStatusField = t.type({ status: TaskStatus });
 
 export class FirestoreStateStore implements StateStore {
   constructor(private readonly firestore: Firestore) {}
@@ -70,7 +101,7 @@ export class FirestoreStateStore implements StateStore {
 
   async getOperation(operationId: string): Promise<OperationDoc | undefined> {
     const snapshot = await this.operations().doc(operationId).get();
-    return snapshot.exists ? (snapshot.data() as OperationDoc) : undefined;
+    return snapshot.exists ? decodeDocument(OperationDoc, snapshot) : undefined;
   }
 
   async listOperations(query: ListOperationsQuery): Promise<OperationDoc[]> {
@@ -81,7 +112,7 @@ export class FirestoreStateStore implements StateStore {
     if (query.createdBefore) q = q.where('createdAt', '<', query.createdBefore);
     q = q.orderBy('createdAt', 'desc').limit(pageSize(query.limit, STATE_STORE_DEFAULTS.listOperationsLimit));
     const snapshot = await q.get();
-    return snapshot.docs.map((d) => d.data() as OperationDoc);
+    return snapshot.docs.map((d) => decodeDocument(OperationDoc, d));
   }
 
   async updateOperation(operationId: string, patch: Partial<OperationDoc>): Promise<void> {
@@ -99,8 +130,9 @@ export class FirestoreStateStore implements StateStore {
     const ref = this.operations().doc(operationId);
     return this.firestore.runTransaction(async (tx) => {
       const snapshot = await tx.get(ref);
-      const status = snapshot.get('status') as OperationStatus | undefined;
-      if (!snapshot.exists || status === undefined || !from.includes(status)) return false;
+      if (!snapshot.exists || !from.includes(decodeDocument(OperationStatusField, snapshot).status)) {
+        return false;
+      }
       tx.update(ref, firestoreData({ ...patch, status: to, updatedAt: now() }));
       return true;
     });
@@ -137,7 +169,7 @@ export class FirestoreStateStore implements StateStore {
 
   async getTask(operationId: string, taskId: string): Promise<TaskDoc | undefined> {
     const snapshot = await this.tasks(operationId).doc(taskId).get();
-    return snapshot.exists ? (snapshot.data() as TaskDoc) : undefined;
+    return snapshot.exists ? decodeDocument(TaskDoc, snapshot) : undefined;
   }
 
   async updateTask(operationId: string, taskId: string, patch: Partial<TaskDoc>): Promise<void> {
@@ -156,8 +188,7 @@ export class FirestoreStateStore implements StateStore {
     const ref = this.tasks(operationId).doc(taskId);
     return this.firestore.runTransaction(async (tx) => {
       const snapshot = await tx.get(ref);
-      const status = snapshot.get('status') as TaskStatus | undefined;
-      if (!snapshot.exists || status === undefined || !from.includes(status)) return false;
+      if (!snapshot.exists || !from.includes(decodeDocument(TaskStatusField, snapshot).status)) return false;
       tx.update(ref, firestoreData({ ...patch, status: to, updatedAt: now() }));
       return true;
     });
@@ -219,7 +250,7 @@ export class FirestoreStateStore implements StateStore {
     if (options.startAfter !== undefined) q = q.startAfter(options.startAfter);
     q = q.limit(pageSize(options.limit, STATE_STORE_DEFAULTS.listTasksLimit));
     const snapshot = await q.get();
-    return snapshot.docs.map((d) => d.data() as TaskDoc);
+    return snapshot.docs.map((d) => decodeDocument(TaskDoc, d));
   }
 
   async putBackup(entry: BackupCatalogEntry): Promise<void> {
@@ -235,7 +266,7 @@ export class FirestoreStateStore implements StateStore {
       .orderBy('snapshotMillis', 'desc')
       .limit(pageSize(options.limit, STATE_STORE_DEFAULTS.listBackupsLimit));
     const snapshot = await q.get();
-    return snapshot.docs.map((d) => d.data() as BackupCatalogEntry);
+    return snapshot.docs.map((d) => decodeDocument(BackupCatalogEntry, d));
   }
 }
 

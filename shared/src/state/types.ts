@@ -1,9 +1,13 @@
-// Operation state (docs/contracts.md, "Operation state"): the shapes kept in Firestore and the store's contract.
-import type { BackupFileEntry, OperationSummary } from '../contracts/manifests.js';
-import type { TableRef, TaskSpec } from '../contracts/task.js';
+// Operation state (docs/contracts.md, "Operation state"): the documents kept in Firestore, as io-ts codecs
+// the store decodes every read with (the TypeScript types derived from them), and the store's contract.
+import * as t from 'io-ts';
+import { integerFrom, literalOf } from '../codecs.js';
+import { BackupFileEntry, OperationSummary } from '../contracts/manifests.js';
+import { TableRef, TaskSpec } from '../contracts/task.js';
 
 export const OPERATION_STATUSES = ['PLANNING', 'RUNNING', 'SUCCEEDED', 'PARTIALLY_FAILED', 'FAILED'] as const;
-export type OperationStatus = (typeof OPERATION_STATUSES)[number];
+export const OperationStatus = literalOf('OperationStatus', OPERATION_STATUSES);
+export type OperationStatus = t.TypeOf<typeof OperationStatus>;
 export const FINAL_OPERATION_STATUSES: readonly OperationStatus[] = [
   'SUCCEEDED',
   'PARTIALLY_FAILED',
@@ -11,119 +15,178 @@ export const FINAL_OPERATION_STATUSES: readonly OperationStatus[] = [
 ];
 
 export const TASK_STATUSES = ['PENDING', 'RUNNING', 'SUCCEEDED', 'FAILED', 'SKIPPED'] as const;
-export type TaskStatus = (typeof TASK_STATUSES)[number];
+export const TaskStatus = literalOf('TaskStatus', TASK_STATUSES);
+export type TaskStatus = t.TypeOf<typeof TaskStatus>;
 
-export interface ErrorInfo {
-  readonly reason: string;
-  readonly message: string;
-  /** Field paths and messages of a rejected request. */
-  readonly issues?: readonly { readonly path: string; readonly message: string }[];
-}
+const OperationKind = literalOf('OperationKind', ['backup', 'restore']);
+/** Counters bqbr keeps itself (task totals, deliveries, job attempts). */
+const Count = integerFrom(0);
+
+export const ErrorInfo = t.readonly(
+  t.intersection([
+    t.type({ reason: t.string, message: t.string }),
+    t.partial({
+      /** Field paths and messages of a rejected request. */
+      issues: t.readonlyArray(t.readonly(t.type({ path: t.string, message: t.string }))),
+    }),
+  ]),
+  'ErrorInfo',
+);
+export type ErrorInfo = t.TypeOf<typeof ErrorInfo>;
 
 /** What a dry run (or planning) found: counts and sizes, and the first tables. */
-export interface PlanSummary {
-  readonly tables: number;
-  readonly skipped: number;
-  readonly bytes: number;
-  readonly rows: number;
-  /** Up to 1,000 entries, for the API's dry-run answer. */
-  readonly sample: readonly {
-    readonly table: string;
-    readonly action: 'EXPORT' | 'RESTORE' | 'SKIP';
-    readonly note?: string;
-    readonly bytes?: number;
-  }[];
+export const PlanSummary = t.readonly(
+  t.type({
+    tables: t.number,
+    skipped: t.number,
+    bytes: t.number,
+    rows: t.number,
+    /** Up to 1,000 entries, for the API's dry-run answer. */
+    sample: t.readonlyArray(
+      t.readonly(
+        t.intersection([
+          t.type({ table: t.string, action: literalOf('PlanAction', ['EXPORT', 'RESTORE', 'SKIP']) }),
+          t.partial({ note: t.string, bytes: t.number }),
+        ]),
+      ),
+    ),
+  }),
+  'PlanSummary',
+);
+export type PlanSummary = t.TypeOf<typeof PlanSummary>;
+
+/** A document's fields in four parts: fixed at creation (readonly) or updated later, each required or optional. */
+function stateDocument<F extends t.Props, FO extends t.Props, U extends t.Props, UO extends t.Props>(
+  name: string,
+  fields: {
+    readonly fixed: F;
+    readonly fixedOptional: FO;
+    readonly updated: U;
+    readonly updatedOptional: UO;
+  },
+) {
+  return t.intersection(
+    [
+      t.readonly(t.type(fields.fixed)),
+      t.readonly(t.partial(fields.fixedOptional)),
+      t.type(fields.updated),
+      t.partial(fields.updatedOptional),
+    ],
+    name,
+  );
 }
 
 /** `operations/{operationId}` */
-export interface OperationDoc {
-  readonly operationId: string;
-  readonly kind: 'backup' | 'restore';
-  status: OperationStatus;
-  readonly projectId: string;
-  /** The decoded request, as JSON. */
-  readonly request: unknown;
-  readonly dryRun: boolean;
-  /** The Pub/Sub message (or HTTP request id) that carried the request. */
-  readonly requestMessageId?: string;
-  snapshotMillis?: number;
-  snapshotTime?: string;
-  /** `gs://.../backups/<yyyyMMdd_HHmmss>` */
-  location?: string;
-  /** Tasks planned so far; the total once fanOutComplete. */
-  taskTotal: number;
-  /** Set when every task document exists and every task message was published. */
-  fanOutComplete: boolean;
-  plan?: PlanSummary;
-  summary?: OperationSummary;
-  error?: ErrorInfo;
-  /** Restores: the backup restored from (`gs://.../backups/<ts>/<project>`) and its layout. */
-  backupFolder?: string;
-  backupLayout?: 'bqbr' | 'original';
-  /** Restores: the phase-2 tasks (views) were published. */
-  phase2Released?: boolean;
-  /** Things a user should know that did not fail the operation (e.g. schema detection on an original-layout backup). */
-  warnings?: string[];
-  /** The bqbr-notifications message was published (finalization's last step). */
-  notified?: boolean;
-  readonly createdAt: string;
-  updatedAt: string;
-  startedAt?: string;
-  finishedAt?: string;
-}
+export const OperationDoc = stateDocument('OperationDoc', {
+  fixed: {
+    operationId: t.string,
+    kind: OperationKind,
+    projectId: t.string,
+    /** The decoded request, as JSON; a refused request's body as it came (anything, even null). */
+    request: t.unknown,
+    dryRun: t.boolean,
+    createdAt: t.string,
+  },
+  fixedOptional: {
+    /** The Pub/Sub message (or HTTP request id) that carried the request. */
+    requestMessageId: t.string,
+  },
+  updated: {
+    status: OperationStatus,
+    /** Tasks planned so far; the total once fanOutComplete. */
+    taskTotal: Count,
+    /** Set when every task document exists and every task message was published. */
+    fanOutComplete: t.boolean,
+    updatedAt: t.string,
+  },
+  updatedOptional: {
+    snapshotMillis: t.number,
+    snapshotTime: t.string,
+    /** `gs://.../backups/<yyyyMMdd_HHmmss>` */
+    location: t.string,
+    plan: PlanSummary,
+    summary: OperationSummary,
+    error: ErrorInfo,
+    /** Restores: the backup restored from (`gs://.../backups/<ts>/<project>`) and its layout. */
+    backupFolder: t.string,
+    backupLayout: literalOf('BackupLayout', ['bqbr', 'original']),
+    /** Restores: the phase-2 tasks (views) were published. */
+    phase2Released: t.boolean,
+    /** Things a user should know that did not fail the operation (e.g. schema detection on an original-layout backup). */
+    warnings: t.array(t.string),
+    /** The bqbr-notifications message was published (finalization's last step). */
+    notified: t.boolean,
+    startedAt: t.string,
+    finishedAt: t.string,
+  },
+});
+export type OperationDoc = t.TypeOf<typeof OperationDoc>;
 
 /** `operations/{operationId}/tasks/{taskId}` */
-export interface TaskDoc {
-  readonly operationId: string;
-  readonly taskId: string;
-  readonly table: TableRef;
-  readonly spec: TaskSpec;
-  status: TaskStatus;
-  /** Restores: 1 tables, 2 views (published once every phase-1 task is terminal). Absent means 1. */
-  readonly phase?: number;
-  /** Deliveries of the task message seen by workers. */
-  deliveries: number;
-  /** bqbr's own retry count for the table: bumped only when a BigQuery job failed (part of the job id). */
-  jobAttempt: number;
-  jobIds: string[];
-  rows?: number;
-  bytes?: number;
-  fileCount?: number;
-  files?: BackupFileEntry[];
-  manifestUri?: string;
-  /** MD5 (base64) of the `_table.json` the task wrote, for restores to check it. */
-  manifestMd5?: string;
-  /** Restores: the task created its target table (so an existing target on redelivery is its own). */
-  createdTarget?: boolean;
-  /** Restores: the target table existed before the task's first job (decided once, then kept). */
-  targetExisted?: boolean;
-  /** Why a task was skipped (a view, a table created after the snapshot...). */
-  note?: string;
-  error?: ErrorInfo;
-  readonly createdAt: string;
-  updatedAt: string;
-  startedAt?: string;
-  finishedAt?: string;
-}
+export const TaskDoc = stateDocument('TaskDoc', {
+  fixed: {
+    operationId: t.string,
+    taskId: t.string,
+    table: TableRef,
+    spec: TaskSpec,
+    createdAt: t.string,
+  },
+  fixedOptional: {
+    /** Restores: 1 tables, 2 views (published once every phase-1 task is terminal). Absent means 1. */
+    phase: integerFrom(1),
+  },
+  updated: {
+    status: TaskStatus,
+    /** Deliveries of the task message seen by workers. */
+    deliveries: Count,
+    /** bqbr's own retry count for the table: bumped only when a BigQuery job failed (part of the job id). */
+    jobAttempt: Count,
+    jobIds: t.array(t.string),
+    updatedAt: t.string,
+  },
+  updatedOptional: {
+    rows: t.number,
+    bytes: t.number,
+    fileCount: t.number,
+    files: t.array(BackupFileEntry),
+    manifestUri: t.string,
+    /** MD5 (base64) of the `_table.json` the task wrote, for restores to check it. */
+    manifestMd5: t.string,
+    /** Restores: the task created its target table (so an existing target on redelivery is its own). */
+    createdTarget: t.boolean,
+    /** Restores: the target table existed before the task's first job (decided once, then kept). */
+    targetExisted: t.boolean,
+    /** Why a task was skipped (a view, a table created after the snapshot...). */
+    note: t.string,
+    error: ErrorInfo,
+    startedAt: t.string,
+    finishedAt: t.string,
+  },
+});
+export type TaskDoc = t.TypeOf<typeof TaskDoc>;
 
 /** `backups/{operationId}`: the catalogue of backups. */
-export interface BackupCatalogEntry {
-  readonly backupId: string;
-  readonly operationId: string;
-  readonly projectId: string;
-  readonly snapshotMillis: number;
-  readonly snapshotTime: string;
-  readonly location: string;
-  readonly format: string;
-  readonly compression: string;
-  readonly status: OperationStatus;
-  readonly tables: number;
-  readonly failedTables: number;
-  readonly rows: number;
-  readonly bytes: number;
-  readonly files: number;
-  readonly createdAt: string;
-}
+export const BackupCatalogEntry = t.readonly(
+  t.type({
+    backupId: t.string,
+    operationId: t.string,
+    projectId: t.string,
+    snapshotMillis: t.number,
+    snapshotTime: t.string,
+    location: t.string,
+    format: t.string,
+    compression: t.string,
+    status: OperationStatus,
+    tables: t.number,
+    failedTables: t.number,
+    rows: t.number,
+    bytes: t.number,
+    files: t.number,
+    createdAt: t.string,
+  }),
+  'BackupCatalogEntry',
+);
+export type BackupCatalogEntry = t.TypeOf<typeof BackupCatalogEntry>;
 
 export type TaskCounts = Readonly<Record<TaskStatus, number>> & {
   readonly total: number;
@@ -133,7 +196,7 @@ export type TaskCounts = Readonly<Record<TaskStatus, number>> & {
 export interface ListOperationsQuery {
   readonly limit?: number;
   readonly status?: OperationStatus;
-  readonly kind?: 'backup' | 'restore';
+  readonly kind?: OperationDoc['kind'];
   readonly projectId?: string;
   /** ISO time: only operations created before it (paging, newest first). */
   readonly createdBefore?: string;
