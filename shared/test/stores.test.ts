@@ -26,6 +26,8 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import {
   azureStore,
+  Crc32c,
+  crc32cToBase64,
   createStore,
   fileStore,
   gcsStore,
@@ -296,6 +298,21 @@ describe('backup stores', function () {
       expect(() => createStore({ kind: 'gcs', uri: 's3://x' }, { storage, env: {} })).to.throw(
         PermanentError,
       );
+    });
+
+    // Manifests record both checksums and a restore checks a data file against both.
+    it('lists and stats every object with its size, MD5 and CRC32C', async function () {
+      const store = gcsStore(storage, `gs://${bucket}/${randomUUID()}`);
+      const data = randomBytes(3000);
+      await store.put('t/data-000000000000.avro', Readable.from([data]));
+      const expected = {
+        path: 't/data-000000000000.avro',
+        bytes: data.length,
+        md5: md5(data),
+        crc32c: crc32cToBase64(new Crc32c().update(data).digest()),
+      };
+      expect(await store.list('t/data-')).to.deep.equal([expected]);
+      expect(await store.stat('t/data-000000000000.avro')).to.deep.equal(expected);
     });
 
     it('finds every folder when they span many listing pages', async function () {

@@ -1,38 +1,29 @@
-// Backup of one table (docs/architecture.md, "The worker"): skip if done, read the table, start or find
-// its extract job, wait within a budget, list the files, write `_table.json`, mark the task, publish
-// the event. Every step is idempotent, so a redelivered message finds the state and does no more work.
+// Backup of one table (docs/architecture.md, "The worker"): read the table, start or find its extract job
+// into the landing folder, wait within a budget, carry the files to the table's home (nothing to carry for
+// a Cloud Storage home, whose table folder is the landing folder), write `_table.json` there last, clear
+// the landing folder and mark the task. Every step is idempotent, so a redelivered message finds the
+// state and does no more work.
 import {
   PermanentError,
+  TableManifest,
   dataFilesPattern,
+  decode,
   extractJobId,
-  tableManifestUri,
-  type BackupFileEntry,
   type BackupTaskSpec,
   type FieldSchema,
   type TableRef,
   type TaskDoc,
   type TaskMessage,
-  type TableManifest,
 } from '@bqbr/shared';
-import { externalDestination, finishedAtDestination, type StoreFactory } from './external-backup.js';
-import {
-  buildTableManifest,
-  type BackupFiles,
-  type BackupSpec,
-  type TableMetadata,
-} from './manifest-writer.js';
-import {
-  continueLater,
-  jobFailed,
-  runJob,
-  runTaskStep,
-  type Finish,
-  type StepContext,
-  type StepDeps,
-  type StepOutcome,
-  MAX_FILES_IN_TASK,
-  type StepSettings,
-} from './task-step.js';
+import { continueLater } from './continuation.js';
+import { openLandingFolder, type LandingFolder } from './landing-folder.js';
+import type { StepContext, StepDeps } from './step-deps.js';
+import { jobFailed, runJob } from './step-job.js';
+import { openTableHome, type StoreFactory, type TableHome } from './table-home.js';
+import { buildTableManifest, type TableMetadata } from './table-manifest.js';
+import { fileFigures } from './task-figures.js';
+import { runTaskStep, type StepOutcome, type StepRun } from './task-step.js';
+import { md5Base64 } from './transfer.js';
 
 export interface TableReader {
   /** The table's metadata, or undefined when it does not exist. */
@@ -41,24 +32,15 @@ export interface TableReader {
   rowsAt(ref: TableRef, snapshotMillis: number): Promise<number>;
 }
 
-export type { StepContext, StepOutcome, TaskPublisher } from './task-step.js';
-/** @deprecated name kept for callers: the settings of every step. */
-export type BackupStepSettings = StepSettings;
-
 export interface BackupStepDeps extends StepDeps {
   readonly tables: TableReader;
-  readonly files: BackupFiles;
-  /** The store a destination names (Cloud Storage staging, S3, Azure, files). */
+  /** The stores backups live in (Cloud Storage, S3, Azure, a directory) and the landing folders. */
   readonly stores: StoreFactory;
 }
 
-/**
- * BigQuery's extract configuration for a task: the table at the snapshot instant into the table folder,
- * or into the staging folder when the destination is outside Cloud Storage.
- */
-export function extractConfiguration(spec: BackupSpec): object {
+/** BigQuery's extract configuration for a task: the table at the snapshot instant into the landing folder. */
+export function extractConfiguration(spec: BackupTaskSpec): object {
   const { source } = spec;
-  const folder = spec.stagingFolder ?? spec.tableFolder;
   return {
     extract: {
       sourceTable: {
@@ -66,7 +48,7 @@ export function extractConfiguration(spec: BackupSpec): object {
         datasetId: source.datasetId,
         tableId: `${source.tableId}@${spec.snapshotMillis}`,
       },
-      destinationUris: [dataFilesPattern(folder, spec.format, spec.compression)],
+      destinationUris: [dataFilesPattern(spec.landingFolder, spec.format, spec.compression)],
       destinationFormat: spec.format === 'JSON' ? 'NEWLINE_DELIMITED_JSON' : spec.format,
       ...(spec.compression === 'NONE' ? {} : { compression: spec.compression }),
       ...(spec.format === 'CSV' ? { printHeader: spec.header, fieldDelimiter: spec.fieldDelimiter } : {}),
@@ -104,33 +86,24 @@ export async function runBackupStep(
   const spec = message.spec;
   if (spec.kind !== 'backup') throw new PermanentError('invalid', 'not a backup task');
   return runTaskStep(message, deps, ctx, (task, finish) =>
-    exportTable(message, spec, task, deps, ctx, finish),
+    exportTable({ message, spec, task, deps, ctx, finish }),
   );
 }
 
-async function exportTable(
-  message: TaskMessage,
-  spec: BackupTaskSpec,
-  task: TaskDoc,
-  deps: BackupStepDeps,
-  ctx: StepContext,
-  finish: Finish,
-): Promise<StepOutcome> {
+async function exportTable(run: StepRun<BackupStepDeps, BackupTaskSpec>): Promise<StepOutcome> {
+  const { message, spec, task, deps, ctx, finish } = run;
   const { source } = spec;
   const name = `${source.projectId}:${source.datasetId}.${source.tableId}`;
   const now = deps.now ?? (() => new Date());
-  const external = externalDestination(spec, deps, ctx);
-  const manifestUri = external?.manifestUri ?? tableManifestUri(spec.tableFolder);
-  const writeManifest = (manifest: TableManifest): Promise<string | undefined> =>
-    external !== undefined ? external.writeManifest(manifest) : deps.files.writeJson(manifestUri, manifest);
+  const home = openTableHome(spec, deps.stores);
+  const landing = openLandingFolder(home, spec.landingFolder, deps, ctx);
+  const { manifestUri } = home;
 
-  if (external !== undefined) {
-    // A redelivery after the manifest was written: only the staging cleanup may be left to do.
-    const done = await finishedAtDestination(external, message.operationId);
-    if (done !== undefined) {
-      await external.clearStaging();
-      return finish('SUCCEEDED', succeeded(done.manifest, manifestUri, done.md5));
-    }
+  // A redelivery after the manifest was written: only clearing the landing folder may be left to do.
+  const done = await finishedBefore(home, landing, message.operationId, ctx);
+  if (done !== undefined) {
+    await clearAfterManifest(home, landing, ctx);
+    return finish('SUCCEEDED', succeeded(done.manifest, manifestUri, done.md5));
   }
 
   const table = await deps.tables.get(source);
@@ -147,11 +120,11 @@ async function exportTable(
       files: [],
       createdAt: now(),
     });
-    const manifestMd5 = await writeManifest(manifest);
+    const manifestMd5 = await home.writeManifest(manifest);
     return finish('SKIPPED', {
       note,
       manifestUri,
-      ...(manifestMd5 === undefined ? {} : { manifestMd5 }),
+      manifestMd5,
       rows: 0,
       bytes: 0,
       fileCount: 0,
@@ -171,30 +144,24 @@ async function exportTable(
   const jobId = extractJobId(message.operationId, message.taskId, task.jobAttempt);
   if (task.jobIds.length === 0 && spec.overwrite === false) {
     // Only before this task's first job: files written by our own earlier attempt are not "existing".
-    const existing =
-      external !== undefined
-        ? await external.existingDataFiles()
-        : (await deps.files.listDataFiles(spec.tableFolder)).length;
+    const existing = (await home.dataFiles()).length;
     if (existing > 0)
       throw new PermanentError(
         'duplicate',
         `${spec.tableFolder} already holds ${existing} data file(s) and exportOptions.overwrite is false`,
       );
   }
-  const result = await runJob(message, task, deps, ctx, {
+  const result = await runJob(run, {
     jobId,
     location: table.location,
     configuration: extractConfiguration(spec),
   });
   if (result.kind === 'continued') return result.outcome;
-  if (result.job.errorResult !== undefined)
-    return jobFailed(message, task, deps, ctx, finish, 'extract', result.job.errorResult);
+  if (result.job.errorResult !== undefined) return jobFailed(run, 'extract', result.job.errorResult);
 
-  const extracted = await deps.files.listDataFiles(spec.stagingFolder ?? spec.tableFolder);
-  // Outside Cloud Storage: every file is carried to the destination and checked there first.
-  const files = external !== undefined ? await external.carry(extracted) : extracted;
-  if (files === undefined)
-    return continueLater(message, deps, ctx.logger, 'files still to carry to the destination');
+  // Every file is carried to the home and checked there first (already there for Cloud Storage).
+  const files = await landing.carryOut(await landing.extracted());
+  if (files === undefined) return continueLater(run, 'files still to carry to the destination');
   const numRows = await deps.tables.rowsAt(source, spec.snapshotMillis);
   const manifest = buildTableManifest({
     operationId: message.operationId,
@@ -205,25 +172,51 @@ async function exportTable(
     extractJobId: jobId,
     createdAt: now(),
   });
-  // The manifest goes last: it never points at a file that is not whole at the destination.
-  const manifestMd5 = await writeManifest(manifest);
-  if (external !== undefined) await external.clearStaging();
+  // The manifest goes last: it never points at a file that is not whole at home.
+  const manifestMd5 = await home.writeManifest(manifest);
+  await clearAfterManifest(home, landing, ctx);
   return finish('SUCCEEDED', succeeded(manifest, manifestUri, manifestMd5));
 }
 
+/**
+ * The manifest this operation already wrote at home for a data table, or undefined. Only a landing folder
+ * cleared after the manifest can leave it as the only trace of finished work; a table folder that is its
+ * own landing folder keeps every file, so its work is redone (idempotently) without reading anything. A
+ * manifest of another operation (an older backup in the same folder) does not count.
+ */
+async function finishedBefore(
+  home: TableHome,
+  landing: LandingFolder,
+  operationId: string,
+  ctx: StepContext,
+): Promise<{ readonly manifest: TableManifest; readonly md5: string } | undefined> {
+  if (!landing.clearedAfterManifest) return undefined;
+  const bytes = await home.read(home.manifestPath);
+  if (bytes === undefined) return undefined;
+  let manifest: TableManifest;
+  try {
+    manifest = decode(TableManifest, JSON.parse(bytes.toString('utf8')), home.manifestUri);
+  } catch (err) {
+    // Not ours to trust (damaged, or not a manifest): the task writes its own in its place.
+    ctx.logger.warn('unreadable _table.json at the destination: it will be replaced', {
+      error: (err as Error).message,
+    });
+    return undefined;
+  }
+  if (manifest.operationId !== operationId || manifest.extractJobId === undefined) return undefined;
+  return { manifest, md5: md5Base64(bytes) };
+}
+
+/** Once `_table.json` is at home: the landing folder's files go, and what interrupted puts left at home. */
+async function clearAfterManifest(home: TableHome, landing: LandingFolder, ctx: StepContext): Promise<void> {
+  await landing.clear();
+  // Every file is whole at home now: any upload still unfinished there is a leftover (or a duplicate
+  // delivery's copy of a file that is already whole), never the only copy.
+  const cleared = await home.clearIncomplete();
+  if (cleared > 0) ctx.logger.info('cleared what interrupted uploads left at the destination', { cleared });
+}
+
 /** The task's figures from its manifest. */
-function succeeded(
-  manifest: TableManifest,
-  manifestUri: string,
-  manifestMd5: string | undefined,
-): Partial<TaskDoc> {
-  const bytes = manifest.files.reduce((sum: number, f: BackupFileEntry) => sum + f.bytes, 0);
-  return {
-    rows: manifest.numRows,
-    bytes,
-    fileCount: manifest.files.length,
-    files: manifest.files.slice(0, MAX_FILES_IN_TASK),
-    manifestUri,
-    ...(manifestMd5 === undefined ? {} : { manifestMd5 }),
-  };
+function succeeded(manifest: TableManifest, manifestUri: string, manifestMd5: string): Partial<TaskDoc> {
+  return { rows: manifest.numRows, ...fileFigures(manifest.files), manifestUri, manifestMd5 };
 }

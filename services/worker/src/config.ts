@@ -26,9 +26,9 @@ export const WORKER_DEFAULTS = {
   /** bqbr's own attempts at one table's extract job (a failed job is retried with the next job id). */
   maxJobAttempts: 5,
   /**
-   * Files one task copies at once between Cloud Storage staging and a destination outside it (S3, Azure,
-   * files). Each file also moves in parallel parts or blocks (S3: up to 5 parts of 16 MiB held), so a
-   * task holds about this × 80 MiB at most.
+   * Files one task copies at once between its Cloud Storage landing folder and a home outside it (S3,
+   * Azure, files). Each file also moves in parallel parts or blocks (S3: up to 5 parts of 16 MiB held),
+   * so a task holds about this × 80 MiB at most.
    */
   transferConcurrency: 4,
   /** On SIGTERM, how long in-flight tasks may take to hand over before the process exits. */

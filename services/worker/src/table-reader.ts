@@ -2,7 +2,7 @@
 import type { BigQuery } from '@google-cloud/bigquery';
 import { classifyError, type TableRef } from '@bqbr/shared';
 import type { TableReader } from './backup-step.js';
-import type { TableMetadata } from './manifest-writer.js';
+import type { TableMetadata } from './table-manifest.js';
 
 export function createBigQueryTableReader(bigquery: BigQuery): TableReader {
   const table = (ref: TableRef, tableId = ref.tableId) =>

@@ -9,7 +9,8 @@ import {
   type ReceivedMessage,
 } from '@bqbr/shared';
 import { runBackupStep, type BackupStepDeps } from './backup-step.js';
-import { runRestoreStep, type RestoreStepDeps } from './restore-step.js';
+import type { RestoreStepDeps } from './restore-deps.js';
+import { runRestoreStep } from './restore-step.js';
 
 export type { Disposition } from '@bqbr/shared';
 

@@ -1,7 +1,7 @@
 // The worker's messages: task events to bqbr-events and continuations to bqbr-tasks.
 import type { PubSub } from '@google-cloud/pubsub';
 import type { Topology } from '@bqbr/shared';
-import type { TaskPublisher } from './backup-step.js';
+import type { TaskPublisher } from './step-deps.js';
 
 export function createTaskPublisher(pubsub: PubSub, topology: Topology): TaskPublisher {
   const events = pubsub.topic(topology.topics.events);

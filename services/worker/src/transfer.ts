@@ -1,10 +1,10 @@
-// Carrying files between stores: Cloud Storage staging → a destination outside Google Cloud after an
-// extract, and back before a load. Each file is streamed (the stores keep memory bounded and check the
-// far side before an object becomes visible); a few files move at once. A file already at the far end
-// with the same size and MD5 is not copied again, so a redelivered task resumes where the killed one
-// stopped instead of starting over.
+// Carrying files between stores: a landing folder in Cloud Storage → a home outside it after an extract,
+// and back before a load (landing-folder.ts). Each file is streamed (the stores keep memory bounded and
+// check the far side before an object becomes visible); a few files move at once. A file already at the
+// far end with the same size and MD5 is not copied again, so a redelivered task resumes where the killed
+// one stopped instead of starting over.
 import { createHash } from 'node:crypto';
-import { PermanentError, type BackupStore, type Logger } from '@bqbr/shared';
+import type { BackupStore, Logger } from '@bqbr/shared';
 
 export interface FileToCopy {
   /** Path in the source store. */
@@ -55,14 +55,6 @@ export async function storedMd5(store: BackupStore, path: string): Promise<strin
   const hash = createHash('md5');
   for await (const chunk of await store.get(path)) hash.update(chunk as Buffer);
   return hash.digest('base64');
-}
-
-/** A small object's bytes (a manifest), or undefined when it is not there. */
-export async function readSmall(store: BackupStore, path: string): Promise<Buffer | undefined> {
-  if ((await store.stat(path)) === undefined) return undefined;
-  const chunks: Buffer[] = [];
-  for await (const chunk of await store.get(path)) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
 }
 
 const contentTypeOf = (path: string): string =>
@@ -119,32 +111,4 @@ export async function copyFiles(
   const failure = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failure !== undefined) throw failure.reason;
   return { copied, skipped, bytes, complete: !stopped };
-}
-
-/** Deletes every object in `store` (a task's staging folder). */
-export async function deleteAll(store: BackupStore): Promise<void> {
-  for (const file of await store.list('')) await store.delete(file.path);
-}
-
-/**
- * A stored data file against its manifest entry: a missing one fails with `notFound`, one whose size or
- * a checksum both sides know differs with `checksumMismatch` naming both values.
- */
-export function checkAgainstManifest(
-  uri: string,
-  found: { readonly bytes: number; readonly md5?: string; readonly crc32c?: string } | undefined,
-  entry: { readonly bytes: number; readonly md5?: string; readonly crc32c?: string },
-): void {
-  if (found === undefined) throw new PermanentError('notFound', `data file ${uri} is missing`);
-  const problems: string[] = [];
-  if (found.bytes !== entry.bytes) problems.push(`size ${found.bytes} bytes, manifest ${entry.bytes}`);
-  if (entry.md5 !== undefined && found.md5 !== undefined && found.md5 !== entry.md5)
-    problems.push(`MD5 ${found.md5}, manifest ${entry.md5}`);
-  if (entry.crc32c !== undefined && found.crc32c !== undefined && found.crc32c !== entry.crc32c)
-    problems.push(`CRC32C ${found.crc32c}, manifest ${entry.crc32c}`);
-  if (problems.length > 0)
-    throw new PermanentError(
-      'checksumMismatch',
-      `data file ${uri} does not match its manifest: ${problems.join('; ')}`,
-    );
 }

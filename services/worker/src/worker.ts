@@ -17,13 +17,12 @@ import {
   type ReceivedMessage,
 } from '@bqbr/shared';
 import type { BackupStepDeps } from './backup-step.js';
-import type { RestoreStepDeps } from './restore-step.js';
-import { createRestoreIO } from './restore-io.js';
 import type { WorkerConfig } from './config.js';
 import { createWorkerHttpServer } from './http-server.js';
 import { createBigQueryJobRunner } from './job-runner.js';
-import { createStorageBackupFiles } from './manifest-writer.js';
+import type { RestoreStepDeps } from './restore-deps.js';
 import { createBigQueryTableReader } from './table-reader.js';
+import { createBigQueryTargetTables } from './target-tables.js';
 import { handleTaskMessage, type Disposition } from './task-handler.js';
 import { createTaskPublisher } from './task-publisher.js';
 
@@ -39,14 +38,14 @@ export function createBackupStepDeps(
   env: Env = process.env,
 ): WorkerDeps {
   return {
-    // Credentials for S3 and Azure come from the environment (or the platform), never from a request.
-    // One store (and client) per destination in use, not one per task.
+    // Every backup is read and written through these, Cloud Storage included. Credentials for S3 and
+    // Azure come from the environment (or the platform), never from a request. One store (and client)
+    // per destination in use, not one per task.
     stores: keptStores((where) => createStore(where, { storage: clients.storage, env }), 32),
-    restore: createRestoreIO(clients.bigquery, clients.storage),
+    targets: createBigQueryTargetTables(clients.bigquery),
     state: new FirestoreStateStore(clients.firestore),
     tables: createBigQueryTableReader(clients.bigquery),
     jobs: createBigQueryJobRunner(clients.bigquery),
-    files: createStorageBackupFiles(clients.storage),
     publisher: createTaskPublisher(clients.pubsub, config.topology),
     settings: {
       jobWaitMs: config.jobWaitSeconds * 1000,

@@ -282,7 +282,7 @@ describe('backup step (fakes)', function () {
 
 describe('extract configuration', function () {
   const folder = 'gs://b/x/backups/20261120_100000/p/d/t';
-  const spec = taskFor('op', SOURCE, { tableFolder: folder }).message.spec;
+  const spec = taskFor('op', SOURCE, { tableFolder: folder, landingFolder: folder }).message.spec;
 
   it('reads the table at the snapshot and writes data-* files in the table folder', function () {
     expect(extractConfiguration(spec)).to.deep.equal({

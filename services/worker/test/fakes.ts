@@ -1,21 +1,29 @@
 // Small hand-written fakes of the backup step's dependencies, for unit tests of its decisions.
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
 import {
+  PermanentError,
   createSilentLogger,
   taskIdFor,
   tableFolder,
+  tablePath,
   type BackupFileEntry,
+  type BackupStore,
   type BackupTaskSpec,
   type StateStore,
+  type StoredEntry,
   type TableRef,
   type TaskDoc,
   type TaskEvent,
   type TaskMessage,
   type TaskStatus,
 } from '@bqbr/shared';
-import type { BackupStepDeps, TableReader, TaskPublisher } from '../src/backup-step.js';
-import type { RestoreIO, RestoreStepDeps } from '../src/restore-step.js';
+import type { BackupStepDeps, TableReader } from '../src/backup-step.js';
 import type { JobRunner, JobSnapshot } from '../src/job-runner.js';
-import type { BackupFiles, TableMetadata } from '../src/manifest-writer.js';
+import type { RestoreStepDeps } from '../src/restore-deps.js';
+import type { TaskPublisher } from '../src/step-deps.js';
+import type { TableMetadata } from '../src/table-manifest.js';
+import type { TargetTables } from '../src/target-tables.js';
 
 /** Only the task half of the store: the worker never touches operations. */
 export class FakeTaskStore implements Pick<StateStore, 'getTask' | 'updateTask' | 'transitionTask'> {
@@ -67,9 +75,12 @@ export class FakeTables implements TableReader {
 
 /** Jobs by id; `plan` says how each new job ends (DONE, failed, or still running for n polls). */
 export class FakeJobs implements JobRunner {
-  readonly created = new Map<string, { configuration: object; polls: number }>();
-  /** Per job id: an error to end with, or polls before DONE (Infinity: never). */
-  readonly plan = new Map<string, { error?: { reason: string; message: string }; runningPolls?: number }>();
+  readonly created = new Map<string, { configuration: object; polls: number; done?: boolean }>();
+  /** Per job id: an error to end with, polls before DONE (Infinity: never), what it does once DONE. */
+  readonly plan = new Map<
+    string,
+    { error?: { reason: string; message: string }; runningPolls?: number; effect?: () => void }
+  >();
 
   startOrFind(jobId: string, _location: string | undefined, configuration: object): Promise<JobSnapshot> {
     if (!this.created.has(jobId)) this.created.set(jobId, { configuration, polls: 0 });
@@ -81,19 +92,87 @@ export class FakeJobs implements JobRunner {
     const plan = this.plan.get(jobId) ?? {};
     const running = job.polls++ < (plan.runningPolls ?? 0);
     if (running) return Promise.resolve({ jobId, state: 'RUNNING' });
+    if (job.done !== true) plan.effect?.();
+    job.done = true;
     return Promise.resolve({ jobId, state: 'DONE', ...(plan.error ? { errorResult: plan.error } : {}) });
   }
 }
 
-export class FakeFiles implements BackupFiles {
+/** A restore's target tables, by `dataset.table`. */
+export class FakeTargets implements TargetTables {
+  readonly tables = new Map<string, { type: string; numRows: number }>();
+  private key = (ref: TableRef): string => `${ref.datasetId}.${ref.tableId}`;
+  set(ref: TableRef, table: { type: string; numRows: number }): void {
+    this.tables.set(this.key(ref), table);
+  }
+  get(ref: TableRef): Promise<{ type: string; numRows: number } | undefined> {
+    return Promise.resolve(this.tables.get(this.key(ref)));
+  }
+  create(ref: TableRef): Promise<boolean> {
+    if (this.tables.has(this.key(ref))) return Promise.resolve(false);
+    this.set(ref, { type: 'TABLE', numRows: 0 });
+    return Promise.resolve(true);
+  }
+  patch(): Promise<void> {
+    return Promise.resolve();
+  }
+  delete(ref: TableRef): Promise<void> {
+    this.tables.delete(this.key(ref));
+    return Promise.resolve();
+  }
+}
+
+/**
+ * Cloud Storage as the steps see it through their stores: the data files an extract wrote (`dataFiles`)
+ * and the JSON objects written (`written`), both by gs:// URI. `store(uri)` is the store rooted there.
+ */
+export class FakeFiles {
   readonly written = new Map<string, unknown>();
   readonly dataFiles: BackupFileEntry[] = [];
-  listDataFiles(): Promise<BackupFileEntry[]> {
-    return Promise.resolve([...this.dataFiles]);
-  }
-  writeJson(uri: string, value: unknown): Promise<string | undefined> {
-    this.written.set(uri, structuredClone(value));
-    return Promise.resolve(undefined);
+
+  store(root: string): BackupStore {
+    const base = `${root.replace(/\/+$/, '')}/`;
+    const uri = (path: string): string => `${base}${path}`;
+    const objects = (): StoredEntry[] =>
+      [
+        ...this.dataFiles.map(({ uri: at, bytes, md5, crc32c }) => ({
+          at,
+          bytes,
+          ...(md5 === undefined ? {} : { md5 }),
+          ...(crc32c === undefined ? {} : { crc32c }),
+        })),
+        ...[...this.written].map(([at, value]) => ({ at, bytes: JSON.stringify(value).length })),
+      ]
+        .filter(({ at }) => at.startsWith(base))
+        .map(({ at, ...entry }) => ({ path: at.slice(base.length), ...entry }))
+        .sort((a, b) => a.path.localeCompare(b.path));
+    return {
+      kind: 'gcs',
+      uri,
+      put: async (path, body) => {
+        const chunks: Buffer[] = [];
+        for await (const chunk of body) chunks.push(chunk as Buffer);
+        const bytes = Buffer.concat(chunks);
+        this.written.set(uri(path), JSON.parse(bytes.toString('utf8')));
+        return { bytes: bytes.length, md5: createHash('md5').update(bytes).digest('base64') };
+      },
+      get: (path) => {
+        const value = this.written.get(uri(path));
+        if (value === undefined)
+          return Promise.reject(new PermanentError('notFound', `${uri(path)} does not exist`));
+        return Promise.resolve(Readable.from([Buffer.from(JSON.stringify(value))]));
+      },
+      stat: (path) => Promise.resolve(objects().find((entry) => entry.path === path)),
+      list: (prefix) => Promise.resolve(objects().filter((entry) => entry.path.startsWith(prefix))),
+      listFolders: () => Promise.reject(new Error('listing folders is not expected here')),
+      delete: (path) => {
+        this.written.delete(uri(path));
+        const index = this.dataFiles.findIndex((file) => file.uri === uri(path));
+        if (index >= 0) this.dataFiles.splice(index, 1);
+        return Promise.resolve();
+      },
+      clearIncomplete: () => Promise.resolve(0),
+    };
   }
 }
 
@@ -128,18 +207,18 @@ export function fixture(settings: Partial<BackupStepDeps['settings']> = {}): Fix
   const publisher = new FakePublisher();
   const deps: BackupStepDeps & RestoreStepDeps = {
     // Backup tests never restore: any call is a bug in the test.
-    restore: new Proxy({} as RestoreIO, {
-      get: (_, name) => () => Promise.reject(new Error(`restore IO ${String(name)} not expected here`)),
+    targets: new Proxy({} as TargetTables, {
+      get: (_, name) => () => Promise.reject(new Error(`target tables ${String(name)} not expected here`)),
     }),
     // Backups here go to Cloud Storage (through `files`): a store outside it is a bug in the test.
     stores: (where) => {
-      throw new Error(`store ${where.kind} not expected here`);
+      if (where.kind !== 'gcs') throw new Error(`store ${where.kind} not expected here`);
+      return files.store(where.uri);
     },
     // The step only calls the task methods; the rest of the interface is not needed here.
     state: store as unknown as StateStore,
     tables,
     jobs,
-    files,
     publisher,
     settings: { jobWaitMs: 1_000, jobPollMs: 1, maxJobAttempts: 5, ...settings },
     now: () => new Date('2026-11-20T12:00:00Z'),
@@ -163,37 +242,43 @@ export function taskFor(
   spec: Partial<BackupTaskSpec> = {},
 ): { message: TaskMessage & { spec: BackupTaskSpec }; doc: TaskDoc & { spec: BackupTaskSpec } } {
   const taskId = taskIdFor(source);
+  const home = 'gs://bucket/root';
+  // A Cloud Storage home: the extract lands in the table folder itself.
+  const folder = tableFolder(home, SNAPSHOT, source.projectId, source.datasetId, source.tableId);
   const fullSpec: BackupTaskSpec = {
     kind: 'backup',
     source,
     snapshotMillis: SNAPSHOT,
-    tableFolder: tableFolder(
-      'gs://bucket/root',
-      SNAPSHOT,
-      source.projectId,
-      source.datasetId,
-      source.tableId,
-    ),
+    home: { kind: 'gcs', uri: home },
+    tablePath: tablePath(SNAPSHOT, source.projectId, source.datasetId, source.tableId),
+    landingFolder: folder,
+    tableFolder: folder,
     format: 'AVRO',
     compression: 'NONE',
     header: true,
     fieldDelimiter: ',',
     ...spec,
   };
-  const now = new Date(SNAPSHOT).toISOString();
+  const message = { operationId, taskId, spec: fullSpec };
+  return { message, doc: { ...pendingTask(message, source), spec: fullSpec } };
+}
+
+/** The PENDING task document a dispatcher leaves for `message`, whose table is `table`, created `now`. */
+export function pendingTask(
+  message: TaskMessage,
+  table: TableRef,
+  now = new Date(SNAPSHOT).toISOString(),
+): TaskDoc {
   return {
-    message: { operationId, taskId, spec: fullSpec },
-    doc: {
-      operationId,
-      taskId,
-      table: source,
-      spec: fullSpec,
-      status: 'PENDING',
-      deliveries: 0,
-      jobAttempt: 0,
-      jobIds: [],
-      createdAt: now,
-      updatedAt: now,
-    },
+    operationId: message.operationId,
+    taskId: message.taskId,
+    table,
+    spec: message.spec,
+    status: 'PENDING',
+    deliveries: 0,
+    jobAttempt: 0,
+    jobIds: [],
+    createdAt: now,
+    updatedAt: now,
   };
 }

@@ -20,16 +20,17 @@ import {
   parseGcsUri,
   taskIdFor,
   tableFolder,
+  tablePath,
   type Clients,
   type OperationDoc,
   type TableRef,
-  type TaskDoc,
   type TaskEvent,
 } from '@bqbr/shared';
 import { expect } from 'chai';
 import { parseConfig, type WorkerConfig } from '../src/config.js';
 import { handleTaskMessage } from '../src/task-handler.js';
 import { createBackupStepDeps, startWorker } from '../src/worker.js';
+import { pendingTask } from './fakes.js';
 
 const unique = (prefix: string): string => `${prefix}_${randomUUID().replaceAll('-', '').slice(0, 10)}`;
 const BUCKET = 'worker-backups';
@@ -160,6 +161,7 @@ describe('worker against the local stack', function () {
     const ref: TableRef = { projectId: sourceProject, datasetId: 'sales', tableId };
     const taskId = taskIdFor(ref);
     const uri = `gs://${BUCKET}/${operationId}`;
+    const folder = tableFolder(uri, snapshotMillis, sourceProject, 'sales', tableId);
     const now = new Date().toISOString();
     const message: TaskMessage & { spec: BackupTaskSpec } = {
       operationId,
@@ -168,7 +170,11 @@ describe('worker against the local stack', function () {
         kind: 'backup',
         source: ref,
         snapshotMillis,
-        tableFolder: tableFolder(uri, snapshotMillis, sourceProject, 'sales', tableId),
+        // A Cloud Storage home: the extract lands in the table folder itself.
+        home: { kind: 'gcs', uri },
+        tablePath: tablePath(snapshotMillis, sourceProject, 'sales', tableId),
+        landingFolder: folder,
+        tableFolder: folder,
         format: 'AVRO',
         compression: 'NONE',
         header: true,
@@ -190,19 +196,7 @@ describe('worker against the local stack', function () {
       updatedAt: now,
     };
     await store.createOperation(operation);
-    const task: TaskDoc = {
-      operationId,
-      taskId,
-      table: ref,
-      spec: message.spec,
-      status: 'PENDING',
-      deliveries: 0,
-      jobAttempt: 0,
-      jobIds: [],
-      createdAt: now,
-      updatedAt: now,
-    };
-    await store.createTasks(operationId, [task]);
+    await store.createTasks(operationId, [pendingTask(message, ref, now)]);
     return message;
   }
 

@@ -158,11 +158,15 @@ export function gcsStore(storage: Storage, uri: string, options: GcsStoreOptions
   };
 }
 
-function entry(path: string, metadata: { size?: string | number; md5Hash?: string }): StoredEntry {
+function entry(
+  path: string,
+  metadata: { size?: string | number; md5Hash?: string; crc32c?: string },
+): StoredEntry {
   return {
     path,
     bytes: Number(metadata.size ?? 0),
     ...(metadata.md5Hash ? { md5: metadata.md5Hash } : {}),
+    ...(metadata.crc32c ? { crc32c: metadata.crc32c } : {}),
   };
 }
 

@@ -12,6 +12,8 @@ export interface StoredEntry {
   readonly bytes: number;
   /** MD5 of the content (base64), when the store keeps one for this object. */
   readonly md5?: string;
+  /** CRC32C of the content (base64, big-endian), when the store keeps one: Cloud Storage, for every object. */
+  readonly crc32c?: string;
 }
 
 export interface PutResult {

@@ -1,15 +1,13 @@
 // `_table.json`: what a restore needs to recreate one table exactly (schema, partitioning, clustering,
-// labels, views' queries) and to check it (row count, files with sizes and checksums).
-import type { Storage } from '@google-cloud/storage';
+// labels, views' queries) and to check it (row count, files with sizes and checksums). Built here; the
+// table's home writes it (table-home.ts).
 import {
   MANIFEST_VERSION,
-  gcsUri,
-  parseGcsUri,
   type BackupFileEntry,
+  type BackupTaskSpec,
   type ExportSettings,
   type FieldSchema,
   type TableManifest,
-  type BackupTaskSpec,
 } from '@bqbr/shared';
 
 /** The parts of BigQuery's `tables.get` answer the worker reads. */
@@ -29,10 +27,8 @@ export interface TableMetadata {
   readonly numBytes?: string | number;
 }
 
-export type BackupSpec = BackupTaskSpec;
-
 /** The export settings a manifest records, from the task's spec. */
-export function exportSettings(spec: BackupSpec): ExportSettings {
+export function exportSettings(spec: BackupTaskSpec): ExportSettings {
   return {
     format: spec.format,
     compression: spec.compression,
@@ -44,7 +40,7 @@ export function exportSettings(spec: BackupSpec): ExportSettings {
 
 export interface ManifestInput {
   readonly operationId: string;
-  readonly spec: BackupSpec;
+  readonly spec: BackupTaskSpec;
   readonly table: TableMetadata;
   readonly numRows: number;
   readonly files: readonly BackupFileEntry[];
@@ -85,45 +81,5 @@ export function buildTableManifest(input: ManifestInput): TableManifest {
     ...(Object.fromEntries(
       Object.entries(optional).filter(([, v]) => v !== undefined),
     ) as Partial<TableManifest>),
-  };
-}
-
-/** Where a backup's files live: the data files an extract wrote, and the manifest beside them. */
-export interface BackupFiles {
-  /** The `data-*` objects in a table folder, with sizes and checksums, in name order. */
-  listDataFiles(tableFolder: string): Promise<BackupFileEntry[]>;
-  /** Writes (or overwrites: idempotent) a JSON object; returns its MD5 (base64) when the store reports one. */
-  writeJson(uri: string, value: unknown): Promise<string | undefined>;
-}
-
-export function createStorageBackupFiles(storage: Storage): BackupFiles {
-  return {
-    async listDataFiles(tableFolder) {
-      const folder = parseGcsUri(tableFolder);
-      const prefix = `${folder.name}/`;
-      const [files] = await storage.bucket(folder.bucket).getFiles({ prefix: `${prefix}data-` });
-      return files
-        .map((file): BackupFileEntry => {
-          const { size, md5Hash, crc32c } = file.metadata;
-          return {
-            name: file.name.slice(prefix.length),
-            uri: gcsUri({ bucket: folder.bucket, name: file.name }),
-            bytes: Number(size ?? 0),
-            ...(md5Hash === undefined ? {} : { md5: md5Hash }),
-            ...(crc32c === undefined ? {} : { crc32c }),
-          };
-        })
-        .sort((a, b) => a.name.localeCompare(b.name));
-    },
-    async writeJson(uri, value) {
-      const { bucket, name } = parseGcsUri(uri);
-      const file = storage.bucket(bucket).file(name);
-      await file.save(`${JSON.stringify(value, null, 2)}\n`, {
-        resumable: false,
-        contentType: 'application/json',
-      });
-      const md5 = file.metadata.md5Hash;
-      return typeof md5 === 'string' ? md5 : undefined;
-    },
   };
 }

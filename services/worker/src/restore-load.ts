@@ -1,0 +1,153 @@
+// Loading a table's data files from its landing folder into the target with deterministic job ids: one
+// load job, or (for DATETIME in Avro, which BigQuery cannot load back directly) a load into a staging
+// table and a casting query; then the target's rows are compared with the manifest's count.
+import {
+  PermanentError,
+  restoreJobId,
+  stagingTableId,
+  type RestoreTaskSpec,
+  type TableManifest,
+  type TableRef,
+} from '@bqbr/shared';
+import { conversionQuery, hasDatetime, stagingSchema } from './datetime-conversion.js';
+import type { LandingFolder } from './landing-folder.js';
+import { formatOptions } from './load-format.js';
+import type { RestoreRun } from './restore-deps.js';
+import { jobFailed, runJob } from './step-job.js';
+import { newTableBody, tableProperties, tableSettings } from './table-definition.js';
+import { tableName, tableRows, targetState } from './target-state.js';
+import { fileFigures } from './task-figures.js';
+import type { StepOutcome } from './task-step.js';
+
+/** BigQuery's load limit on source URIs; more files are loaded by their wildcard. */
+const MAX_SOURCE_URIS = 10_000;
+
+function sourceUris(manifest: TableManifest, landing: LandingFolder): string[] {
+  if (manifest.files.length <= MAX_SOURCE_URIS) return manifest.files.map((f) => landing.uri(f.name));
+  const ext = manifest.files[0]!.name.replace(/^data-[^.]*\./, '');
+  return [`${landing.folderUri}/data-*.${ext}`];
+}
+
+/** The restored rows must be the manifest's count; the task fails with both numbers otherwise. */
+function verifyRows(spec: RestoreTaskSpec, manifest: TableManifest, rows: number, appended: boolean): void {
+  if (rows === manifest.numRows) return;
+  throw new PermanentError(
+    'rowCountMismatch',
+    `${tableName(spec.target)}: ${appended ? 'appended' : 'restored'} ${rows} rows, but the backup's manifest says ${manifest.numRows}`,
+  );
+}
+
+/** What a load cannot set: requirePartitionFilter. */
+async function afterLoad(run: RestoreRun, manifest: TableManifest): Promise<void> {
+  if (manifest.requirePartitionFilter === true)
+    await run.deps.targets.patch(run.spec.target, { requirePartitionFilter: true });
+}
+
+/**
+ * Loads the manifest's files from the landing folder. The task records the backup's own manifest and
+ * files (`manifestUri`, the manifest's entries), never the landing folder's copies.
+ */
+export async function loadTable(
+  run: RestoreRun,
+  manifest: TableManifest,
+  manifestUri: string,
+  landing: LandingFolder,
+): Promise<StepOutcome> {
+  const { message, spec, task, deps, finish } = run;
+  const targetExisted = await targetState(run);
+  const { format, header, fieldDelimiter } = manifest.export;
+  const fields = manifest.schema.fields;
+  const common = {
+    ...formatOptions(format, header, fieldDelimiter),
+    sourceUris: sourceUris(manifest, landing),
+    ignoreUnknownValues: spec.ignoreUnknownValues,
+    maxBadRecords: spec.maxBadRecords,
+  };
+  const done = (rows: number, note?: string): Promise<StepOutcome> =>
+    finish('SUCCEEDED', {
+      rows,
+      ...fileFigures(manifest.files),
+      manifestUri,
+      ...(note === undefined ? {} : { note }),
+    });
+  const appending = targetExisted && spec.writeDisposition === 'WRITE_APPEND';
+  const disposition = targetExisted ? spec.writeDisposition : 'WRITE_EMPTY';
+
+  if (format === 'AVRO' && hasDatetime(fields)) {
+    // BigQuery writes DATETIME to Avro as a string it cannot load back into DATETIME: load the strings
+    // into a staging table, then convert them with a query into the table created with the exact schema.
+    const staging: TableRef = {
+      ...spec.target,
+      tableId: stagingTableId(message.operationId, message.taskId),
+    };
+    const stage = await runJob(run, {
+      jobId: restoreJobId(message.operationId, message.taskId, task.jobAttempt, 'stage'),
+      location: spec.location,
+      configuration: {
+        load: {
+          ...common,
+          destinationTable: staging,
+          schema: { fields: stagingSchema(fields) },
+          createDisposition: 'CREATE_IF_NEEDED',
+          writeDisposition: 'WRITE_TRUNCATE',
+        },
+      },
+    });
+    if (stage.kind === 'continued') return stage.outcome;
+    if (stage.job.errorResult !== undefined) return jobFailed(run, 'load', stage.job.errorResult);
+    const staged = stage.job.outputRows;
+    if (!targetExisted) {
+      if (task.createdTarget !== true) {
+        task.createdTarget = true;
+        await deps.state.updateTask(message.operationId, message.taskId, { createdTarget: true });
+      }
+      await deps.targets.create(spec.target, newTableBody(manifest));
+    }
+    const convert = await runJob(run, {
+      jobId: restoreJobId(message.operationId, message.taskId, task.jobAttempt, 'convert'),
+      location: spec.location,
+      configuration: {
+        query: {
+          query: conversionQuery(fields, staging),
+          useLegacySql: false,
+          destinationTable: spec.target,
+          createDisposition: 'CREATE_NEVER',
+          writeDisposition:
+            targetExisted && spec.writeDisposition === 'WRITE_TRUNCATE' ? 'WRITE_TRUNCATE' : 'WRITE_APPEND',
+        },
+      },
+    });
+    if (convert.kind === 'continued') return convert.outcome;
+    if (convert.job.errorResult !== undefined)
+      return jobFailed(run, 'conversion query', convert.job.errorResult);
+    await deps.targets.delete(staging);
+    const rows = appending ? (staged ?? manifest.numRows) : await tableRows(spec.target, deps.targets);
+    verifyRows(spec, manifest, rows, appending);
+    await afterLoad(run, manifest);
+    return done(rows, 'DATETIME columns converted from Avro strings through a staging table');
+  }
+
+  const load = await runJob(run, {
+    jobId: restoreJobId(message.operationId, message.taskId, task.jobAttempt, 'load'),
+    location: spec.location,
+    configuration: {
+      load: {
+        ...common,
+        destinationTable: spec.target,
+        schema: { fields },
+        ...tableSettings(manifest),
+        destinationTableProperties: tableProperties(manifest),
+        createDisposition: 'CREATE_IF_NEEDED',
+        writeDisposition: disposition,
+      },
+    },
+  });
+  if (load.kind === 'continued') return load.outcome;
+  if (load.job.errorResult !== undefined) return jobFailed(run, 'load', load.job.errorResult);
+  const rows = appending
+    ? (load.job.outputRows ?? manifest.numRows)
+    : await tableRows(spec.target, deps.targets);
+  verifyRows(spec, manifest, rows, appending);
+  await afterLoad(run, manifest);
+  return done(rows);
+}
