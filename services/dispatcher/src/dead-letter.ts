@@ -1,13 +1,14 @@
 // Dead letters: a message its subscription gave up on. A task becomes FAILED so its operation still
 // finishes; an event triggers the completion check it was meant to; a request fails its operation.
 import { TaskEvent, TaskMessage, type StateStore } from '@bqbr/shared';
-import type { Completion } from './completion.js';
+import type { OperationEngine } from './engine/operation-engine.js';
+import type { KindRequests } from './engine/operation-kind.js';
 import { parseJson, type MessageHandler } from './handler.js';
-import { readRequest, recordFailed } from './intake.js';
+import { readRequest } from './request-envelope.js';
 
 export interface DeadLetterDeps {
   readonly store: StateStore;
-  readonly completion: Pick<Completion, 'check' | 'schedule'>;
+  readonly engine: Pick<OperationEngine<KindRequests>, 'fail' | 'completion'>;
   readonly now?: () => Date;
 }
 
@@ -32,7 +33,7 @@ export function createDeadLetterHandler(deps: DeadLetterDeps): MessageHandler {
         finishedAt: now().toISOString(),
       });
       logger.error('task dead-lettered', { attempts, recorded: moved });
-      await deps.completion.schedule(operationId);
+      await deps.engine.completion.schedule(operationId);
       return;
     }
     if (TaskEvent.is(body)) {
@@ -40,15 +41,15 @@ export function createDeadLetterHandler(deps: DeadLetterDeps): MessageHandler {
         operationId: body.operationId,
         attempts,
       });
-      await deps.completion.schedule(body.operationId);
+      await deps.engine.completion.schedule(body.operationId);
       return;
     }
 
     // Anything else came from bqbr-requests. Its original message id is not carried over, so a request
     // without an operationId is recorded under the dead letter's own id.
-    const envelope = readRequest(message);
-    const logger = ctx.logger.child({ operationId: envelope.operationId });
-    const operation = await deps.store.getOperation(envelope.operationId);
+    const { operationId, kind, projectId, body: request } = readRequest(message);
+    const logger = ctx.logger.child({ operationId });
+    const operation = await deps.store.getOperation(operationId);
     if (operation && operation.status !== 'PLANNING') {
       logger.warn('request dead-lettered after its operation started; nothing to do', {
         status: operation.status,
@@ -57,13 +58,12 @@ export function createDeadLetterHandler(deps: DeadLetterDeps): MessageHandler {
       return;
     }
     logger.error('request dead-lettered', { attempts });
-    await recordFailed(
-      envelope,
+    await deps.engine.fail(
+      { operationId, kind, projectId, request },
       {
         reason: 'deadLettered',
         message: `request could not be processed after ${attempts} delivery attempts`,
       },
-      deps,
     );
   };
 }

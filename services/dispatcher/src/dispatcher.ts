@@ -15,16 +15,20 @@ import type { Storage } from '@google-cloud/storage';
 import { once } from 'node:events';
 import { Readable } from 'node:stream';
 import type { AddressInfo } from 'node:net';
-import { createCompletion, type JsonWriter } from './completion.js';
 import type { DispatcherConfig } from './config.js';
 import { createDeadLetterHandler } from './dead-letter.js';
+import { deliver } from './deliver.js';
+import { createOperationEngine } from './engine/operation-engine.js';
 import type { MessageHandler, Publisher } from './handler.js';
 import { createHttpServer } from './http-server.js';
 import { createRequestHandler } from './intake.js';
-import { bigQueryTargetDatasets, storeBackupSource } from './restore-sources.js';
+import { createBackupKind } from './kinds/backup/backup-kind.js';
+import type { JsonWriter } from './kinds/backup/backup-record.js';
+import { bigQueryCatalog } from './kinds/backup/catalog.js';
+import { bigQueryTargetDatasets } from './kinds/restore/bigquery-target-datasets.js';
+import { createRestoreKind } from './kinds/restore/restore-kind.js';
+import { storeBackupSource } from './kinds/restore/store-backup-source.js';
 import { createOperationsApi } from './operations-api.js';
-import { bigQueryCatalog } from './planner.js';
-import { deliver } from './deliver.js';
 
 function publisher(pubsub: PubSub, topic: string, maxMessages: number): Publisher {
   // Batches of up to maxMessages go out together; each publish resolves once its batch is stored.
@@ -73,33 +77,40 @@ export async function startDispatcher(
     });
   }
   const store = new FirestoreStateStore(clients.firestore);
-  const catalog = bigQueryCatalog(clients.bigquery);
-  const tasks = publisher(clients.pubsub, topology.topics.tasks, config.fanOutBatchSize);
-  const completion = createCompletion({
+  const staging = config.stagingUri === undefined ? {} : { stagingUri: config.stagingUri };
+  // The kinds of operation, each behind the engine's one interface: wired here and nowhere else.
+  const kinds = {
+    backup: createBackupKind({
+      catalog: bigQueryCatalog(clients.bigquery),
+      store,
+      writeJson: storeJsonWriter(clients.storage, env),
+      maxSnapshotAgeMs: config.maxSnapshotAgeMs,
+      ...staging,
+    }),
+    restore: createRestoreKind({
+      store,
+      backups: storeBackupSource((where) => createStore(where, { storage: clients.storage, env })),
+      datasets: bigQueryTargetDatasets(clients.bigquery),
+      ...staging,
+    }),
+  };
+  const engine = createOperationEngine({
     store,
-    tasks,
+    tasks: publisher(clients.pubsub, topology.topics.tasks, config.fanOutBatchSize),
     notifications: publisher(clients.pubsub, topology.topics.notifications, 100),
-    writeJson: storeJsonWriter(clients.storage, env),
-    logger,
-    debounceMs: config.completionDebounceMs,
-  });
-  const handleRequest = createRequestHandler({
-    store,
-    catalog,
-    tasks,
-    completion,
-    backups: storeBackupSource((where) => createStore(where, { storage: clients.storage, env })),
-    datasets: bigQueryTargetDatasets(clients.bigquery),
+    kinds,
     batchSize: config.fanOutBatchSize,
-    ...(config.stagingUri === undefined ? {} : { stagingUri: config.stagingUri }),
-    maxSnapshotAgeMs: config.maxSnapshotAgeMs,
+    debounceMs: config.completionDebounceMs,
+    logger,
   });
-  const handleDeadLetter = createDeadLetterHandler({ store, completion });
+  const { completion } = engine;
+  const handleRequest = createRequestHandler({ engine });
+  const handleDeadLetter = createDeadLetterHandler({ store, engine });
   const api = createOperationsApi({
     store,
-    catalog,
+    engine,
     requests: publisher(clients.pubsub, topology.topics.requests, 1),
-    maxSnapshotAgeMs: config.maxSnapshotAgeMs,
+    logger: logger.child({ component: 'api' }),
   });
 
   let shuttingDown = false;

@@ -4,15 +4,17 @@ import {
   ValidationError,
   decode,
   decodeRequest,
+  type DecodedRequest,
   type ListOperationsQuery,
+  type Logger,
+  type OperationDoc,
   type StateStore,
 } from '@bqbr/shared';
 import * as t from 'io-ts';
 import { randomUUID } from 'node:crypto';
-import { recordDryRun } from './dry-run.js';
+import type { OperationEngine } from './engine/operation-engine.js';
+import type { RequestsOf } from './engine/operation-kind.js';
 import { jsonData, type Publisher } from './handler.js';
-import type { Catalog } from './planner.js';
-import { resolveSnapshot } from './planner.js';
 
 export interface ApiResponse {
   readonly status: number;
@@ -21,10 +23,10 @@ export interface ApiResponse {
 
 export interface OperationsApiDeps {
   readonly store: StateStore;
-  readonly catalog: Catalog;
+  /** Dry runs are answered at once, on the engine's one path for them. */
+  readonly engine: Pick<OperationEngine<RequestsOf<DecodedRequest>>, 'dryRun'>;
   readonly requests: Publisher;
-  readonly maxSnapshotAgeMs: number;
-  readonly now?: () => Date;
+  readonly logger: Logger;
 }
 
 export interface OperationsApi {
@@ -44,6 +46,22 @@ const links = (operationId: string): { self: string } => ({
   self: `/api/v1/operations/${encodeURIComponent(operationId)}`,
 });
 
+/** A dry run's answer: its plan, or why it failed (400 for a bad field, as for any invalid request). */
+function dryRunAnswer(operation: OperationDoc): ApiResponse {
+  const { operationId, status, plan, error } = operation;
+  if (plan !== undefined)
+    return { status: 200, body: { operationId, status, dryRun: true, plan, links: links(operationId) } };
+  if (error !== undefined)
+    return {
+      status: error.reason === 'invalid' ? 400 : 422,
+      body: { operationId, status, dryRun: true, error, links: links(operationId) },
+    };
+  return {
+    status: 409,
+    body: { error: { message: `operation ${operationId} exists and is not a dry run (${status})` } },
+  };
+}
+
 const LIST_LIMIT_MAX = 1000;
 
 const ListQuery = t.partial({
@@ -60,7 +78,6 @@ const ListQuery = t.partial({
 });
 
 export function createOperationsApi(deps: OperationsApiDeps): OperationsApi {
-  const now = deps.now ?? (() => new Date());
   return {
     async submit(kind, body) {
       let decoded;
@@ -71,19 +88,9 @@ export function createOperationsApi(deps: OperationsApiDeps): OperationsApi {
         throw err;
       }
       const operationId = decoded.request.operationId ?? randomUUID();
-      if (decoded.kind === 'backup' && decoded.request.dryRun === true) {
-        let snapshotMillis: number;
-        try {
-          snapshotMillis = resolveSnapshot(decoded.request, now(), deps.maxSnapshotAgeMs);
-        } catch (err) {
-          if (err instanceof ValidationError) return badRequest(err);
-          throw err;
-        }
-        const plan = await recordDryRun({ operationId, request: decoded.request, snapshotMillis }, deps);
-        return {
-          status: 200,
-          body: { operationId, status: 'SUCCEEDED', dryRun: true, plan, links: links(operationId) },
-        };
+      if (decoded.request.dryRun === true) {
+        const logger = deps.logger.child({ operationId, kind });
+        return dryRunAnswer(await deps.engine.dryRun({ ...decoded, operationId }, logger));
       }
       // The request travels like any other, so every intake path plans it the same way.
       await deps.requests.publish(jsonData({ ...decoded.request, operationId }), { kind, operationId });

@@ -442,8 +442,13 @@ describe('dispatcher against the local stack', function () {
   /** The parts of the API's answers these tests read. */
   interface ApiBody {
     readonly operationId?: string;
+    readonly status?: string;
     readonly links?: { readonly self: string };
-    readonly error?: { readonly message: string; readonly issues?: { readonly path: string }[] };
+    readonly error?: {
+      readonly message: string;
+      readonly reason?: string;
+      readonly issues?: { readonly path: string }[];
+    };
     readonly operation?: OperationDoc;
     readonly tasks?: Record<string, number>;
     readonly totals?: Record<string, number>;
@@ -528,6 +533,48 @@ describe('dispatcher against the local stack', function () {
       const operation = await store.getOperation(operationId);
       expect(operation).to.deep.include({ status: 'SUCCEEDED', dryRun: true, taskTotal: 0 });
       expect((await store.countTasks(operationId)).total).to.equal(0);
+    });
+
+    it('plans a restore dry run synchronously from a finished backup, and answers a missing one with its error', async function () {
+      const uri = `gs://${BUCKET}/${unique('dry-restore')}`;
+      const backupId = unique('backup');
+      await publish(
+        request(
+          uri,
+          { operationId: backupId },
+          { tablesToBackup: [{ datasetName: 'sales', tables: ['orders'] }] },
+        ),
+      );
+      expect((await waitFor(backupId)).status).to.equal('SUCCEEDED');
+      const restore = (operationId: string, backupTimestamp: string) =>
+        call('POST', '/api/v1/restore', {
+          operationId,
+          dryRun: true,
+          bigQuery: { projectId: sourceProject },
+          restoreStorage: { gcsOptions: { uri, backupTimestamp, projectIdOfBackup: sourceProject } },
+        });
+
+      const planned = unique('dry');
+      const res = await restore(planned, 'latest');
+      expect(res.status).to.equal(200);
+      // The stand-in worker records no table manifests, so the plan can only say it has nothing to load.
+      expect(res.body.plan).to.include({ tables: 1 });
+      expect(res.body.plan!.sample.map((s) => s.table)).to.deep.equal([
+        'sales.orders → restored_sales.orders',
+      ]);
+      expect(await store.getOperation(planned)).to.deep.include({
+        status: 'SUCCEEDED',
+        dryRun: true,
+        taskTotal: 0,
+      });
+      expect((await store.countTasks(planned)).total).to.equal(0);
+
+      const missing = unique('dry');
+      const refused = await restore(missing, '20200101_000000');
+      expect(refused.status).to.equal(422);
+      expect(refused.body.error).to.include({ reason: 'notFound' });
+      expect(refused.body.error!.message).to.contain(`no backup of project ${sourceProject}`);
+      expect((await store.getOperation(missing))?.status).to.equal('FAILED');
     });
 
     it('takes requests as Pub/Sub push envelopes and Eventarc CloudEvents', async function () {

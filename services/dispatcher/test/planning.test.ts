@@ -1,18 +1,18 @@
 // Pure planning logic: wildcard matching, scope (selections, exclusions, missing tables), the snapshot window.
 import { decodeRequest, type BackupRequest, type TableRef } from '@bqbr/shared';
 import { expect } from 'chai';
-import { finalStatus } from '../src/completion.js';
-import { readRequest } from '../src/intake.js';
+import { finalStatus } from '../src/engine/completion.js';
+import { pages } from '../src/engine/pages.js';
+import type { Catalog, ListedTable } from '../src/kinds/backup/catalog.js';
+import { resolveSnapshot } from '../src/kinds/backup/snapshot-window.js';
 import {
-  classifyTable,
-  pages,
-  planTables,
-  resolveSnapshot,
-  type Catalog,
-  type ListedTable,
-  type PlannedTable,
-} from '../src/planner.js';
-import { isExcluded, isSelected, matchesPattern, matchesQualifiedPattern } from '../src/table-patterns.js';
+  isExcluded,
+  isSelected,
+  matchesPattern,
+  matchesQualifiedPattern,
+} from '../src/kinds/backup/table-patterns.js';
+import { classifyTable, planTables, type PlannedTable } from '../src/kinds/backup/table-selection.js';
+import { readRequest } from '../src/request-envelope.js';
 
 const PROJECT = 'demo-project';
 

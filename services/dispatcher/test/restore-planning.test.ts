@@ -1,34 +1,13 @@
 // Restore planning from a backup's manifest: scope, targets, phases, and what fails at once.
 import { decode, RestoreRequest, type BackupManifest } from '@bqbr/shared';
 import { expect } from 'chai';
-import { RestorePlanError, planRestore, type BackupSource, type FoundBackup } from '../src/restore.js';
+import type { BackupSource, FoundBackup } from '../src/kinds/restore/backup-source.js';
+import { RestorePlanError } from '../src/kinds/restore/restore-plan-error.js';
+import { planRestore } from '../src/kinds/restore/restore-plan.js';
+import { backupManifest as manifest } from './backup-manifest.js';
 
 const FOLDER = 'gs://bkt/root/backups/20261120_223000/prod-project';
 const FOLDER_PATH = 'backups/20261120_223000/prod-project';
-
-function manifest(tables: BackupManifest['tables']): BackupManifest {
-  return {
-    manifestVersion: 1,
-    kind: 'bqbr#backup',
-    operationId: 'op',
-    projectId: 'prod-project',
-    snapshotMillis: 0,
-    snapshotTime: '2026-11-20T22:30:00.000Z',
-    location: 'gs://bkt/root/backups/20261120_223000',
-    export: {
-      format: 'AVRO',
-      compression: 'NONE',
-      header: true,
-      fieldDelimiter: ',',
-      useAvroLogicalTypes: true,
-    },
-    status: 'PARTIALLY_FAILED',
-    summary: { tables: tables.length, succeeded: 0, failed: 0, skipped: 0, rows: 0, bytes: 0, files: 0 },
-    tables,
-    startedAt: '',
-    finishedAt: '',
-  };
-}
 
 const TABLES: BackupManifest['tables'] = [
   {

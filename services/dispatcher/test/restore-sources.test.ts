@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { storeBackupSource } from '../src/restore-sources.js';
+import { storeBackupSource } from '../src/kinds/restore/store-backup-source.js';
 
 const manifest = (location: string): BackupManifest => ({
   manifestVersion: MANIFEST_VERSION,

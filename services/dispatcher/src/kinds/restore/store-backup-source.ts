@@ -1,6 +1,4 @@
-// The restore's view of the backup stores (Cloud Storage, S3, Azure Blob Storage, a filesystem) and of
-// BigQuery (target datasets), on the real clients.
-import type { BigQuery } from '@google-cloud/bigquery';
+// The restore's BackupSource on the real stores (Cloud Storage, S3, Azure Blob Storage, a filesystem).
 import {
   classifyError,
   findStoredBackup,
@@ -11,7 +9,7 @@ import {
   type DestinationSpec,
 } from '@bqbr/shared';
 import type { Readable } from 'node:stream';
-import type { BackupSource, TargetDatasets } from './restore.js';
+import type { BackupSource } from './backup-source.js';
 
 /** Backups read from the store each destination names; `storeFor` makes the store (see createStore). */
 export function storeBackupSource(storeFor: (where: DestinationSpec) => BackupStore): BackupSource {
@@ -46,36 +44,4 @@ export function storeBackupSource(storeFor: (where: DestinationSpec) => BackupSt
 
 async function readText(stream: Readable): Promise<string> {
   return Buffer.concat((await stream.toArray()) as Buffer[]).toString('utf8');
-}
-
-export function bigQueryTargetDatasets(bigquery: BigQuery): TargetDatasets {
-  return {
-    async ensure(ref, location) {
-      const dataset = bigquery.dataset(ref.datasetId, { projectId: ref.projectId });
-      const [exists] = await dataset.exists();
-      if (exists) return 'existed';
-      try {
-        // datasets.insert in the target project (the client's own create sends its options in the body).
-        await new Promise<void>((resolve, reject) =>
-          bigquery.request(
-            {
-              method: 'POST',
-              uri: '/datasets',
-              projectId: ref.projectId,
-              json: {
-                datasetReference: { projectId: ref.projectId, datasetId: ref.datasetId },
-                ...(location === undefined ? {} : { location }),
-              },
-            },
-            (err: Error | null) => (err ? reject(err) : resolve()),
-          ),
-        );
-        return 'created';
-      } catch (err) {
-        // Another delivery of the same request created it a moment ago.
-        if (classifyError(err).reason === 'duplicate') return 'existed';
-        throw err;
-      }
-    },
-  };
 }

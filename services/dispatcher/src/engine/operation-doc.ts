@@ -1,10 +1,11 @@
 // The one place an operation document is made: every kind, and every way an operation starts
 // (planned, a dry run, refused before it starts) (docs/contracts.md, "Operation state").
 import type { OperationDoc } from '@bqbr/shared';
+import type { KindName } from './operation-kind.js';
 
 export interface NewOperation {
   readonly operationId: string;
-  readonly kind: OperationDoc['kind'];
+  readonly kind: KindName;
   readonly projectId: string;
   /** The decoded request (or, for a refused one, the body as received). */
   readonly request: unknown;

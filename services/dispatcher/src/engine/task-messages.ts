@@ -1,7 +1,7 @@
-// Task messages: what the dispatcher sends on bqbr-tasks, for fan-out (phase 1) and the completion
-// check (a restore's phase 2) alike.
+// Task messages: what the engine sends on bqbr-tasks, at fan-out (phase 1) and when a kind releases a
+// later phase alike.
 import type { TaskDoc, TaskMessage } from '@bqbr/shared';
-import { jsonData, type Publisher } from './handler.js';
+import { jsonData, type Publisher } from '../handler.js';
 
 /** One bqbr-tasks message for a task document. */
 export function publishTask(tasks: Publisher, task: TaskDoc): Promise<string> {

@@ -1,0 +1,75 @@
+// Backups as the engine runs them: a snapshot instant fixed at preflight, the selected tables planned
+// a page of BigQuery's listing at a time, and `_backup.json` with the catalogue entry at the end.
+import {
+  backupDestination,
+  backupRootPath,
+  destinationUri,
+  type BackupRequest,
+  type BackupTaskSpec,
+  type TableRef,
+} from '@bqbr/shared';
+import type { OperationKind, PlannedTask } from '../../engine/operation-kind.js';
+import { checkStaging } from '../staging.js';
+import { recordBackup, type BackupRecordDeps } from './backup-record.js';
+import { backupTaskSpecs } from './backup-task-spec.js';
+import type { Catalog } from './catalog.js';
+import { dryRunPlan } from './dry-run-sizing.js';
+import { resolveSnapshot } from './snapshot-window.js';
+import { planTables, type PlannedTable } from './table-selection.js';
+
+export interface BackupKindDeps extends BackupRecordDeps {
+  readonly catalog: Catalog;
+  /** gs:// folder BigQuery extracts to when a backup's destination is outside Cloud Storage (BQBR_STAGING_URI). */
+  readonly stagingUri?: string;
+  readonly maxSnapshotAgeMs: number;
+}
+
+export function createBackupKind(deps: BackupKindDeps): OperationKind<BackupRequest> {
+  return {
+    preflight(request, existing, now) {
+      const home = backupDestination(request).spec;
+      // BigQuery extracts only to Cloud Storage: the files need somewhere to land before they move on.
+      checkStaging('backup', home, deps.stagingUri);
+      // A resumed operation keeps its first snapshot instant: every table is read at the same moment.
+      const snapshotMillis = existing?.snapshotMillis ?? resolveSnapshot(request, now, deps.maxSnapshotAgeMs);
+      return {
+        snapshotMillis,
+        snapshotTime: new Date(snapshotMillis).toISOString(),
+        location: destinationUri(home, backupRootPath(snapshotMillis)),
+      };
+    },
+
+    plan(request, operation, logger) {
+      const snapshotMillis = operation.snapshotMillis!;
+      logger.info('backup planning', { snapshotMillis });
+      const specOf = backupTaskSpecs(request, snapshotMillis, {
+        stagingUri: deps.stagingUri,
+        operationId: operation.operationId,
+      });
+      return Promise.resolve({
+        tasks: backupTasks(planTables(deps.catalog, request, snapshotMillis), specOf),
+      });
+    },
+
+    async dryRun(request, operation) {
+      return { plan: await dryRunPlan(deps.catalog, request, operation.snapshotMillis!) };
+    },
+
+    finalize: (operation, outcome, logger) => recordBackup(operation, outcome, deps, logger),
+  };
+}
+
+async function* backupTasks(
+  tables: AsyncIterable<PlannedTable>,
+  specOf: (table: TableRef) => BackupTaskSpec,
+): AsyncGenerator<PlannedTask> {
+  for await (const { table, action, note, error } of tables) {
+    yield {
+      table,
+      spec: specOf(table),
+      status: action === 'EXPORT' ? 'PENDING' : action === 'SKIP' ? 'SKIPPED' : 'FAILED',
+      ...(note !== undefined ? { note } : {}),
+      ...(error !== undefined ? { error } : {}),
+    };
+  }
+}
