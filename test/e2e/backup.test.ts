@@ -1,6 +1,6 @@
 // Backup, end to end: requests published to bqbr-requests, the dispatcher and workers running as
 // separate processes against the local stack, outcomes read from Cloud Storage, Firestore and BigQuery.
-import { seedDemoData, type DemoTable } from '@bqbr/cli/demo-data';
+import { seedDemoData, type DemoTable } from '@bqbr/local/demo-data';
 import {
   BackupManifest,
   TableManifest,

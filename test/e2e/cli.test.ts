@@ -1,14 +1,19 @@
-// The bqbr CLI as a user runs it: a process talking to the dispatcher's HTTP API.
-import { seedDemoData } from '@bqbr/cli/demo-data';
+// The command lines as a user runs them: the bqbr CLI, a process talking to the dispatcher's HTTP API, and
+// `npm run demo`, the local runner's verified backup and restore. A failure is one line on stderr, the
+// documented exit code, no stack trace and no warning of Node or a library.
+import { freePort } from '@bqbr/emulators';
+import { seedDemoData } from '@bqbr/local/demo-data';
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startEnvironment, unique, type Environment } from '../support/e2e.js';
 
 const cliMain = fileURLToPath(new URL('../../services/cli/dist/main.js', import.meta.url));
+const localMain = fileURLToPath(new URL('../../infra/local/dist/main.js', import.meta.url));
 
 interface Run {
   readonly code: number | null;
@@ -16,9 +21,14 @@ interface Run {
   readonly stderr: string;
 }
 
-function runCli(args: string[], env: NodeJS.ProcessEnv = process.env, timeoutMs = 120_000): Promise<Run> {
+function runNode(
+  main: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  timeoutMs = 120_000,
+): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cliMain, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [main, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -31,6 +41,124 @@ function runCli(args: string[], env: NodeJS.ProcessEnv = process.env, timeoutMs 
     });
   });
 }
+
+const runCli = (args: string[], env?: NodeJS.ProcessEnv): Promise<Run> => runNode(cliMain, args, env);
+
+/** What a user sees of a failure: exactly one line on stderr, matching `line`; no stack, no warning. */
+function expectOneLineFailure(run: Run, code: number, line: RegExp): void {
+  const shown = `exit ${String(run.code)}\nstdout: ${run.stdout}\nstderr: ${run.stderr}`;
+  expect(run.code, shown).to.equal(code);
+  expect(run.stderr.endsWith('\n'), shown).to.equal(true);
+  const lines = run.stderr.split('\n').slice(0, -1);
+  expect(lines, shown).to.have.length(1);
+  expect(lines[0], shown).to.match(/^bqbr: /);
+  expect(lines[0], shown).to.match(line);
+  expect(run.stderr, shown).not.to.match(/^\s+at /m);
+  expect(`${run.stdout}${run.stderr}`, shown).not.to.match(/warn/i);
+}
+
+/** A port on 127.0.0.1 that nothing listens on. */
+const closedPort = (): Promise<number> => freePort('127.0.0.1');
+
+describe('bqbr CLI errors, without a dispatcher', function () {
+  this.timeout(30_000);
+  let work: string;
+
+  before(async function () {
+    work = await mkdtemp(join(tmpdir(), 'bqbr-cli-errors-'));
+  });
+
+  after(async function () {
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  it('names a missing request file, exit 1', async function () {
+    const missing = join(work, 'no-such-request.json');
+    const run = await runCli(['backup', missing]);
+    expectOneLineFailure(run, 1, new RegExp(`cannot read the backup request ${missing}: no such file`));
+    expect(run.stdout).to.equal('');
+  });
+
+  it('names a request file that is not JSON, exit 1', async function () {
+    const file = join(work, 'hostname');
+    await writeFile(file, 'build-host\n');
+    const run = await runCli(['restore', file]);
+    expectOneLineFailure(run, 1, new RegExp(`${file} is not JSON .*: a restore request is one JSON object`));
+  });
+
+  it('says which dispatcher it cannot reach and how to point at one, exit 1', async function () {
+    const port = await closedPort();
+    const run = await runCli(['list', '--api', `http://127.0.0.1:${port}`]);
+    expectOneLineFailure(
+      run,
+      1,
+      new RegExp(
+        `cannot reach the dispatcher at http://127\\.0\\.0\\.1:${port} \\(connection refused\\): is it running\\? .*--api URL or BQBR_API_URL`,
+      ),
+    );
+    const fromEnv = await runCli(['status', 'some-operation'], {
+      ...process.env,
+      BQBR_API_URL: `http://127.0.0.1:${port}`,
+    });
+    expectOneLineFailure(
+      fromEnv,
+      1,
+      new RegExp(`cannot reach the dispatcher at http://127\\.0\\.0\\.1:${port}`),
+    );
+  });
+
+  it('refuses a command line it cannot run, exit 1', async function () {
+    expectOneLineFailure(await runCli(['frobnicate']), 1, /unknown command "frobnicate" \(bqbr --help/);
+    expectOneLineFailure(await runCli(['list', '--colour']), 1, /unknown option --colour \(bqbr --help/);
+    expectOneLineFailure(await runCli(['status']), 1, /status needs an operation id/);
+    expectOneLineFailure(await runCli(['list', '--limit', 'ten']), 1, /--limit takes a whole number/);
+    expectOneLineFailure(await runCli([]), 1, /no command given/);
+  });
+
+  it('prints its version', async function () {
+    const { version } = JSON.parse(
+      await readFile(new URL('../../services/cli/package.json', import.meta.url), 'utf8'),
+    ) as { version: string };
+    const run = await runCli(['--version']);
+    expect(run.code).to.equal(0);
+    expect(run.stdout).to.equal(`bqbr ${version}\n`);
+    expect(run.stderr).to.equal('');
+  });
+
+  it('shows the stack trace with --debug or BQBR_DEBUG=1, after the same line', async function () {
+    const missing = join(work, 'no-such-request.json');
+    const plain = await runCli(['backup', missing]);
+    for (const run of [
+      await runCli(['backup', missing, '--debug']),
+      await runCli(['backup', missing], { ...process.env, BQBR_DEBUG: '1' }),
+    ]) {
+      expect(run.code).to.equal(1);
+      expect(run.stderr.startsWith(plain.stderr), run.stderr).to.equal(true);
+      expect(run.stderr).to.match(/^\s+at readRequestFile /m);
+      expect(run.stderr).to.contain('ENOENT');
+    }
+  });
+});
+
+describe('the local runner (npm start) when it cannot start', function () {
+  this.timeout(60_000);
+  let holder: Server | undefined;
+
+  after(async function () {
+    await new Promise<void>((resolve) => (holder ? holder.close(() => resolve()) : resolve()));
+  });
+
+  it('says which port is taken, in one line, exit 1', async function () {
+    // The Pub/Sub emulator's default port, held here unless something else already holds it.
+    holder = await new Promise<Server | undefined>((resolve) => {
+      const server = createServer();
+      server.once('error', () => resolve(undefined));
+      server.listen(8085, '127.0.0.1', () => resolve(server));
+    });
+    const run = await runNode(localMain, ['up'], process.env, 50_000);
+    expectOneLineFailure(run, 1, /cannot start the local stack: .*already in use/);
+  });
+});
 
 describe('bqbr CLI against a running dispatcher', function () {
   this.timeout(120_000);
@@ -105,6 +233,10 @@ describe('bqbr CLI against a running dispatcher', function () {
     const before = await environment.firestore.collection('operations').count().get();
     const run = await runCli(['backup', file, '--api', environment.dispatcherUrl]);
     expect(run.code).to.equal(1);
+    // One line per bad field, each naming the file.
+    const lines = run.stderr.trimEnd().split('\n');
+    expect(lines, run.stderr).to.have.length(3);
+    for (const line of lines) expect(line).to.contain(`bqbr: ${file}: invalid backup request: `);
     expect(run.stderr).to.contain('bigQuery.tabelsToBackup: unknown field (did you mean tablesToBackup?)');
     expect(run.stderr).to.contain('backupStorage.gcsOptions.uri');
     expect(run.stderr).to.contain('backupStorage.gcsOptions.exportOptions.format');
@@ -112,18 +244,23 @@ describe('bqbr CLI against a running dispatcher', function () {
     expect(after.data().count).to.equal(before.data().count);
   });
 
-  it('says how to reach the dispatcher when it is not there', async function () {
-    const run = await runCli(['list', '--api', 'http://127.0.0.1:9']);
-    expect(run.code).to.equal(1);
-    expect(run.stderr).to.match(/cannot reach the dispatcher at http:\/\/127\.0\.0\.1:9/);
+  it('says that the dispatcher knows no such operation, exit 1', async function () {
+    const run = await runCli(['status', 'no-such-operation', '--api', environment.dispatcherUrl]);
+    expectOneLineFailure(
+      run,
+      1,
+      new RegExp(
+        `the dispatcher at ${environment.dispatcherUrl.replaceAll('.', '\\.')} has no operation no-such-operation: bqbr list shows`,
+      ),
+    );
   });
 });
 
-describe('npm run demo (bqbr demo)', function () {
+describe('npm run demo (the local runner)', function () {
   this.timeout(180_000);
 
   it('backs up the demo project, restores it, verifies the restore against the backup instant and exits 0', async function () {
-    const run = await runCli(['demo'], process.env, 170_000);
+    const run = await runNode(localMain, ['demo'], process.env, 170_000);
     expect(run.code, `${run.stdout}\n${run.stderr}`).to.equal(0);
     expect(run.stdout).to.match(/sales\.orders: 500 rows in \d+ file\(s\), manifest ok/);
     expect(run.stdout).to.contain('backup verified');

@@ -3,7 +3,7 @@
 // every table is compared with its source value by value. Also: what lands at each destination (every
 // file whole and as the manifests say, staging cleared), and a worker killed in the middle of carrying
 // files, whose task completes on redelivery with no duplicate or partial file.
-import { seedDemoData, type DemoTable } from '@bqbr/cli/demo-data';
+import { seedDemoData, type DemoTable } from '@bqbr/local/demo-data';
 import { s3ClientConfig } from '@bqbr/emulators';
 import {
   createStore,

@@ -2,7 +2,7 @@
 // project, and every restored table is compared with its source at the backup's instant, value by
 // value, schema and table settings included. Also: selected tables, `latest`, the original service's
 // layout, and the refusals (existing targets, a missing backup, a changed manifest, a missing file).
-import { seedDemoData, type DemoTable } from '@bqbr/cli/demo-data';
+import { seedDemoData, type DemoTable } from '@bqbr/local/demo-data';
 import { backupRoot, parseGcsUri, type OperationDoc, type TaskDoc } from '@bqbr/shared';
 import type { BigQuery } from '@google-cloud/bigquery';
 import { expect } from 'chai';

@@ -1,6 +1,6 @@
 // What every restore end-to-end test checks: each restored table equals its source at the backup's
 // instant, value by value, with its partitioning, clustering, labels and description.
-import type { DemoTable } from '@bqbr/cli/demo-data';
+import type { DemoTable } from '@bqbr/local/demo-data';
 import type { BigQuery } from '@google-cloud/bigquery';
 import { expect } from 'chai';
 import { diffTables, readTable } from './table-compare.js';

@@ -1,6 +1,7 @@
 // Import cycles make modules load half-initialized and make the code hard to read from the bottom up;
 // packages reaching into each other's src/ bypass their public surface. Both are checked here, over the
-// TypeScript sources of the services and the shared package (type-only imports count: a reader follows them too).
+// TypeScript sources of the services, the shared package and the local runner (type-only imports count: a
+// reader follows them too).
 import { expect } from 'chai';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
@@ -10,13 +11,19 @@ import ts from 'typescript';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const BUILD_FOLDERS = ['dist', 'node_modules'];
 
-/** The source roots checked: every `services/*\/src` and `shared/src`. */
+/** The folders whose subfolders are packages. */
+const PACKAGE_FOLDERS = ['services', 'infra'];
+
+/**
+ * The source roots checked for cycles: every `services/*\/src`, `infra/local/src` and `shared/src`
+ * (infra/emulators is left out: its BigQuery format modules import each other).
+ */
 function sourceRoots(): string[] {
   const services = join(ROOT, 'services');
   const roots = readdirSync(services)
     .map((name) => join(services, name, 'src'))
     .filter((dir) => existsSync(dir) && statSync(dir).isDirectory());
-  return [...roots, join(ROOT, 'shared', 'src')];
+  return [...roots, join(ROOT, 'infra', 'local', 'src'), join(ROOT, 'shared', 'src')];
 }
 
 /** The .ts files under `dir`, not descending into folders named in `skipped`. */
@@ -101,20 +108,20 @@ function cycles(graph: ReadonlyMap<string, readonly string[]>): string[][] {
 
 const show = (file: string): string => relative(ROOT, file).split(sep).join('/');
 
-/** The package folder (`services/x` or `shared`) a path lies in. */
+/** The package folder (`services/x`, `infra/x` or `shared`) a path lies in. */
 function packageOf(path: string): string | undefined {
   const parts = relative(ROOT, path).split(sep);
   if (parts[0] === 'shared') return 'shared';
-  if (parts[0] === 'services' && parts.length > 1) return `services/${parts[1]}`;
+  if (PACKAGE_FOLDERS.includes(parts[0]!) && parts.length > 1) return `${parts[0]}/${parts[1]}`;
   return undefined;
 }
 
-describe('the import graph of the services and the shared package', () => {
+describe('the import graph of the services, the shared package and the local runner', () => {
   const files = sourceRoots().flatMap((root) => tsFiles(root, [...BUILD_FOLDERS, 'test']));
 
   it('finds the source files it checks', () => {
     expect(files.length).to.be.greaterThan(10);
-    expect(files.map(show)).to.include('shared/src/index.ts');
+    expect(files.map(show)).to.include.members(['shared/src/index.ts', 'infra/local/src/main.ts']);
   });
 
   it('has no import cycles, type-only imports included', () => {
@@ -125,9 +132,10 @@ describe('the import graph of the services and the shared package', () => {
   it('has no package importing another package’s src/ (packages import each other by name)', () => {
     const offences: string[] = [];
     // Tests included: a test reaches another package through its name too.
-    const checked = [join(ROOT, 'services'), join(ROOT, 'shared', 'src')].flatMap((dir) =>
-      tsFiles(dir, BUILD_FOLDERS),
-    );
+    const checked = [
+      ...PACKAGE_FOLDERS.map((folder) => join(ROOT, folder)),
+      join(ROOT, 'shared', 'src'),
+    ].flatMap((dir) => tsFiles(dir, BUILD_FOLDERS));
     for (const file of checked) {
       const own = packageOf(file);
       for (const specifier of specifiers(file)) {

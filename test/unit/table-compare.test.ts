@@ -1,7 +1,7 @@
 // The table comparison the restore round-trip tests rely on: what it calls equal and what it reports,
 // then a whole table read from the BigQuery emulator, now and at a snapshot instant.
 import { BigQuery, Geography } from '@google-cloud/bigquery';
-import { seedDemoData } from '@bqbr/cli/demo-data';
+import { seedDemoData } from '@bqbr/local/demo-data';
 import { startBigQueryEmulator, type RunningBigQueryEmulator } from '@bqbr/emulators';
 import type { FieldSchema } from '@bqbr/shared';
 import { expect } from 'chai';

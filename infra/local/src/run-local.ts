@@ -1,6 +1,7 @@
-// `npm start` (bqbr up): the local stack, the dispatcher and a worker, a demo dataset, and how to back
-// it up and restore it. `npm run demo` (bqbr demo): the same on free ports, one full backup, verified,
-// then its restore, verified against the source at the backup's instant, then exit.
+// `npm start` (up): the local stack, the dispatcher and a worker, a demo dataset, and how to back it up
+// and restore it. `npm run demo` (demo): the same on free ports, one full backup, verified, then its
+// restore, verified against the source at the backup's instant, then exit.
+import { ApiClient, consoleOutput, status } from '@bqbr/cli';
 import {
   DEFAULT_STACK_PORTS,
   formatEnv,
@@ -27,8 +28,6 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ApiClient } from '../api-client.js';
-import { consoleOutput, status } from '../commands.js';
 import { seedDemoData, type DemoTable } from './demo-data.js';
 import { prepareLocalDestinations, writeDestinationRequests } from './destinations.js';
 import { formatChecks, verifyRestore } from './verify-restore.js';
@@ -40,7 +39,7 @@ const STAGING_BUCKET = 'bqbr-local-staging';
 const DISPATCHER_PORT = 8080;
 const WORKER_PORT = 8081;
 
-const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
+const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const serviceMain = (name: string): string => join(repoRoot, 'services', name, 'dist', 'main.js');
 
 export interface RunLocalOptions {

@@ -1,5 +1,5 @@
 // The dispatcher's HTTP API as the CLI sees it; every answer is decoded before use.
-import { decode } from '@bqbr/shared';
+import { ValidationError, decode, formatIssues } from '@bqbr/shared';
 import * as t from 'io-ts';
 
 const Counts = t.type({
@@ -60,9 +60,13 @@ const ApiErrorBody = t.type({
   ]),
 });
 
-/** An answer other than 2xx, with the dispatcher's message and the bad fields of a rejected request. */
+/**
+ * The dispatcher unreachable, or an answer other than 2xx: the message says which dispatcher and what
+ * to do; `issues` are the bad fields of a rejected request.
+ */
 export class ApiError extends Error {
   constructor(
+    /** The dispatcher's HTTP status; 0 when no bqbr dispatcher answered (unreachable, or something else did). */
     readonly status: number,
     message: string,
     readonly issues: readonly { path: string; message: string }[] = [],
@@ -72,8 +76,11 @@ export class ApiError extends Error {
   }
 }
 
+/** Where the dispatcher's address comes from, for every message that names it. */
+const API_OPTION = '--api URL or BQBR_API_URL';
+
 export class ApiClient {
-  constructor(private readonly baseUrl: string) {}
+  constructor(readonly baseUrl: string) {}
 
   submit(kind: 'backup' | 'restore', body: unknown): Promise<Accepted> {
     return this.call(`/api/v1/${kind}`, Accepted, { method: 'POST', body: JSON.stringify(body) });
@@ -97,34 +104,71 @@ export class ApiClient {
     codec: t.Type<A, unknown, unknown>,
     init: RequestInit = {},
   ): Promise<A> {
+    const dispatcher = `the dispatcher at ${this.baseUrl}`;
     let res: Response;
+    let text: string;
     try {
       res = await fetch(`${this.baseUrl}${path}`, {
         ...init,
         headers: { 'content-type': 'application/json', ...(init.headers ?? {}) },
       });
+      text = await res.text();
     } catch (err) {
       throw new ApiError(
         0,
-        `cannot reach the dispatcher at ${this.baseUrl} (${err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err)}): is it running? (npm start, or --api URL / BQBR_API_URL)`,
+        `cannot reach ${dispatcher} (${unreachableReason(err)}): is it running? Start it (npm start) or give its address with ${API_OPTION}`,
       );
     }
-    const text = await res.text();
     let body: unknown;
     try {
       body = text === '' ? {} : JSON.parse(text);
     } catch {
       throw new ApiError(
-        res.status,
-        `the dispatcher answered ${res.status} with a body that is not JSON: ${text.slice(0, 200)}`,
+        0,
+        `${this.baseUrl}${path} answered ${res.status} with a body that is not JSON ("${text.slice(0, 80)}"): is ${this.baseUrl} bqbr's dispatcher? (${API_OPTION})`,
       );
     }
     if (!res.ok) {
       const parsed = ApiErrorBody.decode(body);
-      if (parsed._tag === 'Right')
-        throw new ApiError(res.status, parsed.right.error.message, parsed.right.error.issues);
-      throw new ApiError(res.status, `the dispatcher answered ${res.status}: ${text.slice(0, 200)}`);
+      if (parsed._tag === 'Left')
+        throw new ApiError(
+          0,
+          `${this.baseUrl}${path} answered ${res.status}: ${text.slice(0, 200)}: is ${this.baseUrl} bqbr's dispatcher? (${API_OPTION})`,
+        );
+      const { message, issues = [] } = parsed.right.error;
+      throw issues.length > 0
+        ? new ApiError(res.status, `${dispatcher} refused the request`, issues)
+        : new ApiError(
+            res.status,
+            `${dispatcher} answered ${res.status}: ${message}${res.status >= 500 ? ' (its log says more)' : ''}`,
+          );
     }
-    return decode(codec, body, `answer to ${path}`);
+    try {
+      return decode(codec, body, `answer to ${path}`);
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err;
+      throw new ApiError(
+        res.status,
+        `${dispatcher} answered ${path} with something this bqbr does not read (${formatIssues(err.issues)}): is it bqbr's dispatcher, of the same version? (${API_OPTION})`,
+      );
+    }
   }
+}
+
+/** A failed fetch's cause in words: `connection refused`, not `fetch failed`. */
+function unreachableReason(err: unknown): string {
+  const cause =
+    err instanceof Error ? (err.cause as { code?: unknown; message?: unknown } | undefined) : undefined;
+  const code = typeof cause?.code === 'string' ? cause.code : undefined;
+  const known: Record<string, string> = {
+    ECONNREFUSED: 'connection refused',
+    ENOTFOUND: 'no such host',
+    EAI_AGAIN: 'host name lookup failed',
+    ETIMEDOUT: 'timed out',
+    ECONNRESET: 'connection reset',
+    EHOSTUNREACH: 'host unreachable',
+  };
+  if (code && known[code]) return known[code];
+  if (typeof cause?.message === 'string' && cause.message !== '') return cause.message;
+  return err instanceof Error ? err.message : String(err);
 }

@@ -15,10 +15,11 @@ import {
 import { Storage } from '@google-cloud/storage';
 import { stat } from 'node:fs/promises';
 import type { Output } from './commands.js';
+import { CliError } from './failure.js';
 import { formatBytes } from './progress.js';
 
 /** A URI that does not name a readable backup destination: reported as one line, exit code 1. */
-export class StorageUriError extends Error {
+export class StorageUriError extends CliError {
   override readonly name = 'StorageUriError';
 }
 

@@ -1,8 +1,8 @@
 // bqbr backup | restore | status | list: thin commands over the dispatcher's HTTP API.
-import type { ValidationError } from '@bqbr/shared';
-import { decodeRequest } from '@bqbr/shared';
+import { ValidationError, decodeRequest } from '@bqbr/shared';
 import { readFile } from 'node:fs/promises';
 import { ApiError, type ApiClient, type OperationInfo, type OperationView } from './api-client.js';
+import { CliError, EXIT } from './failure.js';
 import { formatBytes, isFinal, progressLine } from './progress.js';
 
 export interface Output {
@@ -19,22 +19,57 @@ export const consoleOutput = (stream: NodeJS.WriteStream = process.stdout): Outp
   status: (text) => (stream.isTTY ? stream.write(`\r\x1b[2K${text}`) : stream.write(`${text}\n`)),
 });
 
-/** Reads and checks a request file locally first, so a typo is reported with its field path before anything is sent. */
+/**
+ * Reads and checks a request file locally first, so a typo is reported with its field path (one line
+ * each, naming the file) before anything is sent.
+ */
 export async function readRequestFile(path: string, kind: 'backup' | 'restore'): Promise<unknown> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    throw new Error(`cannot read ${path}: ${err instanceof Error ? err.message : String(err)}`);
+    throw new CliError(
+      `cannot read the ${kind} request ${path}: ${fileProblem(err)} (bqbr ${kind} <request.json>: a JSON file, e.g. shared/examples/${kind}-minimal.json)`,
+      { cause: err },
+    );
   }
   let body: unknown;
   try {
     body = JSON.parse(text);
   } catch (err) {
-    throw new Error(`${path} is not JSON: ${err instanceof Error ? err.message : String(err)}`);
+    throw new CliError(
+      `${path} is not JSON (${err instanceof Error ? err.message : String(err)}): a ${kind} request is one JSON object, e.g. shared/examples/${kind}-minimal.json`,
+      { cause: err },
+    );
   }
-  decodeRequest(body, { kind });
+  try {
+    decodeRequest(body, { kind });
+  } catch (err) {
+    if (!(err instanceof ValidationError)) throw err;
+    throw new CliError(
+      err.issues.map(
+        (issue) => `${path}: invalid ${kind} request: ${issue.path || '(request)'}: ${issue.message}`,
+      ),
+      { cause: err },
+    );
+  }
   return body;
+}
+
+/** An fs error in words a user acts on. */
+function fileProblem(err: unknown): string {
+  const code = (err as { code?: unknown }).code;
+  switch (code) {
+    case 'ENOENT':
+      return 'no such file';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'EISDIR':
+      return 'it is a directory';
+    default:
+      return err instanceof Error ? err.message : String(err);
+  }
 }
 
 export async function submit(
@@ -48,30 +83,33 @@ export async function submit(
   const accepted = await api.submit(kind, body);
   if (options.json && !options.watch) {
     out.line(JSON.stringify(accepted));
-    return 0;
+    return EXIT.ok;
   }
   if (accepted.plan !== undefined) {
     out.line(`dry run ${accepted.operationId}: ${JSON.stringify(accepted.plan, null, 2)}`);
-    return 0;
+    return EXIT.ok;
   }
   out.line(`${kind} ${accepted.operationId} accepted`);
   if (!options.watch) {
     out.line(`follow it with: bqbr status ${accepted.operationId} --watch`);
-    return 0;
+    return EXIT.ok;
   }
   return status(api, out, accepted.operationId, options);
 }
 
-/** Shows an operation; with watch, a live progress line until it finishes. Exit code: 0 only for SUCCEEDED. */
+/**
+ * Shows an operation; with watch, a live progress line until it finishes. Exit code: 2 when it ended
+ * FAILED or PARTIALLY_FAILED, else 0.
+ */
 export async function status(
   api: ApiClient,
   out: Output,
   operationId: string,
   options: { watch: boolean; json: boolean; intervalMs: number },
 ): Promise<number> {
-  let view = options.watch
-    ? await firstView(api, operationId, options.intervalMs)
-    : await api.operation(operationId);
+  let view = await knownOperation(api, operationId, () =>
+    options.watch ? firstView(api, operationId, options.intervalMs) : api.operation(operationId),
+  );
   if (options.watch) {
     let last = '';
     for (;;) {
@@ -88,7 +126,25 @@ export async function status(
   }
   if (options.json) out.line(JSON.stringify(view));
   else describe(out, view);
-  return view.operation.status === 'SUCCEEDED' ? 0 : isFinal(view.operation.status) ? 2 : 0;
+  if (view.operation.status === 'SUCCEEDED' || !isFinal(view.operation.status)) return EXIT.ok;
+  return EXIT.operationFailed;
+}
+
+/** A 404 for the operation itself: the id is wrong or from another dispatcher, which is the user's to fix. */
+async function knownOperation(
+  api: ApiClient,
+  operationId: string,
+  read: () => Promise<OperationView>,
+): Promise<OperationView> {
+  try {
+    return await read();
+  } catch (err) {
+    if (!(err instanceof ApiError && err.status === 404)) throw err;
+    throw new CliError(
+      `the dispatcher at ${api.baseUrl} has no operation ${operationId}: bqbr list shows the recent ones`,
+      { cause: err },
+    );
+  }
 }
 
 /** How long a watched operation may take to appear: an accepted request is planned asynchronously. */
@@ -130,11 +186,11 @@ export async function list(
   const operations = await api.operations(filter);
   if (filter.json) {
     out.line(JSON.stringify(operations));
-    return 0;
+    return EXIT.ok;
   }
   if (operations.length === 0) {
     out.line('no operations');
-    return 0;
+    return EXIT.ok;
   }
   const rows = operations.map((op: OperationInfo) => [
     op.operationId,
@@ -153,12 +209,5 @@ export async function list(
         .join('  ')
         .trimEnd(),
     );
-  return 0;
-}
-
-/** A rejected request's field paths, one per line. */
-export function formatValidation(err: ValidationError): string {
-  return [`invalid ${err.what}:`, ...err.issues.map((i) => `  ${i.path || '(request)'}: ${i.message}`)].join(
-    '\n',
-  );
+  return EXIT.ok;
 }

@@ -1,10 +1,13 @@
 #!/usr/bin/env node
-// bqbr: submit backups and restores to the dispatcher, watch them, list them; and run the local stack.
-import { ValidationError } from '@bqbr/shared';
+// bqbr: submit backups and restores to the dispatcher, watch them, list them and the stored backups.
+import { decode } from '@bqbr/shared';
+import * as t from 'io-ts';
+import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { ApiClient, ApiError } from './api-client.js';
-import { backups, StorageUriError, storageFromEnv } from './backups.js';
-import { consoleOutput, formatValidation, list, status, submit } from './commands.js';
+import { ApiClient } from './api-client.js';
+import { backups, storageFromEnv } from './backups.js';
+import { consoleOutput, list, status, submit } from './commands.js';
+import { EXIT, runCommandLine, UsageError } from './failure.js';
 
 const USAGE = `Usage: bqbr <command> [options]
 
@@ -18,16 +21,23 @@ Commands:
                                       https://<account>.blob.core.windows.net/<container>/path or a
                                       directory, newest first (read from the store itself; locally
                                       [STORAGE_EMULATOR_HOST], [BQBR_S3_ENDPOINT], [AZURE_STORAGE_CONNECTION_STRING])
-  up                                  the local stack, dispatcher and worker, with a demo dataset (npm start)
-  demo                                a full backup on the local stack, verified (npm run demo)
 
 Options:
   --api URL        the dispatcher's HTTP API    [BQBR_API_URL]   http://127.0.0.1:8080
   --json           machine-readable output
   --interval MS    polling interval of --watch  1000
+  --debug          on a failure, its stack trace; and warnings of Node and libraries  [BQBR_DEBUG=1]
+  --version
   --help
 
-Exit codes: 0 done (an operation SUCCEEDED), 1 error, 2 the operation ended FAILED or PARTIALLY_FAILED.`;
+Exit codes:
+  0  done; for an operation: it SUCCEEDED (or, without --watch, has not ended yet)
+  1  an error, one line each on stderr: a bad command line or request file, the dispatcher unreachable
+     or refusing, an unknown operation, a backup location that cannot be read
+  2  the operation ended FAILED or PARTIALLY_FAILED
+
+Locally, outside bqbr (infra/local): npm start runs the stack, a dispatcher, a worker and a demo
+dataset; npm run demo backs the demo dataset up and restores it, both verified.`;
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -42,74 +52,84 @@ async function main(argv: string[]): Promise<number> {
       kind: { type: 'string' },
       limit: { type: 'string' },
       project: { type: 'string' },
+      debug: { type: 'boolean' },
+      version: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
-  const [command, argument] = positionals;
-  if (values.help || command === undefined || command === 'help') {
-    console.log(USAGE);
-    return command === undefined && !values.help ? 1 : 0;
+  if (values.version) {
+    console.log(`bqbr ${await cliVersion()}`);
+    return EXIT.ok;
   }
+  const [command, ...args] = positionals;
+  if (values.help || command === 'help') {
+    console.log(USAGE);
+    return EXIT.ok;
+  }
+  if (command === undefined)
+    throw new UsageError('no command given: backup, restore, status, list or backups');
   const api = new ApiClient(
     (values.api ?? process.env['BQBR_API_URL'] ?? 'http://127.0.0.1:8080').replace(/\/+$/, ''),
   );
   const out = consoleOutput();
-  const intervalMs = Number(values.interval ?? 1000);
+  const intervalMs = positiveInteger('--interval', values.interval) ?? 1000;
   const watch = values.watch ?? false;
   const json = values.json ?? false;
+  /** The command's one argument; `needs` says what it is when it is missing. */
+  const single = (needs: string): string => {
+    const [first, ...more] = args;
+    if (first === undefined) throw new UsageError(`${command} needs ${needs}`);
+    if (more.length > 0) throw new UsageError(`${command} takes one argument, not also ${more.join(' ')}`);
+    return first;
+  };
   switch (command) {
     case 'backup':
     case 'restore':
-      if (!argument) throw new UsageError(`${command} needs a request file: bqbr ${command} request.json`);
-      return submit(api, out, command, argument, { watch, json, intervalMs });
+      return submit(api, out, command, single(`a request file: bqbr ${command} request.json`), {
+        watch,
+        json,
+        intervalMs,
+      });
     case 'status':
-      if (!argument) throw new UsageError('status needs an operation id: bqbr status <operationId>');
-      return status(api, out, argument, { watch, json, intervalMs });
-    case 'list':
+      return status(api, out, single('an operation id: bqbr status <operationId>'), {
+        watch,
+        json,
+        intervalMs,
+      });
+    case 'list': {
+      if (args.length > 0) throw new UsageError(`list takes no argument, not ${args.join(' ')}`);
+      const limit = positiveInteger('--limit', values.limit);
       return list(api, out, {
         ...(values.status ? { status: values.status.toUpperCase() } : {}),
         ...(values.kind ? { kind: values.kind } : {}),
-        ...(values.limit ? { limit: Number(values.limit) } : {}),
+        ...(limit !== undefined ? { limit } : {}),
         json,
       });
+    }
     case 'backups':
-      if (!argument)
-        throw new UsageError(
-          'backups needs a location: bqbr backups gs://bucket/path (or s3://, https://, a directory)',
-        );
-      return backups(storageFromEnv(), out, argument, {
-        ...(values.project ? { projectId: values.project } : {}),
-        json,
-      });
-    case 'up': {
-      const { runLocal } = await import('./local/run-local.js');
-      return runLocal({ mode: 'up' });
-    }
-    case 'demo': {
-      const { runLocal } = await import('./local/run-local.js');
-      return runLocal({ mode: 'demo' });
-    }
+      return backups(
+        storageFromEnv(),
+        out,
+        single('a location: bqbr backups gs://bucket/path (or s3://, https://, a directory)'),
+        { ...(values.project ? { projectId: values.project } : {}), json },
+      );
     default:
-      throw new UsageError(`unknown command "${command}" (bqbr --help lists them)`);
+      throw new UsageError(`unknown command "${command}"`);
   }
 }
 
-class UsageError extends Error {}
+function positiveInteger(option: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  if (!Number.isSafeInteger(number) || number <= 0)
+    throw new UsageError(`${option} takes a whole number above 0, not "${value}"`);
+  return number;
+}
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    if (err instanceof ValidationError) console.error(`bqbr: ${formatValidation(err)}`);
-    else if (err instanceof ApiError) {
-      console.error(`bqbr: ${err.message}`);
-      for (const issue of err.issues) console.error(`  ${issue.path || '(request)'}: ${issue.message}`);
-    } else if (
-      err instanceof UsageError ||
-      err instanceof StorageUriError ||
-      (err instanceof Error && err.name === 'TypeError' && /parseArgs|option/i.test(err.message))
-    )
-      console.error(`bqbr: ${err.message}`);
-    else console.error(err);
-    process.exit(1);
-  },
-);
+/** The CLI package's version, from its package.json (dist/../package.json). */
+async function cliVersion(): Promise<string> {
+  const text = await readFile(new URL('../package.json', import.meta.url), 'utf8');
+  return decode(t.type({ version: t.string }), JSON.parse(text), "the CLI's package.json").version;
+}
+
+runCommandLine(main, { help: 'bqbr --help' });
