@@ -158,6 +158,27 @@ describe('the local runner (npm start) when it cannot start', function () {
     const run = await runNode(localMain, ['up'], process.env, 50_000);
     expectOneLineFailure(run, 1, /cannot start the local stack: .*already in use/);
   });
+
+  it("says the dispatcher's port is taken before it starts any emulator", async function () {
+    const dispatcherPort = await new Promise<Server | undefined>((resolve) => {
+      const server = createServer();
+      server.once('error', () => resolve(undefined));
+      server.listen(8080, '127.0.0.1', () => resolve(server));
+    });
+    try {
+      const run = await runNode(localMain, ['up'], process.env, 50_000);
+      expectOneLineFailure(
+        run,
+        1,
+        /cannot start the local stack: dispatcher: 127\.0\.0\.1:8080 is already in use/,
+      );
+      expect(run.stdout, 'no emulator was started').not.to.match(/pubsub|firestore|emulator/i);
+    } finally {
+      await new Promise<void>((resolve) =>
+        dispatcherPort ? dispatcherPort.close(() => resolve()) : resolve(),
+      );
+    }
+  });
 });
 
 describe('bqbr CLI against a running dispatcher', function () {

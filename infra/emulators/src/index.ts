@@ -18,7 +18,7 @@ export {
   type StackService,
 } from './stack/stack.js';
 export { StackSetupError } from './stack/google-sdk.js';
-export { freePort, waitForHttp } from './stack/readiness.js';
+export { freePort, isPortInUse, waitForHttp } from './stack/readiness.js';
 export { startProcess, type ManagedProcess, type StartProcessOptions } from './stack/managed-process.js';
 export {
   AZURITE_ACCOUNT_KEY,

@@ -4,7 +4,7 @@
 import { CliError, UsageError, oneLine, runCommandLine } from '@bqbr/cli';
 import { StackSetupError } from '@bqbr/emulators';
 import { parseArgs } from 'node:util';
-import { runLocal } from './run-local.js';
+import { PortTaken, runLocal } from './run-local.js';
 
 const USAGE = `Usage: node infra/local/dist/main.js <command> [--debug]
 
@@ -43,7 +43,7 @@ async function main(argv: string[]): Promise<number> {
  * and what to do), or a service that exited while starting, told by the last line it printed.
  */
 function asStartFailure(err: unknown): unknown {
-  if (err instanceof StackSetupError)
+  if (err instanceof StackSetupError || err instanceof PortTaken)
     return new CliError(`cannot start the local stack: ${err.message}`, { cause: err });
   if (!(err instanceof Error) || !err.message.includes('\n')) return err;
   const [summary = '', ...output] = err.message.split('\n');

@@ -6,6 +6,7 @@ import {
   DEFAULT_STACK_PORTS,
   formatEnv,
   freePort,
+  isPortInUse,
   startProcess,
   startStack,
   type ManagedProcess,
@@ -62,10 +63,11 @@ async function waitHealthy(url: string, service: ManagedProcess, timeoutMs = 30_
     if (!service.isRunning())
       throw new Error(`${service.name} exited while starting:\n${service.recentOutput()}`);
     try {
-      const res = await fetch(url);
+      // Bounded: something that accepts connections but never answers must not hang the start-up.
+      const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
       if (res.ok) return;
     } catch {
-      // not listening yet
+      // not listening (or not answering) yet
     }
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -76,7 +78,32 @@ async function waitHealthy(url: string, service: ManagedProcess, timeoutMs = 30_
 
 async function start(mode: RunLocalOptions['mode']): Promise<Running> {
   const demo = mode === 'demo';
+  // The services' fixed ports are checked before anything starts, not found taken after the whole stack is up.
+  if (!demo)
+    for (const [name, port] of [
+      ['dispatcher', DISPATCHER_PORT],
+      ['worker', WORKER_PORT],
+    ] as const)
+      if (await isPortInUse('127.0.0.1', port))
+        throw new PortTaken(
+          `${name}: 127.0.0.1:${port} is already in use (npm start still running?): stop that program, or use npm run demo, which runs on free ports`,
+        );
   const stateDir = demo ? await mkdtemp(join(tmpdir(), 'bqbr-demo-')) : resolve(repoRoot, '.stack');
+  try {
+    return await startIn(stateDir, demo);
+  } catch (err) {
+    // A demo that could not start leaves no temporary folder behind; `npm start` keeps .stack's logs.
+    if (demo) await rm(stateDir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/** A fixed port of the local stack is taken: said in one line (main.ts). */
+export class PortTaken extends Error {
+  override readonly name = 'PortTaken';
+}
+
+async function startIn(stateDir: string, demo: boolean): Promise<Running> {
   await mkdir(stateDir, { recursive: true });
   const stack = await startStack({
     projectId: PROJECT_ID,
