@@ -16,20 +16,30 @@ export function taskIdFor(table: TableRef): string {
   return `t_${sha256(readable).slice(0, 40)}`;
 }
 
-// BigQuery job ids: letters, digits, '_' and '-', at most 1,024 characters.
-const clean = (text: string): string => text.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 200);
+// BigQuery job ids: letters, digits, '_' and '-', at most 1,024 characters
+// (https://cloud.google.com/bigquery/docs/reference/rest/v2/JobReference).
+const readable = (text: string): string => text.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 200);
 
 /**
- * The extract job of one task at one job attempt: `bqbr_backup_<operation>_<sha256(taskId)[:16]>_<attempt>`.
- * The hash keeps it short and valid whatever the table is called; the attempt is bqbr's own retry count.
+ * What tells the jobs of two tasks apart: 16 hex digits of the sha256 of the full operation id and task id.
+ * The readable part is lossy (`a.b` and `a_b` read alike, long ids are cut); this part is not.
+ */
+const taskHash = (operationId: string, taskId: string): string =>
+  sha256(JSON.stringify([operationId, taskId])).slice(0, 16);
+
+/**
+ * The extract job of one task at one job attempt: `bqbr_backup_<operation>_<hash>_<attempt>`, where
+ * `<operation>` is the operation id made readable and `<hash>` hashes the full operation and task ids.
+ * The attempt is bqbr's own retry count.
  */
 export function extractJobId(operationId: string, taskId: string, jobAttempt: number): string {
-  return `bqbr_backup_${clean(operationId)}_${sha256(taskId).slice(0, 16)}_${jobAttempt}`;
+  return `bqbr_backup_${readable(operationId)}_${taskHash(operationId, taskId)}_${jobAttempt}`;
 }
 
 /**
- * The jobs of one restore task at one job attempt: `bqbr_restore_<operation>_<sha256(taskId)[:16]>_<attempt>_<step>`
- * (`load`; or `stage` and `convert` when a table is loaded through a staging table).
+ * The jobs of one restore task at one job attempt: `bqbr_restore_<operation>_<hash>_<attempt>_<step>`
+ * (`load`; or `stage` and `convert` when a table is loaded through a staging table), named as
+ * {@link extractJobId} names them.
  */
 export function restoreJobId(
   operationId: string,
@@ -37,7 +47,7 @@ export function restoreJobId(
   jobAttempt: number,
   step: 'load' | 'stage' | 'convert',
 ): string {
-  return `bqbr_restore_${clean(operationId)}_${sha256(taskId).slice(0, 16)}_${jobAttempt}_${step}`;
+  return `bqbr_restore_${readable(operationId)}_${taskHash(operationId, taskId)}_${jobAttempt}_${step}`;
 }
 
 /** The staging table of a restore task (in the target dataset; dropped once the table is restored). */

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { extractJobId, taskIdFor } from '../src/index.js';
+import { extractJobId, restoreJobId, taskIdFor } from '../src/index.js';
 
 const table = (datasetId: string, tableId: string) => ({ projectId: 'p', datasetId, tableId });
 
@@ -30,5 +30,18 @@ describe('ids', function () {
     expect(extractJobId('2f1c7a3e-op:1', 'sales.orders', 1)).not.to.equal(id);
     expect(extractJobId('2f1c7a3e-op:1', 'sales.customers', 0)).not.to.equal(id);
     expect(extractJobId('o'.repeat(2000), 't', 3)).to.match(/^[A-Za-z0-9_-]{1,1024}$/);
+  });
+
+  it('gives operations whose ids read alike (a.b and a_b) different job ids, in the job-id alphabet', function () {
+    const valid = /^[A-Za-z0-9_-]{1,1024}$/;
+    const backups = ['a.b', 'a_b', 'a:b', 'a b'].map((op) => extractJobId(op, 'sales.orders', 0));
+    expect(new Set(backups).size).to.equal(4);
+    const restores = ['a.b', 'a_b'].map((op) => restoreJobId(op, 'sales.orders', 0, 'load'));
+    expect(restores[0]).not.to.equal(restores[1]);
+    // Ids longer than the readable part differ only after it: the hash still tells them apart.
+    const long = 'o'.repeat(300);
+    expect(extractJobId(`${long}1`, 't', 0)).not.to.equal(extractJobId(`${long}2`, 't', 0));
+    for (const id of [...backups, ...restores, extractJobId(`${long}é`, 'x'.repeat(1100), 12)])
+      expect(id).to.match(valid);
   });
 });

@@ -16,6 +16,7 @@ import {
   type TaskMessage,
 } from '@bqbr/shared';
 import { continueLater } from './continuation.js';
+import { filesOfJob } from './extracted-files.js';
 import { openLandingFolder, type LandingFolder } from './landing-folder.js';
 import type { StepContext, StepDeps } from './step-deps.js';
 import { jobFailed, runJob } from './step-job.js';
@@ -39,7 +40,9 @@ export interface BackupStepDeps extends StepDeps {
 }
 
 /** BigQuery's extract configuration for a task: the table at the snapshot instant into the landing folder. */
-export function extractConfiguration(spec: BackupTaskSpec): object {
+export function extractConfiguration(spec: BackupTaskSpec): {
+  readonly extract: { readonly destinationUris: readonly string[] } & Record<string, unknown>;
+} {
   const { source } = spec;
   return {
     extract: {
@@ -151,16 +154,20 @@ async function exportTable(run: StepRun<BackupStepDeps, BackupTaskSpec>): Promis
         `${spec.tableFolder} already holds ${existing} data file(s) and exportOptions.overwrite is false`,
       );
   }
-  const result = await runJob(run, {
-    jobId,
-    location: table.location,
-    configuration: extractConfiguration(spec),
-  });
+  const configuration = extractConfiguration(spec);
+  const result = await runJob(run, { jobId, location: table.location, configuration });
   if (result.kind === 'continued') return result.outcome;
   if (result.job.errorResult !== undefined) return jobFailed(run, 'extract', result.job.errorResult);
 
+  // Exactly the files this job wrote (its statistics say how many), not whatever else the folder holds.
+  const written = filesOfJob(
+    jobId,
+    configuration.extract.destinationUris,
+    result.job.destinationUriFileCounts,
+    await landing.extracted(),
+  );
   // Every file is carried to the home and checked there first (already there for Cloud Storage).
-  const files = await landing.carryOut(await landing.extracted());
+  const files = await landing.carryOut(written);
   if (files === undefined) return continueLater(run, 'files still to carry to the destination');
   const numRows = await deps.tables.rowsAt(source, spec.snapshotMillis);
   const manifest = buildTableManifest({

@@ -2,7 +2,8 @@
 // for it within a budget so no Pub/Sub lease is held past its limits.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BigQuery } from '@google-cloud/bigquery';
-import { classifyError } from '@bqbr/shared';
+import { PermanentError, classifyError } from '@bqbr/shared';
+import { jobMismatch } from './job-match.js';
 
 export interface JobError {
   readonly reason: string;
@@ -17,35 +18,52 @@ export interface JobSnapshot {
   readonly errorResult?: JobError;
   /** Rows a DONE load job wrote (statistics.load.outputRows). */
   readonly outputRows?: number;
+  /** Files a DONE extract job wrote, per destination URI in order (statistics.extract.destinationUriFileCounts). */
+  readonly destinationUriFileCounts?: readonly number[];
 }
 
 export interface JobRunner {
-  /** Inserts the job under `jobId`; if that id exists (a redelivery), returns the existing job instead. */
+  /**
+   * Inserts the job under `jobId`; if that id exists (a redelivery), returns the existing job instead, but
+   * only when it was started with this configuration (else a permanent `duplicate` failure).
+   */
   startOrFind(jobId: string, location: string | undefined, configuration: object): Promise<JobSnapshot>;
   get(jobId: string, location: string | undefined): Promise<JobSnapshot>;
 }
 
 interface JobMetadataLike {
+  configuration?: unknown;
   status?: { state?: string; errorResult?: { reason?: string; message?: string } };
-  statistics?: { load?: { outputRows?: string | number } };
+  statistics?: {
+    load?: { outputRows?: string | number };
+    // int64 values, which BigQuery's JSON sends as strings.
+    extract?: { destinationUriFileCounts?: readonly (string | number)[] };
+  };
 }
 
 function toSnapshot(jobId: string, metadata: JobMetadataLike): JobSnapshot {
   const state = metadata.status?.state;
   const snapshot = { jobId, state: state === 'DONE' || state === 'PENDING' ? state : 'RUNNING' } as const;
+  if (state !== 'DONE') return snapshot;
   const error = metadata.status?.errorResult;
+  if (error !== undefined)
+    return { ...snapshot, errorResult: { reason: error.reason ?? 'unknown', message: error.message ?? '' } };
   const outputRows = metadata.statistics?.load?.outputRows;
-  if (state === 'DONE' && error === undefined && outputRows !== undefined)
-    return { ...snapshot, outputRows: Number(outputRows) };
-  if (state !== 'DONE' || error === undefined) return snapshot;
-  return { ...snapshot, errorResult: { reason: error.reason ?? 'unknown', message: error.message ?? '' } };
+  const fileCounts = metadata.statistics?.extract?.destinationUriFileCounts;
+  return {
+    ...snapshot,
+    ...(outputRows === undefined ? {} : { outputRows: Number(outputRows) }),
+    ...(fileCounts === undefined ? {} : { destinationUriFileCounts: fileCounts.map(Number) }),
+  };
 }
 
 export function createBigQueryJobRunner(bigquery: BigQuery): JobRunner {
-  const get = async (jobId: string, location: string | undefined): Promise<JobSnapshot> => {
+  const metadata = async (jobId: string, location: string | undefined): Promise<JobMetadataLike> => {
     const response = await bigquery.job(jobId, location === undefined ? {} : { location }).getMetadata();
-    return toSnapshot(jobId, response[0] as JobMetadataLike);
+    return response[0] as JobMetadataLike;
   };
+  const get = async (jobId: string, location: string | undefined): Promise<JobSnapshot> =>
+    toSnapshot(jobId, await metadata(jobId, location));
   return {
     get,
     async startOrFind(jobId, location, configuration) {
@@ -58,8 +76,15 @@ export function createBigQueryJobRunner(bigquery: BigQuery): JobRunner {
         return toSnapshot(jobId, response);
       } catch (err) {
         // 409 duplicate: this job id was inserted before (a redelivered message); never start a second job.
-        if (classifyError(err).reason === 'duplicate') return get(jobId, location);
-        throw err;
+        if (classifyError(err).reason !== 'duplicate') throw err;
+        const found = await metadata(jobId, location);
+        const mismatch = jobMismatch(configuration, found.configuration);
+        if (mismatch !== undefined)
+          throw new PermanentError(
+            'duplicate',
+            `BigQuery job ${jobId} already exists but is not this task's job: ${mismatch}; it was not adopted`,
+          );
+        return toSnapshot(jobId, found);
       }
     },
   };

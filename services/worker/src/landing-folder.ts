@@ -15,7 +15,7 @@ export interface LandingFolder {
   readonly folderUri: string;
   /** The gs:// URI of a file in the folder: what a load reads. */
   uri(name: string): string;
-  /** The data files an extract wrote to the folder, in name order. */
+  /** The folder's `data-` files, in name order: an extract's, and any others (`filesOfJob` tells them apart). */
   extracted(): Promise<BackupFileEntry[]>;
   /**
    * Carries extracted files to the home within the delivery's budget: their entries there, as the

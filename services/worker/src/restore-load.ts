@@ -10,6 +10,7 @@ import {
   type TableRef,
 } from '@bqbr/shared';
 import { conversionQuery, hasDatetime, stagingSchema } from './datetime-conversion.js';
+import { shardNames } from './extracted-files.js';
 import type { LandingFolder } from './landing-folder.js';
 import { formatOptions } from './load-format.js';
 import type { RestoreRun } from './restore-deps.js';
@@ -19,13 +20,39 @@ import { tableName, tableRows, targetState } from './target-state.js';
 import { fileFigures } from './task-figures.js';
 import type { StepOutcome } from './task-step.js';
 
-/** BigQuery's load limit on source URIs; more files are loaded by their wildcard. */
+// BigQuery's limit on source URIs in one load job
+// (https://cloud.google.com/bigquery/quotas#load_jobs: 10,000 URIs, 10,000,000 files in all).
 const MAX_SOURCE_URIS = 10_000;
 
-function sourceUris(manifest: TableManifest, landing: LandingFolder): string[] {
-  if (manifest.files.length <= MAX_SOURCE_URIS) return manifest.files.map((f) => landing.uri(f.name));
-  const ext = manifest.files[0]!.name.replace(/^data-[^.]*\./, '');
-  return [`${landing.folderUri}/data-*.${ext}`];
+/**
+ * Wildcard name prefixes that match exactly the 12-digit shard numbers 0 … count−1: per digit position,
+ * one prefix for each smaller digit there (at most 9 × 12), e.g. 12,345 → `00000000` (0 … 9,999),
+ * `000000010`, `000000011`, `0000000120` … `000000012344`.
+ */
+export function shardPrefixes(count: number): string[] {
+  const digits = String(count).padStart(12, '0');
+  return [...digits].flatMap((digit, i) =>
+    Array.from({ length: Number(digit) }, (_, d) => `${digits.slice(0, i)}${d}`),
+  );
+}
+
+/**
+ * The manifest's files and no others, since a Cloud Storage table folder is also the landing folder and
+ * may hold files that are not the backup's: by name, or beyond BigQuery's limit by wildcards that match
+ * exactly the series `data-000000000000 …` an extract writes (every bqbr manifest's files).
+ */
+export function sourceUris(manifest: TableManifest, landing: LandingFolder): string[] {
+  const { files } = manifest;
+  if (files.length <= MAX_SOURCE_URIS) return files.map((f) => landing.uri(f.name));
+  const names = files.map((file) => file.name).sort();
+  const ext = names[0]!.replace(/^data-\d{12}\./, '');
+  const series = shardNames(`data-*.${ext}`, names.length);
+  if (names.some((name, i) => name !== series[i]))
+    throw new PermanentError(
+      'invalid',
+      `${files.length} data files in the manifest that are not the series ${series[0]} … ${series[series.length - 1]}: more than BigQuery's ${MAX_SOURCE_URIS} source URIs of one load job, and no wildcard matches exactly them`,
+    );
+  return shardPrefixes(files.length).map((prefix) => `${landing.folderUri}/data-${prefix}*.${ext}`);
 }
 
 /** The restored rows must be the manifest's count; the task fails with both numbers otherwise. */

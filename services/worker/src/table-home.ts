@@ -23,7 +23,7 @@ export interface TableHome {
   /** The table folder's `_table.json`: its path in the store and its URI. */
   readonly manifestPath: string;
   readonly manifestUri: string;
-  /** The `data-*` files in the table folder, as a manifest lists them, in name order. */
+  /** Every `data-*` file in the table folder (a manifest's and any others), as manifest entries, in name order. */
   dataFiles(): Promise<BackupFileEntry[]>;
   /** Every object in the table folder, by its path in the store. */
   objects(): Promise<ReadonlyMap<string, StoredEntry>>;

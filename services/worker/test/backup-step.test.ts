@@ -209,6 +209,55 @@ describe('backup step (fakes)', function () {
     expect(f.publisher.events.map((e) => e.status)).to.deep.equal(['FAILED']);
   });
 
+  it('refuses an extract that wrote no file: task FAILED with the reason, no manifest', async function () {
+    const f = fixture();
+    const { message, doc } = taskFor('op-none', SOURCE);
+    f.store.put(doc);
+    f.tables.set(SOURCE, ORDERS);
+    f.jobs.plan.set(extractJobId('op-none', doc.taskId, 0), { fileCounts: [0] });
+    const outcome = await runBackupStep(message, f.deps, f.ctx);
+    expect(outcome).to.deep.equal({ kind: 'finished', status: 'FAILED' });
+    const { error } = f.store.task('op-none', doc.taskId);
+    expect(error?.reason).to.equal('noDataFiles');
+    expect(error?.message).to.match(/wrote no file.*refused/);
+    expect(f.files.written.has(tableManifestUri(doc.spec.tableFolder))).to.equal(false);
+  });
+
+  it('lists only the files the job counted; a counted file missing from the folder fails the task', async function () {
+    const f = fixture();
+    const folder = taskFor('op-n', SOURCE).doc.spec.tableFolder;
+    for (const i of [0, 1, 2])
+      f.files.dataFiles.push({
+        name: `data-00000000000${i}.avro`,
+        uri: `${folder}/data-00000000000${i}.avro`,
+        bytes: 5,
+      });
+    const counted = taskFor('op-2', SOURCE);
+    f.store.put(counted.doc);
+    f.tables.set(SOURCE, ORDERS);
+    f.jobs.plan.set(extractJobId('op-2', counted.doc.taskId, 0), { fileCounts: [2] });
+    expect(await runBackupStep(counted.message, f.deps, f.ctx)).to.deep.equal({
+      kind: 'finished',
+      status: 'SUCCEEDED',
+    });
+    const manifest = decode(TableManifest, f.files.written.get(tableManifestUri(folder)), '_table.json');
+    expect(manifest.files.map((file) => file.name)).to.deep.equal([
+      'data-000000000000.avro',
+      'data-000000000001.avro',
+    ]);
+
+    const overcounted = taskFor('op-4', SOURCE);
+    f.store.put(overcounted.doc);
+    f.jobs.plan.set(extractJobId('op-4', overcounted.doc.taskId, 0), { fileCounts: [4] });
+    expect(await runBackupStep(overcounted.message, f.deps, f.ctx)).to.deep.equal({
+      kind: 'finished',
+      status: 'FAILED',
+    });
+    const { error } = f.store.task('op-4', overcounted.doc.taskId);
+    expect(error?.reason).to.equal('fileCountMismatch');
+    expect(error?.message).to.match(/wrote 4 file\(s\), but 1 of them \(data-000000000003\.avro\)/);
+  });
+
   it('a missing table fails with notFound', async function () {
     const f = fixture();
     const { message, doc } = taskFor('op7', SOURCE);

@@ -73,14 +73,25 @@ export class FakeTables implements TableReader {
   }
 }
 
-/** Jobs by id; `plan` says how each new job ends (DONE, failed, or still running for n polls). */
+/**
+ * Jobs by id; `plan` says how each new job ends (DONE, failed, or still running for n polls). An extract
+ * that ends well writes one file to its wildcard URI in `files` unless files are already there (a test
+ * put them), and counts what is there, as BigQuery's statistics would, unless the plan gives counts.
+ */
 export class FakeJobs implements JobRunner {
   readonly created = new Map<string, { configuration: object; polls: number; done?: boolean }>();
   /** Per job id: an error to end with, polls before DONE (Infinity: never), what it does once DONE. */
   readonly plan = new Map<
     string,
-    { error?: { reason: string; message: string }; runningPolls?: number; effect?: () => void }
+    {
+      error?: { reason: string; message: string };
+      runningPolls?: number;
+      effect?: () => void;
+      fileCounts?: number[];
+    }
   >();
+
+  constructor(private readonly files?: FakeFiles) {}
 
   startOrFind(jobId: string, _location: string | undefined, configuration: object): Promise<JobSnapshot> {
     if (!this.created.has(jobId)) this.created.set(jobId, { configuration, polls: 0 });
@@ -94,7 +105,11 @@ export class FakeJobs implements JobRunner {
     if (running) return Promise.resolve({ jobId, state: 'RUNNING' });
     if (job.done !== true) plan.effect?.();
     job.done = true;
-    return Promise.resolve({ jobId, state: 'DONE', ...(plan.error ? { errorResult: plan.error } : {}) });
+    if (plan.error) return Promise.resolve({ jobId, state: 'DONE', errorResult: plan.error });
+    const uris = (job.configuration as { extract?: { destinationUris: string[] } }).extract?.destinationUris;
+    if (uris === undefined || this.files === undefined) return Promise.resolve({ jobId, state: 'DONE' });
+    const counts = plan.fileCounts ?? uris.map((uri) => this.files!.extract(uri));
+    return Promise.resolve({ jobId, state: 'DONE', destinationUriFileCounts: counts });
   }
 }
 
@@ -129,6 +144,18 @@ export class FakeTargets implements TargetTables {
 export class FakeFiles {
   readonly written = new Map<string, unknown>();
   readonly dataFiles: BackupFileEntry[] = [];
+
+  /** An extract to the wildcard `uri`: its first file unless files matching it are there; their count. */
+  extract(uri: string): number {
+    const [before, after] = uri.split('*') as [string, string];
+    const matching = () =>
+      this.dataFiles.filter((file) => file.uri.startsWith(before) && file.uri.endsWith(after)).length;
+    if (matching() === 0) {
+      const at = uri.replace('*', '000000000000');
+      this.dataFiles.push({ name: at.slice(at.lastIndexOf('/') + 1), uri: at, bytes: 10 });
+    }
+    return matching();
+  }
 
   store(root: string): BackupStore {
     const base = `${root.replace(/\/+$/, '')}/`;
@@ -202,8 +229,8 @@ export interface Fixture {
 export function fixture(settings: Partial<BackupStepDeps['settings']> = {}): Fixture {
   const store = new FakeTaskStore();
   const tables = new FakeTables();
-  const jobs = new FakeJobs();
   const files = new FakeFiles();
+  const jobs = new FakeJobs(files);
   const publisher = new FakePublisher();
   const deps: BackupStepDeps & RestoreStepDeps = {
     // Backup tests never restore: any call is a bug in the test.

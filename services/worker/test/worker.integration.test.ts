@@ -17,6 +17,7 @@ import {
   createSilentLogger,
   decode,
   ensureTopology,
+  extractJobId,
   parseGcsUri,
   taskIdFor,
   tableFolder,
@@ -28,6 +29,7 @@ import {
 } from '@bqbr/shared';
 import { expect } from 'chai';
 import { parseConfig, type WorkerConfig } from '../src/config.js';
+import { extractConfiguration } from '../src/backup-step.js';
 import { handleTaskMessage } from '../src/task-handler.js';
 import { createBackupStepDeps, startWorker } from '../src/worker.js';
 import { pendingTask } from './fakes.js';
@@ -156,8 +158,8 @@ describe('worker against the local stack', function () {
     tableId: string,
     spec: Partial<BackupTaskSpec> = {},
     snapshotMillis = Date.now() - 5,
+    operationId = unique('op'),
   ): Promise<TaskMessage & { spec: BackupTaskSpec }> {
-    const operationId = unique('op');
     const ref: TableRef = { projectId: sourceProject, datasetId: 'sales', tableId };
     const taskId = taskIdFor(ref);
     const uri = `gs://${BUCKET}/${operationId}`;
@@ -264,6 +266,117 @@ describe('worker against the local stack', function () {
       expect(file.md5 ?? file.crc32c).to.be.a('string');
     }
     expect(await waitFor('the SUCCEEDED event', eventFor(message))).to.include({ status: 'SUCCEEDED' });
+  });
+
+  /** The rows of a JSON backup's files, read with the Storage client. */
+  async function jsonRows(files: readonly { readonly uri: string }[]): Promise<string[]> {
+    const lines: string[] = [];
+    for (const file of files) {
+      const { bucket, name } = parseGcsUri(file.uri);
+      const [bytes] = await clients.storage.bucket(bucket).file(name).download();
+      lines.push(...bytes.toString('utf8').split('\n').filter(Boolean));
+    }
+    return lines;
+  }
+
+  /** A table of its own with `rows` rows, for a test that changes what its folder holds. */
+  async function ownTable(prefix: string, rows: number): Promise<string> {
+    const [table] = await source
+      .dataset('sales')
+      .createTable(unique(prefix), { schema: { fields: [{ name: 'n', type: 'INT64' }] } });
+    await table.insert(Array.from({ length: rows }, (_, n) => ({ n })));
+    await sleep(20);
+    return table.id!;
+  }
+
+  const folderObject = (message: TaskMessage & { spec: BackupTaskSpec }, name: string) => {
+    const { bucket, name: folder } = parseGcsUri(message.spec.tableFolder);
+    return clients.storage.bucket(bucket).file(`${folder}/${name}`);
+  };
+
+  it('operations a.b and a_b backing up one table run their own jobs and each keeps its own data', async function () {
+    const base = unique('op');
+    const snapshot = Date.now() - 5;
+    const dotted = await plannedTask('orders', { format: 'JSON' }, snapshot, `${base}.b`);
+    const underscored = await plannedTask('orders', { format: 'JSON' }, snapshot, `${base}_b`);
+    for (const message of [dotted, underscored])
+      expect(await handleTaskMessage(delivery(message), ctx())).to.equal('ack');
+
+    const tasks = await Promise.all(
+      [dotted, underscored].map(async (m) => (await store.getTask(m.operationId, m.taskId))!),
+    );
+    expect(tasks[0]!.jobIds[0]).not.to.equal(tasks[1]!.jobIds[0]);
+    for (const [i, message] of [dotted, underscored].entries()) {
+      const task = tasks[i]!;
+      expect(task).to.deep.include({ status: 'SUCCEEDED', rows: 25 });
+      const manifest = decode(TableManifest, await readJson(task.manifestUri!), '_table.json');
+      expect(manifest.files.length, message.operationId).to.be.greaterThan(0);
+      for (const file of manifest.files)
+        expect(file.uri.startsWith(`${message.spec.tableFolder}/`)).to.equal(true);
+      expect(await jsonRows(manifest.files), message.operationId).to.have.length(25);
+    }
+  });
+
+  it('does not adopt a job of another configuration found under its job id: the task fails and says why', async function () {
+    const message = await plannedTask('pulled');
+    const jobId = extractJobId(message.operationId, message.taskId, 0);
+    // Another table's extract into this very folder, under the id this task would use.
+    const other = { ...message.spec, source: { ...message.spec.source, tableId: 'orders' } };
+    await clients.bigquery.createJob({ jobId, configuration: extractConfiguration(other) as object });
+
+    expect(await handleTaskMessage(delivery(message), ctx())).to.equal('ack');
+    const task = (await store.getTask(message.operationId, message.taskId))!;
+    expect(task.status).to.equal('FAILED');
+    expect(task.error?.reason).to.equal('duplicate');
+    expect(task.error?.message).to.match(
+      new RegExp(
+        `${jobId} already exists but is not this task's job: its sourceTable is .*:sales\\.orders@.*this task's: .*:sales\\.pulled@.*not adopted`,
+      ),
+    );
+    expect((await folderObject(message, '_table.json').exists())[0]).to.equal(false);
+  });
+
+  it('leaves data files beyond the count of the task job (an earlier attempt wrote them) out of the manifest', async function () {
+    const tableId = await ownTable('stale', 3);
+    const message = await plannedTask(tableId, { format: 'JSON' });
+    // What an earlier job attempt that wrote more files left behind.
+    for (const name of ['data-000000000001.json', 'data-000000000002.json'])
+      await folderObject(message, name).save('{"n":"99"}\n');
+
+    expect(await handleTaskMessage(delivery(message), ctx())).to.equal('ack');
+    const task = (await store.getTask(message.operationId, message.taskId))!;
+    expect(task).to.deep.include({ status: 'SUCCEEDED', rows: 3, fileCount: 1 });
+    const manifest = decode(TableManifest, await readJson(task.manifestUri!), '_table.json');
+    expect(manifest.files.map((f) => f.name)).to.deep.equal(['data-000000000000.json']);
+    expect(
+      (await jsonRows(manifest.files)).map((l) => (JSON.parse(l) as { n: string }).n).sort(),
+    ).to.deep.equal(['0', '1', '2']);
+  });
+
+  it('fails the task when a file its job counted is not in the folder', async function () {
+    await bigqueryControl('PATCH', '/emulator/v1/controls', { exportShardRows: 1 });
+    const tableId = await ownTable('counted', 3);
+    const message = await plannedTask(tableId);
+    // The task's own job, run to its end first (a delivery that died after it), then one of its files lost.
+    const jobId = extractJobId(message.operationId, message.taskId, 0);
+    const [job] = await clients.bigquery.createJob({
+      jobId,
+      configuration: extractConfiguration(message.spec) as object,
+    });
+    await job.promise();
+    const { statistics } = (await job.getMetadata())[0] as {
+      statistics: { extract: { destinationUriFileCounts: string[] } };
+    };
+    // One count per destination URI, as a string (int64 in BigQuery's JSON).
+    expect(statistics.extract.destinationUriFileCounts).to.deep.equal(['3']);
+    await folderObject(message, 'data-000000000001.avro').delete();
+
+    expect(await handleTaskMessage(delivery(message), ctx())).to.equal('ack');
+    const task = (await store.getTask(message.operationId, message.taskId))!;
+    expect(task.status).to.equal('FAILED');
+    expect(task.error?.reason).to.equal('fileCountMismatch');
+    expect(task.error?.message).to.match(/wrote 3 file\(s\), but 1 of them \(data-000000000001\.avro\)/);
+    expect((await folderObject(message, '_table.json').exists())[0]).to.equal(false);
   });
 
   it('reads the table at the snapshot instant: rows inserted later are not counted', async function () {
