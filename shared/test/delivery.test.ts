@@ -89,6 +89,29 @@ describe('delivery', () => {
       expect((read as Error).message).to.contain('65536 bytes');
     });
 
+    it('lets a client sending a body over the limit read the 413 answer instead of a reset connection', async () => {
+      const server = createServer((req: IncomingMessage, res) => {
+        readHttpBody(req, 64 * 1024).then(
+          () => res.writeHead(204).end(),
+          (err: Error) => res.writeHead(413, { 'content-type': 'text/plain' }).end(err.message),
+        );
+      });
+      server.listen(0, '127.0.0.1');
+      await once(server, 'listening');
+      const { port } = server.address() as AddressInfo;
+      try {
+        const res = await fetch(`http://127.0.0.1:${port}/`, {
+          method: 'POST',
+          body: Buffer.alloc(4 * 1024 * 1024, 7),
+        });
+        expect(res.status).to.equal(413);
+        expect(await res.text()).to.contain('65536 bytes');
+      } finally {
+        server.closeAllConnections();
+        server.close();
+      }
+    });
+
     it('maps a push delivery to a received message, counting the first attempt as 1', () => {
       const pushed = {
         data: Buffer.from('{}'),

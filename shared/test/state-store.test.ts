@@ -330,6 +330,7 @@ describe('FirestoreStateStore (Firestore emulator)', function () {
         projectId,
         status: 'PARTIALLY_FAILED',
         requestMessageId: 'm-1',
+        requestFingerprint: 'a'.repeat(64),
         snapshotMillis: 1_700_000_000_000,
         snapshotTime: '2023-11-14T22:13:20.000Z',
         location: 'gs://bucket/backups/20231114_221320',
@@ -410,6 +411,24 @@ describe('FirestoreStateStore (Firestore emulator)', function () {
       for (const doc of tasks) expect(await store.getTask(id, doc.taskId)).to.deep.equal(doc);
       const byId = (a: TaskDoc, b: TaskDoc) => a.taskId.localeCompare(b.taskId);
       expect(await store.listTasks(id)).to.deep.equal([...tasks].sort(byId));
+    });
+
+    it('fails a document Firestore cannot store as permanent and invalid, whether the client or the server refuses it', async function () {
+      // The client refuses an empty field name itself; the server an array in an array and a reserved name.
+      for (const request of [{ '': 1 }, { x: [[1]] }, { __x__: 1 }]) {
+        const id = uniqueId('op');
+        const err = await rejection(store.createOperation(operation(id, { request })));
+        expect(classifyError(err), JSON.stringify(request)).to.include({
+          kind: 'permanent',
+          reason: 'invalid',
+        });
+        expect(await store.getOperation(id)).to.equal(undefined);
+      }
+      const id = uniqueId('op');
+      await store.createOperation(operation(id));
+      const err = await rejection(store.updateOperation(id, { warnings: [''], request: { '': 1 } }));
+      expect(classifyError(err)).to.include({ kind: 'permanent', reason: 'invalid' });
+      expect(err.message).to.include(`operations/${id}`);
     });
 
     it('refuses an operation that does not decode, naming its path and fields', async function () {

@@ -47,7 +47,7 @@ export function createDeadLetterHandler(deps: DeadLetterDeps): MessageHandler {
 
     // Anything else came from bqbr-requests. Its original message id is not carried over, so a request
     // without an operationId is recorded under the dead letter's own id.
-    const { operationId, kind, projectId, body: request } = readRequest(message);
+    const { operationId, kind, projectId, body: request, fingerprint } = readRequest(message);
     const logger = ctx.logger.child({ operationId });
     const operation = await deps.store.getOperation(operationId);
     if (operation && operation.status !== 'PLANNING') {
@@ -59,7 +59,8 @@ export function createDeadLetterHandler(deps: DeadLetterDeps): MessageHandler {
     }
     logger.error('request dead-lettered', { attempts });
     await deps.engine.fail(
-      { operationId, kind, projectId, request },
+      // With its fingerprint, a dead-lettered request of another body leaves the operation its id names alone.
+      { operationId, kind, projectId, request, requestFingerprint: fingerprint },
       {
         reason: 'deadLettered',
         message: `request could not be processed after ${attempts} delivery attempts`,

@@ -12,6 +12,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { deliver } from './deliver.js';
 import type { MessageHandler } from './handler.js';
 import { badRequest, type ApiResponse, type OperationsApi } from './operations-api.js';
+import { REQUEST_LIMITS, parseRequestJson } from './request-limits.js';
 
 export interface HttpServerDeps {
   readonly api: OperationsApi;
@@ -40,12 +41,11 @@ const errorBody = (status: number, message: string): ApiResponse => ({
   body: { error: { message } },
 });
 
+/** The body as JSON, its nesting bounded before it is parsed or decoded. */
 function parseJsonBody(body: Buffer): unknown {
-  try {
-    return JSON.parse(body.toString('utf8')) as unknown;
-  } catch (err) {
-    throw new ValidationError('request body', [{ path: '', message: `not JSON: ${(err as Error).message}` }]);
-  }
+  const parsed = parseRequestJson(body);
+  if (!parsed.ok) throw parsed.error;
+  return parsed.value;
 }
 
 export function createHttpServer(deps: HttpServerDeps): Server {
@@ -81,9 +81,10 @@ export function createHttpServer(deps: HttpServerDeps): Server {
     if (submit) {
       if (method !== 'POST') return errorBody(405, `${path} takes POST`);
       try {
+        // A body over the request size limit is refused (413) before the rest of it is read.
         return await deps.api.submit(
           submit[1] as 'backup' | 'restore',
-          parseJsonBody(await readHttpBody(req)),
+          parseJsonBody(await readHttpBody(req, REQUEST_LIMITS.maxBytes)),
         );
       } catch (err) {
         if (err instanceof ValidationError) return badRequest(err);

@@ -1,4 +1,5 @@
-// Intake: a request message (pull, push or Eventarc) becomes an operation. A bad request is recorded as
+// Intake: a request message (pull, push or Eventarc) becomes an operation. A refused request (bad
+// fields, too large, nested too deep, conflicting with another under the same id) is recorded once as
 // a FAILED operation and acked, never retried; a good one goes to the engine, whatever its kind.
 import type { DecodedRequest } from '@bqbr/shared';
 import { errorInfo } from './engine/error-info.js';
@@ -16,11 +17,25 @@ export function createRequestHandler(deps: IntakeDeps): MessageHandler {
     const envelope = readRequest(message);
     const logger = ctx.logger.child({ operationId: envelope.operationId, kind: envelope.kind });
     if (envelope.decoded === undefined) {
-      const error = errorInfo(envelope.error);
-      logger.warn('invalid request rejected', { error: error.message, issues: error.issues });
-      const { operationId, kind, projectId, body } = envelope;
-      const refused = { operationId, kind, projectId, request: body, requestMessageId: message.messageId };
-      await deps.engine.fail(refused, error);
+      const error = errorInfo(envelope.tooLarge ?? envelope.error);
+      logger.warn('invalid request rejected', {
+        reason: error.reason,
+        error: error.message,
+        issues: error.issues,
+        bytes: message.data.length,
+      });
+      const { operationId, kind, projectId, body, fingerprint } = envelope;
+      await deps.engine.fail(
+        {
+          operationId,
+          kind,
+          projectId,
+          request: body,
+          requestMessageId: message.messageId,
+          requestFingerprint: fingerprint,
+        },
+        error,
+      );
       return;
     }
     await deps.engine.start(

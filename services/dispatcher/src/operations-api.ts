@@ -1,6 +1,7 @@
 // The HTTP API: submit a backup or restore, and read operations with live task counts.
 import {
   OPERATION_STATUSES,
+  PermanentError,
   ValidationError,
   decode,
   decodeRequest,
@@ -12,9 +13,10 @@ import {
 } from '@bqbr/shared';
 import * as t from 'io-ts';
 import { randomUUID } from 'node:crypto';
-import type { OperationEngine } from './engine/operation-engine.js';
+import { RequestConflict, type OperationEngine } from './engine/operation-engine.js';
 import type { RequestsOf } from './engine/operation-kind.js';
 import { jsonData, type Publisher } from './handler.js';
+import { RequestTooLarge, tooLarge } from './request-limits.js';
 
 export interface ApiResponse {
   readonly status: number;
@@ -23,8 +25,8 @@ export interface ApiResponse {
 
 export interface OperationsApiDeps {
   readonly store: StateStore;
-  /** Dry runs are answered at once, on the engine's one path for them. */
-  readonly engine: Pick<OperationEngine<RequestsOf<DecodedRequest>>, 'dryRun'>;
+  /** Refusals are answered before publishing (admit), dry runs at once, on the engine's one path for them. */
+  readonly engine: Pick<OperationEngine<RequestsOf<DecodedRequest>>, 'admit' | 'dryRun'>;
   readonly requests: Publisher;
   readonly logger: Logger;
 }
@@ -41,6 +43,17 @@ export const badRequest = (err: ValidationError): ApiResponse => ({
 });
 
 const notFound = (message: string): ApiResponse => ({ status: 404, body: { error: { message } } });
+
+/**
+ * What the dispatcher would refuse before touching BigQuery, answered at once: 409 for an id taken by
+ * another request, 413 for a request over the size limit, 400 with the reason for the rest.
+ */
+function refusal(err: unknown): ApiResponse {
+  if (err instanceof ValidationError) return badRequest(err);
+  if (!(err instanceof PermanentError)) throw err;
+  const status = err instanceof RequestConflict ? 409 : err instanceof RequestTooLarge ? 413 : 400;
+  return { status, body: { error: { message: err.message, reason: err.reason } } };
+}
 
 const links = (operationId: string): { self: string } => ({
   self: `/api/v1/operations/${encodeURIComponent(operationId)}`,
@@ -88,12 +101,21 @@ export function createOperationsApi(deps: OperationsApiDeps): OperationsApi {
         throw err;
       }
       const operationId = decoded.request.operationId ?? randomUUID();
-      if (decoded.request.dryRun === true) {
-        const logger = deps.logger.child({ operationId, kind });
-        return dryRunAnswer(await deps.engine.dryRun({ ...decoded, operationId }, logger));
-      }
+      const start = { ...decoded, operationId };
       // The request travels like any other, so every intake path plans it the same way.
-      await deps.requests.publish(jsonData({ ...decoded.request, operationId }), { kind, operationId });
+      const data = jsonData({ ...decoded.request, operationId });
+      try {
+        const oversized = tooLarge(data);
+        if (oversized) throw oversized;
+        await deps.engine.admit(start);
+        if (decoded.request.dryRun === true) {
+          const logger = deps.logger.child({ operationId, kind });
+          return dryRunAnswer(await deps.engine.dryRun(start, logger));
+        }
+      } catch (err) {
+        return refusal(err);
+      }
+      await deps.requests.publish(data, { kind, operationId });
       return { status: 202, body: { operationId, status: 'ACCEPTED', links: links(operationId) } };
     },
 

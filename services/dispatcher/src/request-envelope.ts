@@ -1,5 +1,6 @@
 // What an incoming request message (pull, push, Eventarc, a dead letter) says, decoded at the edge:
-// the operation it names, its kind and project, and the request or why it is invalid.
+// the operation it names, its kind and project, and the request or why it is refused. Its size and
+// nesting are checked before anything parses or decodes it (request-limits.ts).
 import {
   OperationId,
   ValidationError,
@@ -7,7 +8,9 @@ import {
   type DecodedRequest,
   type ReceivedMessage,
 } from '@bqbr/shared';
-import { parseJson } from './handler.js';
+import { notStoredRequest } from './engine/operation-doc.js';
+import { rawFingerprint, requestFingerprint } from './engine/request-fingerprint.js';
+import { parseRequestJson, tooLarge, type RequestTooLarge } from './request-limits.js';
 
 /** What an incoming request message says, before anything is decided. */
 export interface RequestEnvelope {
@@ -15,19 +18,25 @@ export interface RequestEnvelope {
   readonly operationId: string;
   readonly kind: 'backup' | 'restore';
   readonly projectId: string;
+  /** The body as parsed, to keep on a refused request's operation; a note of its size when it cannot be kept. */
   readonly body: unknown;
+  /** requestFingerprint of the decoded request (or of the body as parsed; of its bytes when not parsed). */
+  readonly fingerprint: string;
   readonly decoded?: DecodedRequest;
+  /** Why it is invalid: bad fields, not JSON, nested too deep. */
   readonly error?: ValidationError;
+  /** Set instead when it is over the request size limit. */
+  readonly tooLarge?: RequestTooLarge;
 }
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
-/** Reads a request message: JSON, kind, operation id and the decoded request (or why it is invalid). */
+/** Reads a request message: JSON, kind, operation id and the decoded request (or why it is refused). */
 export function readRequest(
   message: Pick<ReceivedMessage, 'data' | 'attributes' | 'messageId'>,
 ): RequestEnvelope {
-  const parsed = parseJson(message.data);
+  const parsed = parseRequestJson(message.data);
   const body = parsed.ok ? parsed.value : undefined;
   const fields = isRecord(body) ? body : {};
   const attributeId = message.attributes.operationId;
@@ -41,12 +50,15 @@ export function readRequest(
       : 'backup';
   const bigQuery = isRecord(fields.bigQuery) ? fields.bigQuery : {};
   const projectId = typeof bigQuery.projectId === 'string' ? bigQuery.projectId : '';
-  const base = { operationId, kind, projectId, body } as const;
+  const fingerprint = parsed.ok ? requestFingerprint(kind, body) : rawFingerprint(message.data);
+  const base = { operationId, kind, projectId, body, fingerprint } as const;
+  const bytes = message.data.length;
+  const oversized = tooLarge(message.data);
+  if (oversized) return { ...base, body: notStoredRequest('tooLarge', bytes), tooLarge: oversized };
   if (!parsed.ok) {
-    return {
-      ...base,
-      error: new ValidationError('request', [{ path: '', message: `not JSON: ${parsed.error}` }]),
-    };
+    // A body too deep to keep (Firestore stores 20 levels) is noted by its size.
+    const kept = parsed.why === 'tooDeep' ? notStoredRequest('tooDeep', bytes) : undefined;
+    return { ...base, body: kept, error: parsed.error };
   }
   if (attributeId !== undefined && !isValidId(attributeId)) {
     return {
@@ -60,7 +72,8 @@ export function readRequest(
     };
   }
   try {
-    return { ...base, decoded: decodeRequest(body, message.attributes) };
+    const decoded = decodeRequest(body, message.attributes);
+    return { ...base, fingerprint: requestFingerprint(decoded.kind, decoded.request), decoded };
   } catch (err) {
     if (err instanceof ValidationError) return { ...base, error: err };
     throw err;

@@ -11,7 +11,6 @@ import {
   closeClients,
   createClients,
   createLogger,
-  createSilentLogger,
   decode,
   ensureTopology,
   parseGcsUri,
@@ -26,6 +25,7 @@ import type { Message, Subscription } from '@google-cloud/pubsub';
 import { expect } from 'chai';
 import { PassThroughClient } from 'google-auth-library';
 import { randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
 import { parseConfig } from '../src/config.js';
 import { startDispatcher, type RunningDispatcher } from '../src/dispatcher.js';
 
@@ -48,6 +48,8 @@ describe('dispatcher against the local stack', function () {
   const deliveries = new Map<string, number>();
   /** What the stand-in worker does with a table (default: SUCCEEDED). */
   const outcomes = new Map<string, 'FAILED' | 'HOLD'>();
+  /** The dispatcher's log lines, to see how often a message was delivered. */
+  const logLines: Record<string, unknown>[] = [];
 
   before(async function () {
     const projectId = unique('dispatcher');
@@ -130,11 +132,23 @@ describe('dispatcher against the local stack', function () {
       BQBR_COMPLETION_DEBOUNCE_MS: '50',
       BQBR_FANOUT_BATCH_SIZE: '2',
     });
-    // DISPATCHER_TEST_LOG=debug shows the dispatcher's log lines.
+    // DISPATCHER_TEST_LOG=debug also shows the dispatcher's log lines.
     const level = process.env['DISPATCHER_TEST_LOG'] as LogLevel | undefined;
-    const logger = level
-      ? createLogger({ service: 'dispatcher', level, format: 'pretty', stream: process.stderr })
-      : createSilentLogger();
+    const capture = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) {
+          logLines.push(JSON.parse(line) as Record<string, unknown>);
+          if (level) process.stderr.write(`${line}\n`);
+        }
+        done();
+      },
+    });
+    const logger = createLogger({
+      service: 'dispatcher',
+      level: level ?? 'info',
+      format: 'json',
+      stream: capture,
+    });
     dispatcher = await startDispatcher(config, stack.env, logger);
     baseUrl = `http://127.0.0.1:${dispatcher.port}`;
   });
@@ -188,6 +202,64 @@ describe('dispatcher against the local stack', function () {
     throw new Error(`no notification for ${operationId}`);
   }
 
+  /** The dispatcher's log lines about one message. */
+  const linesOf = (messageId: string): Record<string, unknown>[] =>
+    logLines.filter((line) => line.messageId === messageId);
+
+  async function waitForLog(messageId: string, message: string): Promise<void> {
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      if (linesOf(messageId).some((line) => line.message === message)) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`no log line "${message}" for message ${messageId}`);
+  }
+
+  /** The finished operation once its notification is recorded: nothing changes it after that. */
+  async function settled(operationId: string): Promise<OperationDoc> {
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      const operation = await store.getOperation(operationId);
+      if (operation?.notified === true) return operation;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`operation ${operationId} not announced`);
+  }
+
+  /**
+   * Each refused request was handled on its first delivery only: its operation does not change, and
+   * the log shows no second attempt, though the subscription redelivers a nacked message within 2 s.
+   */
+  async function expectOneDelivery(refused: readonly (readonly [string, string])[]): Promise<void> {
+    const before = await Promise.all(refused.map(([, operationId]) => settled(operationId)));
+    await new Promise((r) => setTimeout(r, 3_000));
+    for (const [i, [messageId, operationId]] of refused.entries()) {
+      const lines = linesOf(messageId);
+      expect(
+        lines.filter((l) => l.message === 'invalid request rejected'),
+        messageId,
+      ).to.have.length(1);
+      expect(new Set(lines.map((l) => l.deliveryAttempt)), messageId).to.deep.equal(new Set([1]));
+      expect(lines.map((l) => l.message)).to.not.include('message will be redelivered');
+      expect(await store.getOperation(operationId)).to.deep.equal(before[i]);
+    }
+  }
+
+  /** A backup request naming 60,000 datasets: about 1.9 MB, more than a Firestore document holds. */
+  const sixtyThousandDatasets = (operationId: string): Record<string, unknown> =>
+    request(
+      `gs://${BUCKET}/${operationId}`,
+      { operationId },
+      { tablesToBackup: Array.from({ length: 60_000 }, (_, i) => ({ datasetName: `dataset_${i}` })) },
+    );
+
+  /** A backup request with a field nested 20,000 levels deep. */
+  const twentyThousandLevels = (): string =>
+    JSON.stringify(request(`gs://${BUCKET}/deep`)).replace(
+      '"bigQuery":{',
+      `"bigQuery":{"deep":${'['.repeat(20_000)}${']'.repeat(20_000)},`,
+    );
+
   it('backs up a whole project from a Pub/Sub request named by its message id: manifest, catalogue, notification', async function () {
     const uri = `gs://${BUCKET}/${unique('all')}`;
     const messageId = await publish(request(uri));
@@ -213,10 +285,12 @@ describe('dispatcher against the local stack', function () {
     ]);
     const ordersSpec = byTable.get('sales.orders')?.spec;
     expect(ordersSpec?.kind === 'backup' ? ordersSpec.tableFolder : undefined).to.match(
-      new RegExp(`^${uri}/backups/\\d{8}_\\d{6}/${sourceProject}/sales/orders$`),
+      new RegExp(`^${uri}/backups/\\d{8}_\\d{6}_[0-9a-f]{12}/${sourceProject}/sales/orders$`),
     );
 
-    const { bucket, name } = parseGcsUri(backupManifestUri(uri, operation.snapshotMillis!, sourceProject));
+    const { bucket, name } = parseGcsUri(
+      backupManifestUri(uri, operation.snapshotMillis!, sourceProject, operation.operationId),
+    );
     const [bytes] = await clients.storage.bucket(bucket).file(name).download();
     const manifest = decode(BackupManifest, JSON.parse(bytes.toString('utf8')), '_backup.json');
     expect(manifest).to.deep.include({
@@ -439,6 +513,88 @@ describe('dispatcher against the local stack', function () {
     }
   });
 
+  it('records a request whose operationId another request holds as a conflict of its own, the first operation untouched; the same request again is a redelivery', async function () {
+    const operationId = unique('taken');
+    const uri = `gs://${BUCKET}/${operationId}`;
+    const first = request(
+      uri,
+      { operationId },
+      { tablesToBackup: [{ datasetName: 'sales', tables: ['orders'] }] },
+    );
+    await publish(first);
+    expect((await waitFor(operationId)).status).to.equal('SUCCEEDED');
+    const before = await settled(operationId);
+    expect(before.requestFingerprint).to.match(/^[0-9a-f]{64}$/);
+
+    const other = request(
+      uri,
+      { operationId },
+      { tablesToBackup: [{ datasetName: 'sales', tables: ['refunds'] }] },
+    );
+    const otherMessage = await publish(other);
+    const conflict = await waitFor(`${operationId}:conflict:${otherMessage}`, ['FAILED']);
+    expect(conflict.error?.reason).to.equal('conflict');
+    expect(conflict.error?.message).to.contain(`operation ${operationId} already exists`);
+    expect(conflict.requestMessageId).to.equal(otherMessage);
+    expect(await waitForNotification(conflict.operationId)).to.deep.include({ status: 'FAILED' });
+    expect(deliveries.get(`${operationId}/sales.refunds`)).to.equal(undefined);
+
+    const againMessage = await publish(first);
+    await waitForLog(againMessage, 'request seen again; operation already past planning');
+    expect(await store.getOperation(`${operationId}:conflict:${againMessage}`)).to.equal(undefined);
+    expect(await store.getOperation(operationId)).to.deep.equal(before);
+  });
+
+  it('records a 60,000-dataset request and a 20,000-level request as one FAILED operation each on their first delivery, never redelivered', async function () {
+    const large = unique('large');
+    const largeBody = Buffer.from(JSON.stringify(sixtyThousandDatasets(large)));
+    const largeMessage = await clients.pubsub
+      .topic(DEFAULT_TOPOLOGY.topics.requests)
+      .publishMessage({ data: largeBody, attributes: { kind: 'backup' } });
+    const deep = unique('deep');
+    const deepBody = Buffer.from(twentyThousandLevels());
+    const deepMessage = await clients.pubsub
+      .topic(DEFAULT_TOPOLOGY.topics.requests)
+      .publishMessage({ data: deepBody, attributes: { kind: 'backup', operationId: deep } });
+
+    const tooLarge = await waitFor(large, ['FAILED']);
+    expect(tooLarge.error?.reason).to.equal('tooLarge');
+    expect(tooLarge.error?.message).to.contain(
+      `request is ${largeBody.length} bytes, over the limit of 524288 bytes`,
+    );
+    expect(tooLarge.request).to.deep.equal({ notStored: 'tooLarge', bytes: largeBody.length });
+    expect(tooLarge.requestMessageId).to.equal(largeMessage);
+    const tooDeep = await waitFor(deep, ['FAILED']);
+    expect(tooDeep.error).to.deep.include({ reason: 'invalid' });
+    expect(tooDeep.error?.issues).to.deep.equal([{ path: '', message: 'nested deeper than 16 levels' }]);
+    expect(tooDeep.request).to.deep.equal({ notStored: 'tooDeep', bytes: deepBody.length });
+    expect(tooDeep.requestMessageId).to.equal(deepMessage);
+
+    await expectOneDelivery([
+      [largeMessage, large],
+      [deepMessage, deep],
+    ]);
+  });
+
+  it('records a request whose body Firestore cannot store once as FAILED, keeping a note instead of the body', async function () {
+    const uri = `gs://${BUCKET}/unstorable`;
+    // Invalid requests are kept as they came; Firestore refuses an empty field name and an array in an array.
+    const bodies = [
+      { ...request(uri), operationId: unique('empty-name'), '': 1 },
+      { ...request(uri), operationId: unique('nested-array'), extra: [[1]] },
+    ];
+    const messages = await Promise.all(bodies.map((body) => publish(body)));
+    for (const body of bodies) {
+      const operation = await waitFor(body.operationId, ['FAILED']);
+      expect(operation.error?.reason).to.equal('invalid');
+      expect(operation.request).to.deep.equal({
+        notStored: 'refused by the state store: invalid',
+        bytes: Buffer.byteLength(JSON.stringify(body)),
+      });
+    }
+    await expectOneDelivery(bodies.map((body, i) => [messages[i]!, body.operationId]));
+  });
+
   /** The parts of the API's answers these tests read. */
   interface ApiBody {
     readonly operationId?: string;
@@ -575,6 +731,102 @@ describe('dispatcher against the local stack', function () {
       expect(refused.body.error).to.include({ reason: 'notFound' });
       expect(refused.body.error!.message).to.contain(`no backup of project ${sourceProject}`);
       expect((await store.getOperation(missing))?.status).to.equal('FAILED');
+    });
+
+    it('answers 409 for an operationId another request holds, leaving its operation untouched, and 202 for the same request again', async function () {
+      const operationId = unique('http-taken');
+      const body = request(
+        `gs://${BUCKET}/${operationId}`,
+        { operationId },
+        { tablesToBackup: [{ datasetName: 'sales', tables: ['orders'] }] },
+      );
+      expect((await call('POST', '/api/v1/backup', body)).status).to.equal(202);
+      await waitFor(operationId);
+      const before = await settled(operationId);
+
+      const other = await call('POST', '/api/v1/backup', {
+        ...body,
+        bigQuery: {
+          projectId: sourceProject,
+          tablesToBackup: [{ datasetName: 'sales', tables: ['refunds'] }],
+        },
+      });
+      expect(other.status).to.equal(409);
+      expect(other.body.error).to.deep.include({ reason: 'conflict' });
+      expect(other.body.error!.message).to.contain(`operation ${operationId} already exists`);
+      expect((await call('POST', '/api/v1/backup', { ...body, dryRun: true })).status).to.equal(409);
+
+      expect((await call('POST', '/api/v1/backup', body)).status).to.equal(202);
+      expect(await store.getOperation(operationId)).to.deep.equal(before);
+    });
+
+    it('refuses at once, with the reason and publishing nothing, what the dispatcher would refuse without touching BigQuery', async function () {
+      const refused = async (path: string, body: object | string) => {
+        const operationId = unique('refused');
+        const res = await call(
+          'POST',
+          path,
+          typeof body === 'string'
+            ? body.replace('"bigQuery":{', `"operationId":"${operationId}","bigQuery":{`)
+            : { ...body, operationId },
+        );
+        return { ...res, operationId };
+      };
+      const uri = `gs://${BUCKET}/refused`;
+
+      const future = await refused(
+        '/api/v1/backup',
+        request(uri, { backupTime: { localDateTime: '2999-01-01T00:00:00', timezone: 'UTC' } }),
+      );
+      expect(future.status).to.equal(400);
+      expect(future.body.error!.issues!.map((i) => i.path)).to.deep.equal(['backupTime']);
+      expect(future.body.error!.message).to.contain('is in the future');
+
+      const old = await refused(
+        '/api/v1/backup',
+        request(uri, { backupTime: { localDateTime: '2020-01-01T00:00:00', timezone: 'UTC' } }),
+      );
+      expect(old.status).to.equal(400);
+      expect(old.body.error!.message).to.contain("older than BigQuery's time travel window");
+
+      const toS3 = await refused('/api/v1/backup', {
+        bigQuery: { projectId: sourceProject },
+        backupStorage: {
+          s3Options: { bucket: 'some-bucket', exportOptions: { format: 'AVRO', overwrite: true } },
+        },
+      });
+      const fromFiles = await refused('/api/v1/restore', {
+        bigQuery: { projectId: sourceProject },
+        restoreStorage: {
+          fileOptions: { path: '/srv/backups', backupTimestamp: 'latest', projectIdOfBackup: sourceProject },
+        },
+      });
+      const dryToS3 = await refused('/api/v1/backup', {
+        dryRun: true,
+        bigQuery: { projectId: sourceProject },
+        backupStorage: {
+          s3Options: { bucket: 'some-bucket', exportOptions: { format: 'AVRO', overwrite: true } },
+        },
+      });
+      for (const staging of [toS3, fromFiles, dryToS3]) {
+        expect(staging.status, staging.operationId).to.equal(400);
+        expect(staging.body.error).to.deep.include({ reason: 'failedPrecondition' });
+        expect(staging.body.error!.message).to.contain('BQBR_STAGING_URI');
+      }
+
+      const large = await call('POST', '/api/v1/backup', sixtyThousandDatasets(unique('refused')));
+      expect(large.status).to.equal(413);
+      expect(large.body.error!.message).to.contain('524288 bytes');
+
+      const deep = await refused('/api/v1/backup', twentyThousandLevels());
+      expect(deep.status).to.equal(400);
+      expect(deep.body.error!.message).to.contain('nested deeper than 16 levels');
+
+      // Nothing was published, so no operation was ever recorded.
+      await new Promise((r) => setTimeout(r, 1_000));
+      for (const { operationId } of [future, old, toS3, fromFiles, dryToS3, deep]) {
+        expect(await store.getOperation(operationId), operationId).to.equal(undefined);
+      }
     });
 
     it('takes requests as Pub/Sub push envelopes and Eventarc CloudEvents', async function () {

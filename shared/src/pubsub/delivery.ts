@@ -26,15 +26,27 @@ export class BodyTooLarge extends Error {
   }
 }
 
-/** The request's body, refused with BodyTooLarge (answer 413) past `maxBytes` without reading the rest. */
-export async function readHttpBody(req: IncomingMessage, maxBytes = MAX_PUSH_BODY_BYTES): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    const buffer = chunk as Buffer;
-    size += buffer.length;
-    if (size > maxBytes) throw new BodyTooLarge(maxBytes);
-    chunks.push(buffer);
-  }
-  return Buffer.concat(chunks);
+/**
+ * The request's body, refused with BodyTooLarge (answer 413) past `maxBytes`. The rest is read and
+ * dropped rather than kept: destroying the request would reset the connection before the client reads
+ * the answer.
+ */
+export function readHttpBody(req: IncomingMessage, maxBytes = MAX_PUSH_BODY_BYTES): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size <= maxBytes) {
+        chunks.push(chunk);
+        return;
+      }
+      req.off('data', onData);
+      req.resume();
+      reject(new BodyTooLarge(maxBytes));
+    };
+    req.on('data', onData);
+    req.once('end', () => resolve(Buffer.concat(chunks)));
+    req.once('error', reject);
+  });
 }

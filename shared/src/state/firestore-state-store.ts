@@ -59,6 +59,34 @@ export class StateDocumentError extends Error {
   }
 }
 
+/**
+ * A document the Firestore client refuses before sending it (an empty field name, fields nested deeper
+ * than 20 levels). The server refuses others (a reserved `__name__`, an array in an array, over 1 MiB)
+ * with INVALID_ARGUMENT; this carries the same code, so both classify as permanent `invalid`.
+ */
+export class UnstorableDocumentError extends Error {
+  override readonly name: string = 'UnstorableDocumentError';
+  readonly code = 3;
+
+  constructor(
+    readonly documentPath: string,
+    cause: unknown,
+  ) {
+    super(`Firestore cannot store ${documentPath}: ${(cause as Error).message}`, { cause });
+  }
+}
+
+/** Runs a write whose data the client validates synchronously, turning its refusal into UnstorableDocumentError. */
+function write<T>(documentPath: string, start: () => Promise<T>): Promise<T> {
+  let pending: Promise<T>;
+  try {
+    pending = start();
+  } catch (err) {
+    return Promise.reject(new UnstorableDocumentError(documentPath, err));
+  }
+  return pending;
+}
+
 function decodeDocument<C extends t.Any>(codec: C, snapshot: DocumentSnapshot): t.TypeOf<C> {
   const result = decodeIssues(codec, snapshot.data());
   if (E.isRight(result)) return result.right;
@@ -88,7 +116,7 @@ export class FirestoreStateStore implements StateStore {
   async createOperation(doc: OperationDoc): Promise<{ created: boolean; operation: OperationDoc }> {
     const ref = this.operations().doc(doc.operationId);
     try {
-      await ref.create(firestoreData(doc));
+      await write(ref.path, () => ref.create(firestoreData(doc)));
       return { created: true, operation: doc };
     } catch (err) {
       if (codeOf(err) !== ALREADY_EXISTS) throw err;
@@ -116,9 +144,8 @@ export class FirestoreStateStore implements StateStore {
   }
 
   async updateOperation(operationId: string, patch: Partial<OperationDoc>): Promise<void> {
-    await this.operations()
-      .doc(operationId)
-      .update(firestoreData({ ...patch, updatedAt: now() }));
+    const ref = this.operations().doc(operationId);
+    await write(ref.path, () => ref.update(firestoreData({ ...patch, updatedAt: now() })));
   }
 
   async transitionOperation(

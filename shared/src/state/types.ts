@@ -36,21 +36,27 @@ export type ErrorInfo = t.TypeOf<typeof ErrorInfo>;
 
 /** What a dry run (or planning) found: counts and sizes, and the first tables. */
 export const PlanSummary = t.readonly(
-  t.type({
-    tables: t.number,
-    skipped: t.number,
-    bytes: t.number,
-    rows: t.number,
-    /** Up to 1,000 entries, for the API's dry-run answer. */
-    sample: t.readonlyArray(
-      t.readonly(
-        t.intersection([
-          t.type({ table: t.string, action: literalOf('PlanAction', ['EXPORT', 'RESTORE', 'SKIP']) }),
-          t.partial({ note: t.string, bytes: t.number }),
-        ]),
+  t.intersection([
+    t.type({
+      tables: t.number,
+      skipped: t.number,
+      bytes: t.number,
+      rows: t.number,
+      /** Up to 1,000 entries, for the API's dry-run answer. */
+      sample: t.readonlyArray(
+        t.readonly(
+          t.intersection([
+            t.type({ table: t.string, action: literalOf('PlanAction', ['EXPORT', 'RESTORE', 'SKIP']) }),
+            t.partial({ note: t.string, bytes: t.number }),
+          ]),
+        ),
       ),
-    ),
-  }),
+    }),
+    t.partial({
+      /** Exported tables whose size could not be read: when above 0, bytes and rows are lower bounds. */
+      unsizedTables: t.number,
+    }),
+  ]),
   'PlanSummary',
 );
 export type PlanSummary = t.TypeOf<typeof PlanSummary>;
@@ -82,7 +88,10 @@ export const OperationDoc = stateDocument('OperationDoc', {
     operationId: t.string,
     kind: OperationKind,
     projectId: t.string,
-    /** The decoded request, as JSON; a refused request's body as it came (anything, even null). */
+    /**
+     * The decoded request, as JSON; a refused request's body as it came (anything, even null); for a body
+     * that cannot be kept (too large, too deep, refused by Firestore) `{notStored, bytes}` instead.
+     */
     request: t.unknown,
     dryRun: t.boolean,
     createdAt: t.string,
@@ -90,6 +99,8 @@ export const OperationDoc = stateDocument('OperationDoc', {
   fixedOptional: {
     /** The Pub/Sub message (or HTTP request id) that carried the request. */
     requestMessageId: t.string,
+    /** sha256 of the kind and the request as canonical JSON: the same id with another body is a conflict. */
+    requestFingerprint: t.string,
   },
   updated: {
     status: OperationStatus,
@@ -102,7 +113,7 @@ export const OperationDoc = stateDocument('OperationDoc', {
   updatedOptional: {
     snapshotMillis: t.number,
     snapshotTime: t.string,
-    /** `gs://.../backups/<yyyyMMdd_HHmmss>` */
+    /** `gs://.../backups/<yyyyMMdd_HHmmss>_<operation hash>` (docs/contracts.md, "Storage layout") */
     location: t.string,
     plan: PlanSummary,
     summary: OperationSummary,

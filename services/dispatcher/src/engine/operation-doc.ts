@@ -10,8 +10,16 @@ export interface NewOperation {
   /** The decoded request (or, for a refused one, the body as received). */
   readonly request: unknown;
   readonly requestMessageId?: string;
+  /** requestFingerprint of the request (rawFingerprint of a body that was not read). */
+  readonly requestFingerprint?: string;
   readonly dryRun?: boolean;
 }
+
+/** What an operation keeps instead of a request body it cannot store: why, and how large it was. */
+export const notStoredRequest = (reason: string, bytes: number): { notStored: string; bytes: number } => ({
+  notStored: reason,
+  bytes,
+});
 
 /**
  * A new operation document: PLANNING (started now) unless `extra` says otherwise; `extra` adds the
@@ -32,6 +40,7 @@ export function newOperationDoc(
     request: start.request ?? null,
     dryRun: start.dryRun ?? false,
     ...(start.requestMessageId !== undefined ? { requestMessageId: start.requestMessageId } : {}),
+    ...(start.requestFingerprint !== undefined ? { requestFingerprint: start.requestFingerprint } : {}),
     taskTotal: 0,
     fanOutComplete: false,
     createdAt: at,

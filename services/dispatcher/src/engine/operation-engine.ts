@@ -1,12 +1,37 @@
 // The operation engine: every operation, whatever its kind, is created or resumed, refused by its
 // preflight, planned and fanned out, or only dry-run, the same way; completion finishes it.
-import { classifyError, type ErrorInfo, type Logger, type OperationDoc, type StateStore } from '@bqbr/shared';
+import {
+  PermanentError,
+  StateDocumentError,
+  classifyError,
+  type ErrorInfo,
+  type Logger,
+  type OperationDoc,
+  type StateStore,
+} from '@bqbr/shared';
 import type { Publisher } from '../handler.js';
 import { createCompletion, type Completion } from './completion.js';
-import { errorInfo } from './error-info.js';
+import { boundedError, errorInfo } from './error-info.js';
 import { fanOut } from './fan-out.js';
-import { newOperationDoc, type NewOperation } from './operation-doc.js';
+import { newOperationDoc, notStoredRequest, type NewOperation } from './operation-doc.js';
 import type { KindName, KindRequests, OperationKinds } from './operation-kind.js';
+import { conflicts, requestFingerprint } from './request-fingerprint.js';
+
+/** A request naming an operation that exists for another request: HTTP answers 409. */
+export class RequestConflict extends PermanentError {
+  override readonly name = 'RequestConflict';
+
+  constructor(existing: Pick<OperationDoc, 'operationId' | 'kind' | 'status'>) {
+    super(
+      'conflict',
+      `operation ${existing.operationId} already exists (a ${existing.kind}, ${existing.status}) for another request: send this one with another operationId`,
+    );
+  }
+}
+
+/** Where a conflicting request is recorded over Pub/Sub: `:` is outside the operation id alphabet, so no request names it. */
+export const conflictRecordId = (operationId: string, messageId: string): string =>
+  `${operationId}:conflict:${messageId}`;
 
 /** A decoded request of one of the kinds, and the operation it starts or continues. */
 export type OperationStart<R extends KindRequests, K extends KindName = KindName> = {
@@ -32,6 +57,12 @@ export interface OperationEngine<R extends KindRequests> {
    * one still PLANNING fails with `error`, one past it stays as it is.
    */
   fail(operation: NewOperation, error: ErrorInfo): Promise<OperationDoc>;
+  /**
+   * What start would refuse before it creates anything, without touching BigQuery or a store: an id
+   * taken by another request (RequestConflict) or the kind's preflight refusal, thrown. The HTTP API
+   * asks before it publishes, so a refusal is its answer rather than a FAILED operation later.
+   */
+  admit<K extends KindName>(start: OperationStart<R, K>): Promise<void>;
   readonly completion: Completion;
 }
 
@@ -62,18 +93,22 @@ export function createOperationEngine<R extends KindRequests>(
     request: start.request,
     dryRun: start.request.dryRun === true,
     ...(start.requestMessageId !== undefined ? { requestMessageId: start.requestMessageId } : {}),
+    requestFingerprint: requestFingerprint(start.kind, start.request),
   });
 
-  async function fail(refused: NewOperation, error: ErrorInfo): Promise<OperationDoc> {
+  async function fail(refused: NewOperation, failure: ErrorInfo): Promise<OperationDoc> {
     const at = now();
     const finishedAt = at.toISOString();
+    const error = boundedError(failure);
     const doc = newOperationDoc(refused, at, {
       status: 'FAILED',
       error,
       notified: false,
       finishedAt,
     });
-    const { created, operation } = await store.createOperation(doc);
+    const { created, operation } = await createRecord(doc);
+    if (!created && conflicts(operation, refused))
+      return conflict(refused, operation, deps.logger.child({ operationId: refused.operationId }));
     let recorded = operation;
     if (!created && operation.status === 'PLANNING') {
       const patch = { error, finishedAt, notified: false };
@@ -85,17 +120,61 @@ export function createOperationEngine<R extends KindRequests>(
     return recorded;
   }
 
+  /**
+   * Creates a FAILED record. One the state store refuses for good (a Firestore INVALID_ARGUMENT: too
+   * large, a reserved field name) is kept without its request, so the request fails once, not in a loop.
+   */
+  async function createRecord(doc: OperationDoc): Promise<{ created: boolean; operation: OperationDoc }> {
+    try {
+      return await store.createOperation(doc);
+    } catch (err) {
+      const refusal = classifyError(err);
+      if (refusal.kind === 'retryable' || err instanceof StateDocumentError || doc.request === null)
+        throw err;
+      const bytes = Buffer.byteLength(JSON.stringify(doc.request) ?? '');
+      deps.logger.warn('operation record refused by the state store; kept without its request', {
+        operationId: doc.operationId,
+        reason: refusal.reason,
+        error: refusal.message,
+        bytes,
+      });
+      return store.createOperation({
+        ...doc,
+        request: notStoredRequest(`refused by the state store: ${refusal.reason}`, bytes),
+      });
+    }
+  }
+
+  /**
+   * A request naming an operation of another request: recorded as a FAILED operation of its own under
+   * conflictRecordId (the first one untouched), or thrown as a RequestConflict when no message carried it.
+   */
+  async function conflict(
+    incoming: NewOperation,
+    existing: OperationDoc,
+    logger: Logger,
+  ): Promise<OperationDoc> {
+    const error = new RequestConflict(existing);
+    if (incoming.requestMessageId === undefined) throw error;
+    const operationId = conflictRecordId(incoming.operationId, incoming.requestMessageId);
+    logger.warn('request conflicts with an existing operation; recorded apart', {
+      conflictRecord: operationId,
+      existingStatus: existing.status,
+    });
+    return fail({ ...incoming, operationId }, { reason: error.reason, message: error.message });
+  }
+
   /** A permanent failure fails the operation; anything else is thrown for the request to be retried. */
   async function failed(
     refused: NewOperation,
     err: unknown,
     logger: Logger,
-    what: 'request refused' | 'failed while planning',
+    what: 'request refused' | 'refused by the state store' | 'failed while planning',
   ): Promise<OperationDoc> {
-    if (classifyError(err).kind === 'retryable') throw err;
+    if (classifyError(err).kind === 'retryable' || err instanceof StateDocumentError) throw err;
     const error = errorInfo(err);
     const fields = { reason: error.reason, error: error.message, issues: error.issues };
-    if (what === 'request refused') logger.warn(what, fields);
+    if (what !== 'failed while planning') logger.warn(what, fields);
     else logger.error(what, fields);
     return fail(refused, error);
   }
@@ -106,7 +185,12 @@ export function createOperationEngine<R extends KindRequests>(
       return;
     }
     const kind = kinds[start.kind];
+    const opened = opening(start);
     const existing = await store.getOperation(start.operationId);
+    if (existing !== undefined && conflicts(existing, opened)) {
+      await conflict(opened, existing, logger);
+      return;
+    }
     if (existing !== undefined && existing.status !== 'PLANNING') {
       await seenAgain(existing, logger);
       return;
@@ -115,12 +199,22 @@ export function createOperationEngine<R extends KindRequests>(
     try {
       fields = kind.preflight(start.request, existing, now());
     } catch (err) {
-      await failed(opening(start), err, logger, 'request refused');
+      await failed(opened, err, logger, 'request refused');
       return;
     }
-    const { created, operation } = await store.createOperation(
-      newOperationDoc(opening(start), now(), fields),
-    );
+    let created: boolean;
+    let operation: OperationDoc;
+    try {
+      ({ created, operation } = await store.createOperation(newOperationDoc(opened, now(), fields)));
+    } catch (err) {
+      await failed(opened, err, logger, 'refused by the state store');
+      return;
+    }
+    // Another request with the same id may have created it between the read and the create.
+    if (!created && conflicts(operation, opened)) {
+      await conflict(opened, operation, logger);
+      return;
+    }
     if (operation.status !== 'PLANNING') {
       await seenAgain(operation, logger);
       return;
@@ -133,8 +227,16 @@ export function createOperationEngine<R extends KindRequests>(
       if (plan.fields !== undefined) await store.updateOperation(operation.operationId, plan.fields);
       await fanOut(operation.operationId, !created, plan.tasks, fanOutDeps, logger);
     } catch (err) {
-      await failed(opening(start), err, logger, 'failed while planning');
+      await failed(opened, err, logger, 'failed while planning');
     }
+  }
+
+  async function admit<K extends KindName>(start: OperationStart<R, K>): Promise<void> {
+    const existing = await store.getOperation(start.operationId);
+    if (existing !== undefined && conflicts(existing, opening(start))) throw new RequestConflict(existing);
+    // Past planning, the same request again is only a completion check: nothing left to refuse.
+    if (existing !== undefined && existing.status !== 'PLANNING') return;
+    kinds[start.kind].preflight(start.request, existing, now());
   }
 
   /** An operation past planning: only a completion check, in case its last event was lost. */
@@ -148,14 +250,16 @@ export function createOperationEngine<R extends KindRequests>(
     logger: Logger,
   ): Promise<OperationDoc> {
     const kind = kinds[start.kind];
+    const opened = opening(start);
     const existing = await store.getOperation(start.operationId);
+    if (existing !== undefined && conflicts(existing, opened)) return conflict(opened, existing, logger);
     // Asked again, a dry run answers with what it found the first time.
     if (existing !== undefined && existing.status !== 'PLANNING') return existing;
     let operation: OperationDoc;
     try {
-      operation = newOperationDoc(opening(start), now(), kind.preflight(start.request, existing, now()));
+      operation = newOperationDoc(opened, now(), kind.preflight(start.request, existing, now()));
     } catch (err) {
-      return failed(opening(start), err, logger, 'request refused');
+      return failed(opened, err, logger, 'request refused');
     }
     try {
       const found = await kind.dryRun(start.request, operation, logger);
@@ -171,9 +275,9 @@ export function createOperationEngine<R extends KindRequests>(
       logger.info('dry run planned', { tables, skipped, bytes });
       return recorded;
     } catch (err) {
-      return failed(opening(start), err, logger, 'failed while planning');
+      return failed(opened, err, logger, 'failed while planning');
     }
   }
 
-  return { start, dryRun, fail, completion };
+  return { start, dryRun, fail, admit, completion };
 }
