@@ -2,23 +2,28 @@
 // S3, Azure Blob Storage or a directory. bqbr's own have manifests; the original service's have
 // `{dataset}/{table}-*.{ext}` data files and no manifests. Timestamps, projects and datasets are found with
 // folder listings, so a store holding millions of data files is never listed file by file for them.
+// A backup folder is named by its snapshot second, and bqbr's own also by its operation
+// (`yyyyMMdd_HHmmss_<suffix>`, see backupFolderName), so one second may hold several backups of a project.
 import type { Readable } from 'node:stream';
 import { decode, ValidationError } from './decode.js';
 import { BackupManifest } from './contracts/manifests.js';
 import { PermanentError } from './errors.js';
 import { BACKUP_MANIFEST } from './storage-layout.js';
-import { backupFolderName } from './snapshot-time.js';
+import { parseBackupFolderName } from './snapshot-time.js';
 import type { BackupStore } from './stores/types.js';
 
 export type BackupLayout = 'bqbr' | 'original' | 'incomplete';
 
-/** Where the backups of a store live: `backups/{yyyyMMdd_HHmmss}/{projectId}/` under its root. */
+/** Where the backups of a store live: `backups/{folder}/{projectId}/` under its root. */
 const BACKUPS = 'backups/';
 
 export interface StoredBackup {
-  /** The timestamp folder, `yyyyMMdd_HHmmss` (UTC). */
+  /**
+   * The backup's folder under `backups/`: `yyyyMMdd_HHmmss` (UTC; the original service's, and bqbr's
+   * before its folders had a suffix) or bqbr's `yyyyMMdd_HHmmss_<suffix>`.
+   */
   readonly timestamp: string;
-  /** The snapshot instant the timestamp names. */
+  /** The snapshot second the timestamp names. */
   readonly snapshotMillis: number;
   readonly projectId: string;
   /** The folder's path in the store: `backups/{timestamp}/{projectId}`. */
@@ -59,26 +64,12 @@ export interface OriginalLayoutTable {
   readonly files: OriginalLayoutFile[];
 }
 
-const TIMESTAMP = /^(\d{4})(\d{2})(\d{2})_(\d{2})(\d{2})(\d{2})$/;
-
-/** The instant a `yyyyMMdd_HHmmss` folder names (UTC), or undefined for anything else (e.g. `20241399_000000`). */
-export function timestampMillis(timestamp: string): number | undefined {
-  const match = TIMESTAMP.exec(timestamp);
-  if (!match) return undefined;
-  const [year, month, day, hour, minute, second] = match.slice(1).map(Number) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
-  const date = new Date(0);
-  date.setUTCFullYear(year, month - 1, day);
-  date.setUTCHours(hour, minute, second, 0);
-  // Date rolls 31 April over to 1 May: only a folder name that survives the round trip is a timestamp.
-  return backupFolderName(date) === timestamp ? date.getTime() : undefined;
-}
+/**
+ * The instant a backup folder's name names (UTC, to the second: `yyyyMMdd_HHmmss`, with or without bqbr's
+ * suffix), or undefined for anything else (e.g. `20241399_000000`).
+ */
+export const timestampMillis = (timestamp: string): number | undefined =>
+  parseBackupFolderName(timestamp)?.snapshotMillis;
 
 /**
  * The original service's shard names: BigQuery replaces the `*` of `{table}-*.{ext}` with a 12-digit
@@ -114,33 +105,64 @@ export async function listStoredBackups(
   const backups = await mapLimit(folders, CONCURRENCY, ({ timestamp, projectId }) =>
     describeFolder(store, timestamp, projectId),
   );
-  return backups.filter((backup): backup is StoredBackup => backup !== undefined);
+  // Within one second, folder names do not tell which backup is newer: their manifests' instants do.
+  return backups
+    .filter((backup): backup is StoredBackup => backup !== undefined)
+    .sort((a, b) => compare(secondOf(b), secondOf(a)) || instantOf(b) - instantOf(a));
 }
 
 /**
- * One project's backup at `timestamp` as it is (any layout or status; one read for a bqbr backup, a few
- * folder listings otherwise), or with `latest` the newest bqbr backup of the project whose status is not
- * FAILED, else the newest original-layout one; never an incomplete one. Undefined when there is none.
+ * One project's backup as a restore names it (any layout or status), or undefined when there is none:
+ * - a folder name: that folder (one read for a bqbr backup, a few folder listings otherwise);
+ * - a plain `yyyyMMdd_HHmmss`: the folder of that very name (the original service's, or bqbr's from before
+ *   its folders had a suffix), else the one bqbr folder of that second; a PermanentError when the second
+ *   holds several backups of the project, which only their full names tell apart;
+ * - `latest`: the newest bqbr backup of the project whose status is not FAILED (by its snapshot instant,
+ *   then its end), else the newest original-layout one; never an incomplete one.
  */
 export async function findStoredBackup(
   store: BackupStore,
   projectId: string,
   timestamp: string,
 ): Promise<StoredBackup | undefined> {
-  if (timestamp !== 'latest') {
-    if (timestampMillis(timestamp) === undefined)
-      throw new RangeError(`not a backup timestamp (yyyyMMdd_HHmmss or latest): ${timestamp}`);
-    return describeFolder(store, timestamp, projectId);
-  }
+  if (timestamp === 'latest') return findLatest(store, projectId);
+  const name = parseBackupFolderName(timestamp);
+  if (name === undefined)
+    throw new RangeError(`not a backup timestamp (yyyyMMdd_HHmmss or latest): ${timestamp}`);
+  const exact = await describeFolder(store, timestamp, projectId);
+  if (exact !== undefined || name.suffix !== undefined) return exact;
+  const sameSecond = (await listTimestamps(store)).filter(
+    (folder) => folder !== timestamp && parseBackupFolderName(folder)?.timestamp === timestamp,
+  );
+  const found = (
+    await mapLimit(sameSecond, CONCURRENCY, (folder) => describeFolder(store, folder, projectId))
+  ).filter((backup): backup is StoredBackup => backup !== undefined);
+  if (found.length > 1)
+    throw new PermanentError(
+      'invalid',
+      `${found.length} backups of project ${projectId} were taken at ${timestamp}: ${found
+        .map((backup) => backup.timestamp)
+        .join(', ')}: name one of these folders as backupTimestamp (latest restores the newest)`,
+    );
+  return found[0];
+}
+
+async function findLatest(store: BackupStore, projectId: string): Promise<StoredBackup | undefined> {
   const timestamps = await listTimestamps(store);
-  // Manifests first, newest first: the newest finished bqbr backup wins over any original-layout one.
+  // Manifests first, newest second first: the newest finished bqbr backup wins over any original-layout one.
   const manifests = new Map<string, ManifestRead>();
-  const usable = await firstInOrder(timestamps, async (ts) => {
-    const read = await readBackupManifest(store, ts, projectId);
-    manifests.set(ts, read);
-    return read.manifest !== undefined && read.manifest.status !== 'FAILED'
-      ? backupOf(store, ts, projectId, 'bqbr', read)
-      : undefined;
+  const usable = await firstInOrder(bySecond(timestamps), async (sameSecond) => {
+    const reads = await Promise.all(
+      sameSecond.map(async (ts) => {
+        const read = await readBackupManifest(store, ts, projectId);
+        manifests.set(ts, read);
+        return { ts, read };
+      }),
+    );
+    const newest = reads
+      .filter(({ read }) => read.manifest !== undefined && read.manifest.status !== 'FAILED')
+      .sort((a, b) => newer(a.read.manifest!, b.read.manifest!) || compare(b.ts, a.ts))[0];
+    return newest && backupOf(store, newest.ts, projectId, 'bqbr', newest.read);
   });
   if (usable) return usable;
   const withoutManifest = timestamps.filter((ts) => manifests.get(ts)?.found === false);
@@ -148,6 +170,29 @@ export async function findStoredBackup(
     const layout = await probeLayout(store, folderPathOf(ts, projectId));
     return layout === 'original' ? backupOf(store, ts, projectId, 'original', {}) : undefined;
   });
+}
+
+/** Negative when `a` is the newer backup: by snapshot instant, then by when it finished. */
+const newer = (a: BackupManifest, b: BackupManifest): number =>
+  b.snapshotMillis - a.snapshotMillis || compare(b.finishedAt, a.finishedAt);
+
+/** The `yyyyMMdd_HHmmss` a listed backup's folder starts with. */
+const secondOf = (backup: StoredBackup): string => parseBackupFolderName(backup.timestamp)!.timestamp;
+
+/** A listed backup's snapshot instant: its manifest's, to the millisecond, else its folder's second. */
+const instantOf = (backup: StoredBackup): number => backup.manifest?.snapshotMillis ?? backup.snapshotMillis;
+
+/** Folder names (newest first) grouped by the second they name. */
+function bySecond(timestamps: readonly string[]): string[][] {
+  const groups: string[][] = [];
+  let second: string | undefined;
+  for (const ts of timestamps) {
+    const next = parseBackupFolderName(ts)!.timestamp;
+    if (next === second) groups.at(-1)!.push(ts);
+    else groups.push([ts]);
+    second = next;
+  }
+  return groups;
 }
 
 /**
@@ -195,11 +240,11 @@ export async function listOriginalLayoutTables(
     );
 }
 
-/** The valid timestamp folders under `backups/`, newest first. */
+/** The backup folders under `backups/`, newest second first (a second's folders in reverse name order). */
 async function listTimestamps(store: BackupStore): Promise<string[]> {
   const names = await listSubfolders(store, BACKUPS);
   return names
-    .filter((name) => timestampMillis(name) !== undefined)
+    .filter((name) => parseBackupFolderName(name) !== undefined)
     .sort()
     .reverse();
 }
@@ -247,7 +292,7 @@ function backupOf(
   const folderPath = folderPathOf(timestamp, projectId);
   return {
     timestamp,
-    snapshotMillis: timestampMillis(timestamp)!,
+    snapshotMillis: parseBackupFolderName(timestamp)!.snapshotMillis,
     projectId,
     folderPath,
     folder: store.uri(folderPath),

@@ -1,5 +1,6 @@
 // The instant every table of a backup is read at, and the folder it is written to. A request names the
 // instant as a wall-clock time in a time zone, as the original service's `backupTime` did.
+import { createHash } from 'node:crypto';
 
 export interface LocalDateTime {
   readonly year: number;
@@ -149,10 +150,55 @@ export function snapshotInstant(backupTime: WallClockTime | undefined, now: Date
 
 const pad = (value: number, width = 2): string => String(value).padStart(width, '0');
 
-/** The backup's timestamp folder, `yyyyMMdd_HHmmss` of the snapshot instant in UTC (as the original service). */
-export function backupFolderName(instant: Date): string {
-  return (
+/** Hex digits of sha256(operationId) after the timestamp in the name of a bqbr backup's folder. */
+const FOLDER_SUFFIX_DIGITS = 12;
+
+/**
+ * A backup's folder under `backups/`: `yyyyMMdd_HHmmss` of the snapshot instant in UTC, as the original
+ * service names it (and as a restore's `backupTimestamp` gives it); with `operationId`, bqbr's own
+ * `yyyyMMdd_HHmmss_<12 hex digits of sha256(operationId)>`, which no other backup shares even in the
+ * same second and which no dispatcher has to claim first (docs/contracts.md, "Storage layout").
+ */
+export function backupFolderName(instant: Date, operationId?: string): string {
+  const timestamp =
     `${pad(instant.getUTCFullYear(), 4)}${pad(instant.getUTCMonth() + 1)}${pad(instant.getUTCDate())}_` +
-    `${pad(instant.getUTCHours())}${pad(instant.getUTCMinutes())}${pad(instant.getUTCSeconds())}`
-  );
+    `${pad(instant.getUTCHours())}${pad(instant.getUTCMinutes())}${pad(instant.getUTCSeconds())}`;
+  if (operationId === undefined) return timestamp;
+  const suffix = createHash('sha256').update(operationId).digest('hex').slice(0, FOLDER_SUFFIX_DIGITS);
+  return `${timestamp}_${suffix}`;
+}
+
+/** A backup folder's name read back. */
+export interface BackupFolderParts {
+  /** `yyyyMMdd_HHmmss`: the snapshot second (UTC). */
+  readonly timestamp: string;
+  /** The instant the timestamp names. */
+  readonly snapshotMillis: number;
+  /** bqbr's suffix (12 hex digits); absent for the original service's names (and bqbr's before it had one). */
+  readonly suffix?: string;
+}
+
+// The 12 of the suffix is FOLDER_SUFFIX_DIGITS.
+const FOLDER_NAME = /^((\d{4})(\d{2})(\d{2})_(\d{2})(\d{2})(\d{2}))(?:_([0-9a-f]{12}))?$/;
+
+/** The parts of a backup folder's name, or undefined for anything else (e.g. `20241399_000000`). */
+export function parseBackupFolderName(name: string): BackupFolderParts | undefined {
+  const match = FOLDER_NAME.exec(name);
+  if (!match) return undefined;
+  const [year, month, day, hour, minute, second] = match.slice(2, 8).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const date = new Date(0);
+  date.setUTCFullYear(year, month - 1, day);
+  date.setUTCHours(hour, minute, second, 0);
+  const timestamp = match[1]!;
+  // Date rolls 31 April over to 1 May: only a name that survives the round trip is a timestamp.
+  if (backupFolderName(date) !== timestamp) return undefined;
+  const suffix = match[8];
+  return { timestamp, snapshotMillis: date.getTime(), ...(suffix !== undefined ? { suffix } : {}) };
 }

@@ -1,6 +1,8 @@
 // Where a backup's files go (docs/contracts.md, "Storage layout"):
-//   {uri}/backups/{yyyyMMdd_HHmmss}/{projectId}/{dataset}/{table}/data-*.{ext} and .../{table}/_table.json
-//   {uri}/backups/{yyyyMMdd_HHmmss}/{projectId}/_backup.json
+//   {uri}/backups/{folder}/{projectId}/{dataset}/{table}/data-*.{ext} and .../{table}/_table.json
+//   {uri}/backups/{folder}/{projectId}/_backup.json
+// {folder} is `yyyyMMdd_HHmmss_<suffix of the operation id>` for bqbr's backups (`backupFolderName`); the
+// functions below build the original service's plain `yyyyMMdd_HHmmss` when no operation id is given.
 import { backupFolderName } from './snapshot-time.js';
 import type { Compression, Format } from './contracts/fields.js';
 import type { DestinationSpec } from './stores/types.js';
@@ -21,12 +23,16 @@ export const gcsUri = (location: GcsLocation): string => `gs://${location.bucket
 
 const trimSlashes = (uri: string): string => uri.replace(/\/+$/, '');
 
-/** `{uri}/backups/{yyyyMMdd_HHmmss}`: one backup instant. */
-export const backupRoot = (uri: string, snapshotMillis: number): string =>
-  `${trimSlashes(uri)}/backups/${backupFolderName(new Date(snapshotMillis))}`;
+/** `{uri}/backups/{folder}`: one backup (of the operation `operationId`, if given). */
+export const backupRoot = (uri: string, snapshotMillis: number, operationId?: string): string =>
+  `${trimSlashes(uri)}/${backupRootPath(snapshotMillis, operationId)}`;
 
-export const projectFolder = (uri: string, snapshotMillis: number, projectId: string): string =>
-  `${backupRoot(uri, snapshotMillis)}/${projectId}`;
+export const projectFolder = (
+  uri: string,
+  snapshotMillis: number,
+  projectId: string,
+  operationId?: string,
+): string => `${backupRoot(uri, snapshotMillis, operationId)}/${projectId}`;
 
 export const tableFolder = (
   uri: string,
@@ -34,15 +40,20 @@ export const tableFolder = (
   projectId: string,
   datasetId: string,
   tableId: string,
-): string => `${projectFolder(uri, snapshotMillis, projectId)}/${datasetId}/${tableId}`;
+  operationId?: string,
+): string => `${projectFolder(uri, snapshotMillis, projectId, operationId)}/${datasetId}/${tableId}`;
 
 export const TABLE_MANIFEST = '_table.json';
 export const BACKUP_MANIFEST = '_backup.json';
 
 export const tableManifestUri = (folder: string): string => `${folder}/${TABLE_MANIFEST}`;
 
-export const backupManifestUri = (uri: string, snapshotMillis: number, projectId: string): string =>
-  `${projectFolder(uri, snapshotMillis, projectId)}/${BACKUP_MANIFEST}`;
+export const backupManifestUri = (
+  uri: string,
+  snapshotMillis: number,
+  projectId: string,
+  operationId?: string,
+): string => `${projectFolder(uri, snapshotMillis, projectId, operationId)}/${BACKUP_MANIFEST}`;
 
 /** File extension of exported data, compression included (`csv.gz`, `json.gz`; Avro and Parquet compress inside). */
 export function dataFileExtension(format: Format, compression: Compression | undefined): string {
@@ -50,7 +61,11 @@ export function dataFileExtension(format: Format, compression: Compression | und
   return compression === 'GZIP' && (format === 'CSV' || format === 'JSON') ? `${base}.gz` : base;
 }
 
-/** The wildcard URI an extract job writes to: `{folder}/data-*.{ext}`. */
+/**
+ * The wildcard URI an extract job writes to: `{folder}/data-*.{ext}`. BigQuery numbers the files from
+ * `data-000000000000.{ext}`, and a table's files are exactly as many as the job counted (docs/contracts.md,
+ * "Storage layout").
+ */
 export const dataFilesPattern = (
   folder: string,
   format: Format,
@@ -59,21 +74,22 @@ export const dataFilesPattern = (
 
 // The same layout relative to a store's root (any destination: Cloud Storage, S3, Azure, a directory).
 
-/** `backups/{yyyyMMdd_HHmmss}` */
-export const backupRootPath = (snapshotMillis: number): string =>
-  `backups/${backupFolderName(new Date(snapshotMillis))}`;
+/** `backups/{folder}` */
+export const backupRootPath = (snapshotMillis: number, operationId?: string): string =>
+  `backups/${backupFolderName(new Date(snapshotMillis), operationId)}`;
 
-/** `backups/{yyyyMMdd_HHmmss}/{project}/{dataset}/{table}` */
+/** `backups/{folder}/{project}/{dataset}/{table}` */
 export const tablePath = (
   snapshotMillis: number,
   projectId: string,
   datasetId: string,
   tableId: string,
-): string => `${backupRootPath(snapshotMillis)}/${projectId}/${datasetId}/${tableId}`;
+  operationId?: string,
+): string => `${backupRootPath(snapshotMillis, operationId)}/${projectId}/${datasetId}/${tableId}`;
 
-/** `backups/{yyyyMMdd_HHmmss}/{project}/_backup.json` */
-export const backupManifestPath = (snapshotMillis: number, projectId: string): string =>
-  `${backupRootPath(snapshotMillis)}/${projectId}/${BACKUP_MANIFEST}`;
+/** `backups/{folder}/{project}/_backup.json` */
+export const backupManifestPath = (snapshotMillis: number, projectId: string, operationId?: string): string =>
+  `${backupRootPath(snapshotMillis, operationId)}/${projectId}/${BACKUP_MANIFEST}`;
 
 /**
  * How a path under a destination is shown to users (and recorded in manifests): `gs://b/p/x`,

@@ -17,6 +17,7 @@ import {
   backupFolderName,
   createSilentLogger,
   MANIFEST_VERSION,
+  PermanentError,
   s3Store,
   timestampMillis,
   type BackupManifest,
@@ -264,6 +265,61 @@ function listsBackupsLikeAnyStore(fixture: () => ListingFixture): void {
     // Delta: only a running backup.
     expect(await findStoredBackup(store, DELTA, 'latest')).to.equal(undefined);
     expect(await findStoredBackup(store, 'proj-nobody', 'latest')).to.equal(undefined);
+  });
+
+  it('keeps backups of one second in folders of their own, lists and finds each, and latest is the newest', async function () {
+    const { store: shared, base: sharedBase } = await f.newStore();
+    const second = Date.UTC(2024, 4, 1, 8, 30, 0);
+    const plain = backupFolderName(new Date(second));
+    const folderOf = (operationId: string): string => backupFolderName(new Date(second), operationId);
+    const [early, late, failed] = [folderOf('op-early'), folderOf('op-late'), folderOf('op-failed')];
+    const before = backupFolderName(new Date(second - 3_600_000), 'op-before');
+    const original = backupFolderName(new Date(second - 7_200_000));
+    const bqbr = (folder: string, operationId: string, snapshotMillis: number, status = 'SUCCEEDED') =>
+      put(shared, `backups/${folder}/${ALPHA}/_backup.json`, {
+        ...manifest(ALPHA, folder, status, `${sharedBase}/backups/${folder}`),
+        operationId,
+        snapshotMillis,
+      });
+    await Promise.all([
+      bqbr(early, 'op-early', second + 100),
+      bqbr(late, 'op-late', second + 700),
+      bqbr(failed, 'op-failed', second + 900, 'FAILED'),
+      bqbr(before, 'op-before', second - 3_600_000),
+      put(shared, `backups/${original}/${ALPHA}/sales/orders-000000000000.avro`),
+    ]);
+    expect(new Set([early, late, failed]).size).to.equal(3);
+    for (const folder of [early, late, failed])
+      expect(folder).to.match(new RegExp(`^${plain}_[0-9a-f]{12}$`));
+
+    // Newest first, to the millisecond within the second.
+    expect(summarize(await listStoredBackups(shared, { projectId: ALPHA }))).to.deep.equal([
+      `${failed} ${ALPHA} bqbr FAILED`,
+      `${late} ${ALPHA} bqbr SUCCEEDED`,
+      `${early} ${ALPHA} bqbr SUCCEEDED`,
+      `${before} ${ALPHA} bqbr SUCCEEDED`,
+      `${original} ${ALPHA} original`,
+    ]);
+    const latest = await findStoredBackup(shared, ALPHA, 'latest');
+    expect([latest?.timestamp, latest?.manifest?.operationId]).to.deep.equal([late, 'op-late']);
+    for (const [folder, operationId] of [
+      [early, 'op-early'],
+      [late, 'op-late'],
+    ] as const) {
+      const found = await findStoredBackup(shared, ALPHA, folder);
+      expect(found).to.deep.include({ layout: 'bqbr', folderPath: `backups/${folder}/${ALPHA}` });
+      expect(found?.manifest?.operationId).to.equal(operationId);
+    }
+    // A plain timestamp: the one backup of its second, the original service's folder, or a refusal.
+    expect((await findStoredBackup(shared, ALPHA, before.slice(0, plain.length)))?.timestamp).to.equal(
+      before,
+    );
+    expect((await findStoredBackup(shared, ALPHA, original))?.layout).to.equal('original');
+    expect(await findStoredBackup(shared, BETA, plain)).to.equal(undefined);
+    let refusal: unknown;
+    await findStoredBackup(shared, ALPHA, plain).catch((err: unknown) => (refusal = err));
+    expect(refusal).to.be.instanceOf(PermanentError).with.property('reason', 'invalid');
+    for (const folder of [early, late, failed]) expect((refusal as Error).message).to.contain(folder);
   });
 
   it("groups an original-layout backup's shards into tables", async function () {

@@ -1,5 +1,11 @@
 import { expect } from 'chai';
-import { backupFolderName, isTimeZone, parseLocalDateTime, snapshotInstant } from '../src/index.js';
+import {
+  backupFolderName,
+  isTimeZone,
+  parseBackupFolderName,
+  parseLocalDateTime,
+  snapshotInstant,
+} from '../src/index.js';
 
 const now = new Date('2026-11-21T08:00:00.000Z');
 const instant = (localDateTime: string, timezone?: string): string =>
@@ -50,6 +56,26 @@ describe('snapshot time', () => {
 
   it('names folders in UTC with zero padding', () => {
     expect(backupFolderName(new Date('2026-01-02T03:04:05.999Z'))).to.equal('20260102_030405');
+  });
+
+  it("names bqbr's own folders by the second and the operation, and reads every name back", () => {
+    const at = new Date('2026-11-20T22:30:00.250Z');
+    // sha256('op-1') begins 71a0ef7195df.
+    expect(backupFolderName(at, 'op-1')).to.equal('20261120_223000_71a0ef7195df');
+    expect(backupFolderName(new Date('2026-11-20T22:30:00.900Z'), 'op-2')).to.equal(
+      '20261120_223000_e85fddc91eb0',
+    );
+    expect(parseBackupFolderName('20261120_223000_71a0ef7195df')).to.deep.equal({
+      timestamp: '20261120_223000',
+      snapshotMillis: Date.UTC(2026, 10, 20, 22, 30, 0),
+      suffix: '71a0ef7195df',
+    });
+    expect(parseBackupFolderName('20261120_223000')).to.deep.equal({
+      timestamp: '20261120_223000',
+      snapshotMillis: Date.UTC(2026, 10, 20, 22, 30, 0),
+    });
+    for (const bad of ['20260431_000000', '20261120_223000_71A0EF7195DF', '20261120_223000_71a0', 'latest'])
+      expect(parseBackupFolderName(bad), bad).to.equal(undefined);
   });
 
   it('parses what ISO_LOCAL_DATE_TIME accepts and nothing else', () => {

@@ -4,11 +4,15 @@ import { seedDemoData, type DemoTable } from '@bqbr/local/demo-data';
 import {
   BackupManifest,
   TableManifest,
+  backupFolderName,
   backupManifestUri,
   decode,
+  findStoredBackup,
+  gcsStore,
   parseGcsUri,
   tableFolder,
   tableManifestUri,
+  type OperationDoc,
 } from '@bqbr/shared';
 import { expect } from 'chai';
 import {
@@ -102,7 +106,14 @@ describe('backup end to end (dispatcher and worker as processes, pull mode)', fu
       });
       const snapshotMillis = operation.snapshotMillis!;
       for (const table of exported) {
-        const folder = tableFolder(uri, snapshotMillis, seeded.projectId, table.datasetId, table.tableId);
+        const folder = tableFolder(
+          uri,
+          snapshotMillis,
+          seeded.projectId,
+          table.datasetId,
+          table.tableId,
+          messageId,
+        );
         const manifest = await readManifest(environment, tableManifestUri(folder));
         expect(manifest.numRows, `${table.tableId} rows`).to.equal(table.rows);
         expect(manifest.snapshotMillis).to.equal(snapshotMillis);
@@ -117,19 +128,21 @@ describe('backup end to end (dispatcher and worker as processes, pull mode)', fu
       }
       const customers = await readManifest(
         environment,
-        tableManifestUri(tableFolder(uri, snapshotMillis, seeded.projectId, 'sales', 'customers')),
+        tableManifestUri(tableFolder(uri, snapshotMillis, seeded.projectId, 'sales', 'customers', messageId)),
       );
       expect(
         customers.schema.fields.map((f) => `${f.name}:${f.type}:${f.mode ?? 'NULLABLE'}`),
       ).to.include.members(['address:RECORD:NULLABLE', 'phones:STRING:REPEATED']);
       const orders = await readManifest(
         environment,
-        tableManifestUri(tableFolder(uri, snapshotMillis, seeded.projectId, 'sales', 'orders')),
+        tableManifestUri(tableFolder(uri, snapshotMillis, seeded.projectId, 'sales', 'orders', messageId)),
       );
       expect(orders.timePartitioning).to.deep.include({ type: 'DAY', field: 'order_date' });
       expect(orders.clustering).to.deep.equal({ fields: ['customer_id'] });
       expect(orders.labels).to.deep.equal({ team: 'sales', demo: 'true' });
-      const { bucket, name } = parseGcsUri(backupManifestUri(uri, snapshotMillis, seeded.projectId));
+      const { bucket, name } = parseGcsUri(
+        backupManifestUri(uri, snapshotMillis, seeded.projectId, messageId),
+      );
       const backup = decode(BackupManifest, await readJsonObject(environment, bucket, name), '_backup.json');
       expect(backup.operationId).to.equal(messageId);
       expect(backup.tables).to.have.length(seeded.tables.length);
@@ -203,7 +216,14 @@ describe('backup end to end (dispatcher and worker as processes, pull mode)', fu
     const operation = await waitForOperation(environment, operationId);
     expect(operation.status).to.equal('SUCCEEDED');
     expect(operation.snapshotMillis).to.equal(snapshot.getTime());
-    const folder = tableFolder(uri, snapshot.getTime(), seeded.projectId, 'analytics', table.id!);
+    const folder = tableFolder(
+      uri,
+      snapshot.getTime(),
+      seeded.projectId,
+      'analytics',
+      table.id!,
+      operationId,
+    );
     const manifest = await readManifest(environment, tableManifestUri(folder));
     expect(manifest.numRows).to.equal(2);
     const values: string[] = [];
@@ -280,6 +300,92 @@ describe('backup end to end (dispatcher and worker as processes, pull mode)', fu
       await tap.close();
       await tap.delete();
     }
+  });
+
+  it('writes two backups of one project in the same second to folders of their own; latest restores the newer', async function () {
+    // Both name the same whole second, as two scheduled runs (or a repeated backupTime) would.
+    const snapshot = new Date(Math.floor(Date.now() / 1000) * 1000);
+    const backupTime = { localDateTime: snapshot.toISOString().slice(0, 19), timezone: 'UTC' };
+    const uri = `gs://${BUCKET}/${unique('twins')}`;
+    const ids = [unique('twin_a'), unique('twin_b')];
+    await Promise.all(
+      ids.map((operationId) =>
+        publishRequest(
+          environment,
+          backupRequest(
+            seeded.projectId,
+            uri,
+            { format: 'AVRO' },
+            {
+              operationId,
+              bigQuery: { tablesToBackup: [{ datasetName: 'sales', tables: ['orders', 'refunds'] }] },
+              backupTime,
+            },
+          ),
+        ),
+      ),
+    );
+    const operations = await Promise.all(ids.map((id) => waitForOperation(environment, id)));
+    const store = gcsStore(environment.storage, uri);
+    const manifests: BackupManifest[] = [];
+    for (const operation of operations) {
+      expect(operation.status, JSON.stringify(operation.error)).to.equal('SUCCEEDED');
+      expect(operation.snapshotMillis).to.equal(snapshot.getTime());
+      const folder = backupFolderName(snapshot, operation.operationId);
+      expect(operation.location).to.equal(`${uri}/backups/${folder}`);
+      const { bucket, name } = parseGcsUri(
+        backupManifestUri(uri, snapshot.getTime(), seeded.projectId, operation.operationId),
+      );
+      const manifest = decode(
+        BackupManifest,
+        await readJsonObject(environment, bucket, name),
+        '_backup.json',
+      );
+      expect(manifest.operationId).to.equal(operation.operationId);
+      // Every file of its tables lies in its own folder: nothing of the other backup mixed in.
+      for (const table of manifest.tables) {
+        const files = (await readManifest(environment, table.manifest!)).files;
+        expect(files.length, `${table.tableId} files`).to.be.greaterThan(0);
+        for (const file of files)
+          expect(file.uri.startsWith(`${operation.location!}/`), file.uri).to.equal(true);
+      }
+      // A restore finds each by its folder's name.
+      const found = await findStoredBackup(store, seeded.projectId, folder);
+      expect([found?.layout, found?.manifest?.operationId]).to.deep.equal(['bqbr', operation.operationId]);
+      manifests.push(manifest);
+    }
+    expect(operations[0]!.location).not.to.equal(operations[1]!.location);
+
+    const restore = async (backupTimestamp: string): Promise<OperationDoc> => {
+      const operationId = unique('twin_r');
+      await publishRequest(
+        environment,
+        {
+          operationId,
+          bigQuery: { projectId: unique('twin-dst').replaceAll('_', '-') },
+          restoreStorage: {
+            gcsOptions: { uri, backupTimestamp, projectIdOfBackup: seeded.projectId, importOptions: {} },
+          },
+        },
+        { kind: 'restore' },
+      );
+      return waitForOperation(environment, operationId);
+    };
+    // latest: the same snapshot instant, so the one that finished last (then the greater folder name).
+    const [a, b] = manifests as [BackupManifest, BackupManifest];
+    const folderOf = (manifest: BackupManifest): string => backupFolderName(snapshot, manifest.operationId);
+    const newer =
+      a.finishedAt > b.finishedAt || (a.finishedAt === b.finishedAt && folderOf(a) > folderOf(b)) ? a : b;
+    const restored = await restore('latest');
+    expect(restored.status, JSON.stringify(restored.error)).to.equal('SUCCEEDED');
+    expect(restored.backupFolder).to.equal(`${uri}/backups/${folderOf(newer)}/${seeded.projectId}`);
+    expect(restored.summary).to.include({ tables: 2, succeeded: 2 });
+    // The plain second names both: refused, naming each folder.
+    const ambiguous = await restore(backupFolderName(snapshot));
+    expect(ambiguous.status).to.equal('FAILED');
+    expect(ambiguous.error?.reason).to.equal('invalid');
+    for (const operation of operations)
+      expect(ambiguous.error?.message).to.contain(backupFolderName(snapshot, operation.operationId));
   });
 });
 

@@ -363,7 +363,7 @@ async function verifyBackup(
   try {
     const manifest = decode(
       BackupManifest,
-      await readJson(backupManifestUri(uri, snapshotMillis, PROJECT_ID)),
+      await readJson(backupManifestUri(uri, snapshotMillis, PROJECT_ID, operationId)),
       '_backup.json',
     );
     if (manifest.operationId !== operationId)
@@ -372,7 +372,7 @@ async function verifyBackup(
     problems.push(`_backup.json: ${err instanceof Error ? err.message : String(err)}`);
   }
   for (const table of tables.filter((t) => t.type === 'TABLE')) {
-    const folder = tableFolder(uri, snapshotMillis, PROJECT_ID, table.datasetId, table.tableId);
+    const folder = tableFolder(uri, snapshotMillis, PROJECT_ID, table.datasetId, table.tableId, operationId);
     try {
       const manifest = decode(
         TableManifest,

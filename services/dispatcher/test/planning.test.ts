@@ -1,9 +1,14 @@
-// Pure planning logic: wildcard matching, scope (selections, exclusions, missing tables), the snapshot window.
+// Planning logic: wildcard matching, scope (selections, exclusions, missing tables), the snapshot window;
+// dry-run sizing, also against the BigQuery emulator through the official client.
+import { startBigQueryEmulator, type RunningBigQueryEmulator } from '@bqbr/emulators';
 import { decodeRequest, type BackupRequest, type TableRef } from '@bqbr/shared';
+import { BigQuery } from '@google-cloud/bigquery';
 import { expect } from 'chai';
+import { PassThroughClient } from 'google-auth-library';
 import { finalStatus } from '../src/engine/completion.js';
 import { pages } from '../src/engine/pages.js';
-import type { Catalog, ListedTable } from '../src/kinds/backup/catalog.js';
+import { bigQueryCatalog, type Catalog, type ListedTable } from '../src/kinds/backup/catalog.js';
+import { dryRunPlan } from '../src/kinds/backup/dry-run-sizing.js';
 import { resolveSnapshot } from '../src/kinds/backup/snapshot-window.js';
 import {
   isExcluded,
@@ -185,6 +190,102 @@ describe('planner scope', () => {
     const result: number[][] = [];
     for await (const page of pages([0, 1, 2, 3, 4, 5, 6], 3)) result.push(page);
     expect(result).to.deep.equal([[0, 1, 2], [3, 4, 5], [6]]);
+  });
+});
+
+/** `count` tables t_0000, t_0001, …, in the order BigQuery lists them. */
+const wide = (count: number): ListedTable[] =>
+  Array.from({ length: count }, (_, i) => table(`t_${String(i).padStart(4, '0')}`));
+
+describe('dry-run sizing', function () {
+  it('sums bytes and rows over every exported table, not only the 1,000 of the sample', async function () {
+    const tables = wide(2_500);
+    tables.push(table('ext', 'EXTERNAL'));
+    const { plan, fields } = await dryRunPlan(fakeCatalog({ wide: tables }, 1000), backup({}), 5_000);
+    // The fake sizes every table at 10 bytes and 1 row.
+    expect(plan).to.include({ tables: 2_501, skipped: 1, bytes: 25_000, rows: 2_500 });
+    expect(plan.sample).to.have.length(1000);
+    expect(plan.sample[999]).to.deep.equal({ table: 'wide.t_0999', action: 'EXPORT', bytes: 10 });
+    expect(fields).to.equal(undefined);
+  });
+
+  it('labels the totals partial when a table cannot be sized, in the sample or past it', async function () {
+    const inner = fakeCatalog({ wide: wide(1_500) }, 1000);
+    const unreadable = new Set(['t_0003', 't_1200']);
+    const flaky: Catalog = {
+      ...inner,
+      getTable: (ref) =>
+        unreadable.has(ref.tableId)
+          ? Promise.reject(
+              Object.assign(new Error(`Exceeded rate limits reading ${ref.tableId}`), {
+                code: 403,
+                errors: [{ reason: 'rateLimitExceeded' }],
+              }),
+            )
+          : inner.getTable(ref),
+    };
+    const { plan, fields } = await dryRunPlan(flaky, backup({}), 5_000);
+    expect(plan).to.include({ tables: 1_500, skipped: 0, bytes: 14_980, rows: 1_498, unsizedTables: 2 });
+    expect(plan.sample[3]).to.deep.equal({
+      table: 'wide.t_0003',
+      action: 'EXPORT',
+      note: 'size unknown: rateLimitExceeded: Exceeded rate limits reading t_0003',
+    });
+    expect(fields?.warnings).to.have.length(1);
+    expect(fields?.warnings?.[0])
+      .to.contain('dry-run totals are partial')
+      .and.to.contain('1498 of 1500 exported tables')
+      .and.to.contain('2 could not be sized')
+      .and.to.contain('wide.t_0003');
+  });
+});
+
+describe('dry-run sizing against the BigQuery emulator', function () {
+  this.timeout(180_000);
+  let emulator: RunningBigQueryEmulator;
+  let bigquery: BigQuery;
+
+  before(async function () {
+    emulator = await startBigQueryEmulator({ port: 0 });
+    bigquery = new BigQuery({
+      apiEndpoint: emulator.url,
+      projectId: PROJECT,
+      authClient: new PassThroughClient(),
+    });
+  });
+
+  after(async function () {
+    await emulator?.close();
+  });
+
+  it('reports bytes and rows over all of more than 1,000 tables', async function () {
+    const [dataset] = await bigquery.createDataset('wide');
+    const names = wide(1_025).map((t) => t.tableId);
+    for (let i = 0; i < names.length; i += 50)
+      await Promise.all(
+        names
+          .slice(i, i + 50)
+          .map((name) => dataset.createTable(name, { schema: { fields: [{ name: 'n', type: 'INT64' }] } })),
+      );
+    // Rows in the first table and in two well past the first 1,000 BigQuery lists.
+    const filled = { t_0000: 2, t_1020: 3, t_1024: 4 };
+    let bytes = 0;
+    for (const [name, count] of Object.entries(filled)) {
+      await dataset.table(name).insert(Array.from({ length: count }, (_, n) => ({ n })));
+      const [metadata] = (await dataset.table(name).getMetadata()) as unknown as [{ numBytes?: string }];
+      bytes += Number(metadata.numBytes ?? 0);
+    }
+    expect(bytes).to.be.greaterThan(0);
+
+    const { plan, fields } = await dryRunPlan(
+      bigQueryCatalog(bigquery),
+      backup({ tablesToBackup: [{ datasetName: 'wide' }] }),
+      Date.now(),
+    );
+    expect(plan).to.include({ tables: 1_025, skipped: 0, rows: 9, bytes });
+    expect(plan.sample).to.have.length(1000);
+    expect(plan.sample.map((s) => s.table)).not.to.include('wide.t_1020');
+    expect(fields).to.equal(undefined);
   });
 });
 

@@ -9,7 +9,10 @@ import { restoreTaskSpecs } from '../src/kinds/restore/restore-task-spec.js';
 import { backupManifest } from './backup-manifest.js';
 
 const SNAPSHOT = Date.UTC(2026, 10, 20, 22, 30, 0);
+/** A table folder in the original service's layout (and bqbr's before its folders had a suffix). */
 const TABLE_PATH = 'backups/20261120_223000/prod-project/sales/orders';
+/** Operation op-1's: the snapshot second, then 12 hex digits of sha256('op-1'). */
+const BACKUP_TABLE_PATH = 'backups/20261120_223000_71a0ef7195df/prod-project/sales/orders';
 const orders = { projectId: 'prod-project', datasetId: 'sales', tableId: 'orders' };
 const staging = { stagingUri: 'gs://staging/bqbr', operationId: 'op-1' };
 
@@ -44,9 +47,9 @@ describe('backup task specs', function () {
     expect(spec).to.deep.include({
       kind: 'backup',
       home: { kind: 'gcs', uri: 'gs://vault/nightly' },
-      tablePath: TABLE_PATH,
-      landingFolder: `gs://vault/nightly/${TABLE_PATH}`,
-      tableFolder: `gs://vault/nightly/${TABLE_PATH}`,
+      tablePath: BACKUP_TABLE_PATH,
+      landingFolder: `gs://vault/nightly/${BACKUP_TABLE_PATH}`,
+      tableFolder: `gs://vault/nightly/${BACKUP_TABLE_PATH}`,
       format: 'CSV',
       compression: 'GZIP',
       header: true,
@@ -59,13 +62,30 @@ describe('backup task specs', function () {
     const request = backupRequest({ s3Options: { bucket: 'vault', prefix: 'bq', exportOptions } });
     const spec = decode(TaskSpec, backupTaskSpecs(request, SNAPSHOT, staging)(orders), 'spec');
     expect(spec).to.deep.include({
-      tablePath: TABLE_PATH,
+      tablePath: BACKUP_TABLE_PATH,
       landingFolder: 'gs://staging/bqbr/op-1/prod-project/sales/orders',
-      tableFolder: `s3://vault/bq/${TABLE_PATH}`,
+      tableFolder: `s3://vault/bq/${BACKUP_TABLE_PATH}`,
     });
     expect(() => backupTaskSpecs(request, SNAPSHOT, { ...staging, stagingUri: undefined })(orders))
       .to.throw('BQBR_STAGING_URI')
       .with.property('reason', 'failedPrecondition');
+  });
+
+  it('put two backups of the same second in folders of their own, the same again on a redelivery', function () {
+    const request = backupRequest({ gcsOptions: { uri: 'gs://vault/nightly', exportOptions } });
+    const specFor = (operationId: string) =>
+      decode(
+        TaskSpec,
+        backupTaskSpecs(request, SNAPSHOT, { stagingUri: undefined, operationId })(orders),
+        'spec',
+      );
+    const [first, again, second] = [specFor('op-1'), specFor('op-1'), specFor('op-2')];
+    if (first.kind !== 'backup' || again.kind !== 'backup' || second.kind !== 'backup')
+      throw new Error('expected backup specs');
+    expect(first.tablePath).to.equal(BACKUP_TABLE_PATH);
+    expect(again.tablePath).to.equal(first.tablePath);
+    expect(second.tablePath).to.equal('backups/20261120_223000_e85fddc91eb0/prod-project/sales/orders');
+    expect(second.landingFolder).not.to.equal(first.landingFolder);
   });
 });
 

@@ -1,7 +1,7 @@
 // Codecs for the values requests are made of, each with the naming rules of the Google service it names.
 import { oneOf, stringWith } from '../codecs.js';
 import { show } from '../decode.js';
-import { isTimeZone, parseLocalDateTime } from '../snapshot-time.js';
+import { isTimeZone, parseBackupFolderName, parseLocalDateTime } from '../snapshot-time.js';
 
 const problemUnless =
   (test: (value: string) => boolean, expected: string) =>
@@ -155,15 +155,11 @@ export const TimeZone = stringWith(
 /** A backup's timestamp folder, `yyyyMMdd_HHmmss`, or `latest` for the newest backup of the project. */
 export const BackupTimestamp = stringWith(
   'BackupTimestamp',
-  problemUnless((v) => {
-    if (v === 'latest') return true;
-    const match = /^(\d{4})(\d{2})(\d{2})_(\d{2})(\d{2})(\d{2})$/.exec(v);
-    return (
-      match !== null &&
-      parseLocalDateTime(`${match[1]}-${match[2]}-${match[3]}T${match[4]}:${match[5]}:${match[6]}`) !==
-        undefined
-    );
-  }, 'a backup timestamp yyyyMMdd_HHmmss or "latest"'),
+  // A folder's full name (`yyyyMMdd_HHmmss_<12 hex>`) picks one of several backups of the same second.
+  problemUnless(
+    (v) => v === 'latest' || parseBackupFolderName(v) !== undefined,
+    'a backup timestamp yyyyMMdd_HHmmss (or a backup folder name yyyyMMdd_HHmmss_<12 hex digits>) or "latest"',
+  ),
 );
 
 // Operation ids become Firestore document ids, which may not be `.`, `..` or `__name__`-shaped.

@@ -6,6 +6,7 @@ import {
   destinationUri,
   type BackupRequest,
   type BackupTaskSpec,
+  type OperationDoc,
   type TableRef,
 } from '@bqbr/shared';
 import type { OperationKind, PlannedTask } from '../../engine/operation-kind.js';
@@ -32,11 +33,7 @@ export function createBackupKind(deps: BackupKindDeps): OperationKind<BackupRequ
       checkStaging('backup', home, deps.stagingUri);
       // A resumed operation keeps its first snapshot instant: every table is read at the same moment.
       const snapshotMillis = existing?.snapshotMillis ?? resolveSnapshot(request, now, deps.maxSnapshotAgeMs);
-      return {
-        snapshotMillis,
-        snapshotTime: new Date(snapshotMillis).toISOString(),
-        location: destinationUri(home, backupRootPath(snapshotMillis)),
-      };
+      return { snapshotMillis, snapshotTime: new Date(snapshotMillis).toISOString() };
     },
 
     plan(request, operation, logger) {
@@ -47,17 +44,26 @@ export function createBackupKind(deps: BackupKindDeps): OperationKind<BackupRequ
         operationId: operation.operationId,
       });
       return Promise.resolve({
+        fields: { location: backupLocation(request, operation) },
         tasks: backupTasks(planTables(deps.catalog, request, snapshotMillis), specOf),
       });
     },
 
-    async dryRun(request, operation) {
-      return { plan: await dryRunPlan(deps.catalog, request, operation.snapshotMillis!) };
+    dryRun(request, operation) {
+      // No location: a backup's folder is named by the operation that writes it, which a dry run is not.
+      return dryRunPlan(deps.catalog, request, operation.snapshotMillis!);
     },
 
     finalize: (operation, outcome, logger) => recordBackup(operation, outcome, deps, logger),
   };
 }
+
+/** The backup's own folder, named by its snapshot second and its operation (docs/contracts.md, "Storage layout"). */
+const backupLocation = (request: BackupRequest, operation: OperationDoc): string =>
+  destinationUri(
+    backupDestination(request).spec,
+    backupRootPath(operation.snapshotMillis!, operation.operationId),
+  );
 
 async function* backupTasks(
   tables: AsyncIterable<PlannedTable>,

@@ -43,7 +43,7 @@ export async function recordBackup(
   const snapshotTime = operation.snapshotTime ?? new Date(snapshotMillis).toISOString();
   const settings = exportSettings(request);
   const destination = backupDestination(request).spec;
-  const manifestPath = backupManifestPath(snapshotMillis, operation.projectId);
+  const manifestPath = backupManifestPath(snapshotMillis, operation.projectId, operation.operationId);
   const manifestUri = destinationUri(destination, manifestPath);
   const manifest: BackupManifest = {
     manifestVersion: MANIFEST_VERSION,

@@ -19,7 +19,14 @@ export function backupTaskSpecs(
   const { format, compression, header, fieldDelimiter } = exportSettings(request);
   const { spec: home, exportOptions } = backupDestination(request);
   return (table) => {
-    const path = tablePath(snapshotMillis, table.projectId, table.datasetId, table.tableId);
+    // The operation names the folder too: two backups of one second never share one.
+    const path = tablePath(
+      snapshotMillis,
+      table.projectId,
+      table.datasetId,
+      table.tableId,
+      staging.operationId,
+    );
     return {
       kind: 'backup',
       source: table,

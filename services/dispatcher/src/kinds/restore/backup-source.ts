@@ -19,6 +19,8 @@ export interface OriginalTable {
   readonly datasetId: string;
   readonly tableId: string;
   readonly format: 'AVRO' | 'PARQUET' | 'CSV' | 'JSON';
+  /** The files end in `.gz`. */
+  readonly compressed?: boolean;
   readonly files: readonly { readonly uri: string; readonly path: string; readonly bytes: number }[];
 }
 

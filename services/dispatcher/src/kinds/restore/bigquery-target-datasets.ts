@@ -5,10 +5,19 @@ import type { TargetDatasets } from './target-datasets.js';
 
 export function bigQueryTargetDatasets(bigquery: BigQuery): TargetDatasets {
   return {
-    async ensure(ref, location) {
-      const dataset = bigquery.dataset(ref.datasetId, { projectId: ref.projectId });
-      const [exists] = await dataset.exists();
-      if (exists) return 'existed';
+    async find(ref) {
+      try {
+        const response = await bigquery.dataset(ref.datasetId, { projectId: ref.projectId }).getMetadata();
+        const metadata = response[0] as { location?: string };
+        // A dataset created without a location is in US, BigQuery's default.
+        return { location: metadata.location ?? 'US' };
+      } catch (err) {
+        if (classifyError(err).reason === 'notFound') return undefined;
+        throw err;
+      }
+    },
+
+    async create(ref, location) {
       try {
         // datasets.insert in the target project (the client's own create sends its options in the body).
         await new Promise<void>((resolve, reject) =>

@@ -10,6 +10,7 @@ import {
 } from '@bqbr/shared';
 import type { BackupSource, FoundBackup, OriginalTable } from './backup-source.js';
 import { findBackup } from './find-backup.js';
+import { chooseOriginalFiles } from './original-layout-files.js';
 import { RestorePlanError } from './restore-plan-error.js';
 import { targetDatasetOf } from './restore-targets.js';
 
@@ -56,8 +57,9 @@ const isRecordedAs = (status: string): 'ok' | 'view' | 'failed' | 'absent' =>
 
 /** Finds the backup and decides every table: what is restored where, and what is skipped or failed at once. */
 export async function planRestore(request: RestoreRequest, source: BackupSource): Promise<RestorePlan> {
-  const { spec: where, projectIdOfBackup: backupProject } = restoreSource(request);
+  const { spec: where, projectIdOfBackup: backupProject, importOptions } = restoreSource(request);
   const backup = await findBackup(request, source);
+  const { format } = importOptions;
 
   const wantedDatasets = request.bigQuery.datasetsToRestore ?? [];
   const wantedTables = request.bigQuery.tablesToRestore;
@@ -82,6 +84,11 @@ export async function planRestore(request: RestoreRequest, source: BackupSource)
 
   if (backup.layout === 'bqbr') {
     const manifest = backup.manifest!;
+    if (format !== undefined && format !== manifest.export.format)
+      throw new RestorePlanError({
+        reason: 'invalid',
+        message: `importOptions.format is ${format}, but the backup at ${backup.folder} is in ${manifest.export.format} (its _backup.json): leave format out to restore the backup as it was made; nothing was done`,
+      });
     if (manifest.status === 'FAILED' || manifest.status === 'PARTIALLY_FAILED')
       warnings.push(
         `the backup ${backup.timestamp} ended ${manifest.status}: tables that failed then cannot be restored`,
@@ -109,18 +116,26 @@ export async function planRestore(request: RestoreRequest, source: BackupSource)
     warnings.push(
       `the backup at ${backup.folder} is in the original service's layout (no manifests): schemas are detected by BigQuery, row counts are not verified, and partitioning, clustering, descriptions and labels are not restored`,
     );
-    for (const table of tables) {
-      datasetsInBackup.add(table.datasetId);
-      if (!inScope(table.datasetId, table.tableId)) continue;
-      seen.add(`${table.datasetId}.${table.tableId}`);
-      entries.push({
-        source: ref(backupProject, table.datasetId, table.tableId),
-        target: targetOf(table.datasetId, table.tableId),
-        action: 'RESTORE',
+    for (const table of tables) datasetsInBackup.add(table.datasetId);
+    const wanted = tables.filter((t) => inScope(t.datasetId, t.tableId));
+    for (const choice of chooseOriginalFiles(wanted, format, backup.folder)) {
+      const { datasetId, tableId } = choice;
+      seen.add(`${datasetId}.${tableId}`);
+      const fields = {
+        source: ref(backupProject, datasetId, tableId),
+        target: targetOf(datasetId, tableId),
         phase: 1,
-        original: table,
-        bytes: table.files.reduce((n, f) => n + f.bytes, 0),
-      });
+      } as const;
+      entries.push(
+        'table' in choice
+          ? {
+              ...fields,
+              action: 'RESTORE',
+              original: choice.table,
+              bytes: choice.table.files.reduce((n, f) => n + f.bytes, 0),
+            }
+          : { ...fields, action: 'FAIL', error: { reason: 'invalid', message: choice.problem } },
+      );
     }
   }
   // What the request names but the backup does not hold fails, so nothing is missed silently.

@@ -12,7 +12,7 @@ export function restoreTaskSpecs(
   staging: Staging,
 ): (entry: RestorePlanEntry) => RestoreTaskSpec {
   const { importOptions: options, spec: home } = restoreSource(request);
-  const writeDisposition = options.writeDisposition ?? 'WRITE_EMPTY';
+  const { writeDisposition } = options;
   const allowReplace = writeDisposition === 'WRITE_TRUNCATE' && explicitTarget(request);
 
   /** Where the entry's backup is: nothing to load for a table planning already decided. */
@@ -23,7 +23,7 @@ export function restoreTaskSpecs(
         layout: 'original',
         files: entry.original.files.map((f) => f.uri),
         format: entry.original.format,
-        header: options.header ?? true,
+        header: options.header,
         fieldDelimiter: options.fieldDelimiter ?? ',',
       };
     return {
@@ -48,8 +48,8 @@ export function restoreTaskSpecs(
       allowReplace,
       phase: entry.phase,
       datasetMap: plan.datasetMap,
-      ignoreUnknownValues: options.ignoreUnknownValues ?? false,
-      maxBadRecords: options.maxBadRecords ?? 0,
+      ignoreUnknownValues: options.ignoreUnknownValues,
+      maxBadRecords: options.maxBadRecords,
       ...(location !== undefined ? { location } : {}),
     };
   };

@@ -1,19 +1,28 @@
 // Target datasets: each created once by the dispatcher, in its location, before any task runs.
-import { restoreSource, type Logger, type RestoreRequest } from '@bqbr/shared';
+import { ORIGINAL_RESTORE_REGION, restoreSource, type Logger, type RestoreRequest } from '@bqbr/shared';
 import type { BackupSource } from './backup-source.js';
 import type { RestorePlan } from './restore-plan.js';
+import { RestorePlanError } from './restore-plan-error.js';
 
 export interface TargetDatasets {
-  /** Creates the dataset unless it exists; says which. An existing dataset is left as it is. */
-  ensure(
+  /** Where the dataset is, or undefined when it does not exist. */
+  find(ref: { projectId: string; datasetId: string }): Promise<{ location: string } | undefined>;
+  /** Creates the dataset (in BigQuery's default location when undefined); 'existed' when it already did. */
+  create(
     ref: { projectId: string; datasetId: string },
     location: string | undefined,
   ): Promise<'created' | 'existed'>;
 }
 
+// BigQuery names locations in either case (`EU`, `eu`, `europe-west3`).
+const sameLocation = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
+
 /**
- * Ensures every target dataset of the plan's restored tables; returns each one's location:
- * `restoreRegion`, else the backed-up dataset's (from one of its manifests).
+ * Ensures every target dataset of the plan's restored tables; returns the location each one is in, where
+ * its tasks' jobs run. A new dataset goes to `restoreRegion`, else the backed-up dataset's location (from
+ * one of its manifests; an original-layout backup records none: the original service's default region).
+ * An existing dataset is left as it is, and one outside an explicit `restoreRegion` refuses the restore
+ * before any dataset is created.
  */
 export async function prepareTargetDatasets(
   request: RestoreRequest,
@@ -22,21 +31,42 @@ export async function prepareTargetDatasets(
   logger: Logger,
 ): Promise<Map<string, string | undefined>> {
   const { importOptions, spec: where } = restoreSource(request);
-  const locations = new Map<string, string | undefined>();
+  const { restoreRegion } = importOptions;
+  const projectId = request.bigQuery.projectId;
+  const wanted = new Map<string, string | undefined>();
   for (const entry of plan.entries) {
-    if (entry.action !== 'RESTORE' || locations.has(entry.target.datasetId)) continue;
+    if (entry.action !== 'RESTORE' || wanted.has(entry.target.datasetId)) continue;
     const location =
-      importOptions.restoreRegion ??
-      (entry.manifestPath !== undefined
-        ? await deps.backups.manifestLocation(where, entry.manifestPath)
-        : undefined);
-    locations.set(entry.target.datasetId, location);
+      restoreRegion ??
+      (entry.original !== undefined
+        ? ORIGINAL_RESTORE_REGION
+        : await deps.backups.manifestLocation(where, entry.manifestPath));
+    wanted.set(entry.target.datasetId, location);
   }
-  for (const [datasetId, location] of locations) {
-    const outcome = await deps.datasets.ensure(
-      { projectId: request.bigQuery.projectId, datasetId },
-      location,
-    );
+  const existing = new Map<string, string>();
+  for (const datasetId of wanted.keys()) {
+    const found = await deps.datasets.find({ projectId, datasetId });
+    if (found !== undefined) existing.set(datasetId, found.location);
+  }
+  const elsewhere = [...existing].filter(
+    ([, location]) => restoreRegion !== undefined && !sameLocation(location, restoreRegion),
+  );
+  if (elsewhere.length > 0)
+    throw new RestorePlanError({
+      reason: 'failedPrecondition',
+      message: `target dataset ${elsewhere.map(([d, l]) => `${projectId}:${d} is in ${l}`).join(', ')}, not in importOptions.restoreRegion ${restoreRegion}, and BigQuery cannot move a dataset: leave restoreRegion out to restore into it where it is, or name another target (targetDataset, targetDatasetPrefix); nothing was done`,
+    });
+
+  const locations = new Map<string, string | undefined>();
+  for (const [datasetId, location] of wanted) {
+    const found = existing.get(datasetId);
+    if (found !== undefined) {
+      locations.set(datasetId, found);
+      logger.info('target dataset exists: left as it is', { datasetId, location: found });
+      continue;
+    }
+    const outcome = await deps.datasets.create({ projectId, datasetId }, location);
+    locations.set(datasetId, location);
     logger.info(outcome === 'created' ? 'target dataset created' : 'target dataset exists: left as it is', {
       datasetId,
       location,
