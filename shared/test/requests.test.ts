@@ -221,9 +221,9 @@ describe('requests', () => {
       const decoded = decodeRequest(body).request as BackupRequest;
       expect(decoded.backupTime).to.equal(undefined);
       expect(decoded.bigQuery.tablesToBackup).to.deep.equal([{ datasetName: 'sales', tableFilter: 'a*' }]);
-      set(body, 'backupStorage.gcsOptions.exportOptions.format', null);
+      set(body, 'backupStorage.gcsOptions.exportOptions', null);
       expect(issuesOf(body)).to.deep.equal([
-        { path: 'backupStorage.gcsOptions.exportOptions.format', message: 'required' },
+        { path: 'backupStorage.gcsOptions.exportOptions', message: 'required' },
       ]);
     });
 
@@ -481,7 +481,8 @@ describe('requests', () => {
         },
         {
           path: 'restoreStorage.gcsOptions.backupTimestamp',
-          message: 'expected a backup timestamp yyyyMMdd_HHmmss or "latest", got "2026-11-20"',
+          message:
+            'expected a backup timestamp yyyyMMdd_HHmmss (or a backup folder name yyyyMMdd_HHmmss_<12 hex digits>) or "latest", got "2026-11-20"',
         },
         {
           path: 'restoreStorage.gcsOptions.importOptions.maxBadRecords',

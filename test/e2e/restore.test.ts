@@ -1,12 +1,14 @@
 // Restore, end to end: backups made by the running services are restored by them into another
 // project, and every restored table is compared with its source at the backup's instant, value by
 // value, schema and table settings included. Also: selected tables, `latest`, the original service's
-// layout, and the refusals (existing targets, a missing backup, a changed manifest, a missing file).
+// layout and its defaults, and the refusals (existing targets, a missing backup, a changed manifest, a
+// missing file, a format or region the backup or target does not have).
 import { seedDemoData, type DemoTable } from '@bqbr/local/demo-data';
 import { backupRoot, parseGcsUri, type OperationDoc, type TaskDoc } from '@bqbr/shared';
 import type { BigQuery } from '@google-cloud/bigquery';
 import { expect } from 'chai';
 import {
+  listObjects,
   publishRequest,
   startEnvironment,
   tasksOf,
@@ -91,7 +93,7 @@ describe('restore end to end (dispatcher and worker as processes)', function () 
             uri: from.uri,
             backupTimestamp: from.timestamp,
             projectIdOfBackup: sourceProject,
-            importOptions: { restoreRegion: 'EU', format: 'AVRO', ...importOptions },
+            importOptions: { restoreRegion: 'EU', ...importOptions },
           },
         },
       },
@@ -133,7 +135,7 @@ describe('restore end to end (dispatcher and worker as processes)', function () 
         format === 'CSV' ? { header: true, compression: 'GZIP' } : {},
       );
       const targetProject = unique('dst').replaceAll('_', '-');
-      const { operation, tasks } = await restore(made, targetProject);
+      const { operation, tasks } = await restore(made, targetProject, {}, { format });
       expect(operation.status, failures(operation, tasks)).to.equal('SUCCEEDED');
       expect(operation.summary?.succeeded).to.equal(list.length);
       await expectRestored(list, made.operation.snapshotMillis!, targetProject, (d) => `restored_${d}`);
@@ -221,6 +223,34 @@ describe('restore end to end (dispatcher and worker as processes)', function () 
       );
     });
 
+    it("refuses a format that is not the backup's before anything is created", async function () {
+      const targetProject = unique('dst').replaceAll('_', '-');
+      const { operation, tasks } = await restore(made, targetProject, {}, { format: 'PARQUET' });
+      expect(operation.status).to.equal('FAILED');
+      expect(operation.error?.reason).to.equal('invalid');
+      expect(operation.error?.message).to.match(
+        /importOptions\.format is PARQUET, but the backup .* is in AVRO/,
+      );
+      expect(tasks).to.deep.equal([]);
+      const [datasets] = await environment.bigquery(targetProject).getDatasets();
+      expect(datasets.map((d) => d.id)).to.deep.equal([]);
+    });
+
+    it('refuses a restoreRegion an existing target dataset is not in, loading nothing', async function () {
+      const targetProject = unique('dst').replaceAll('_', '-');
+      const bigquery = environment.bigquery(targetProject);
+      await bigquery.createDataset('restored_analytics', { location: 'US' });
+      const { operation, tasks } = await restore(made, targetProject, { datasetsToRestore: ['analytics'] });
+      expect(operation.status).to.equal('FAILED');
+      expect(operation.error?.reason).to.equal('failedPrecondition');
+      expect(operation.error?.message).to.contain(
+        `target dataset ${targetProject}:restored_analytics is in US, not in importOptions.restoreRegion EU`,
+      );
+      expect(tasks).to.deep.equal([]);
+      const [kept] = await bigquery.dataset('restored_analytics').getTables();
+      expect(kept).to.deep.equal([]);
+    });
+
     it('fails clearly for a backup timestamp that does not exist', async function () {
       const { operation } = await restore(
         { uri: made.uri, timestamp: '20200101_000000' },
@@ -234,7 +264,9 @@ describe('restore end to end (dispatcher and worker as processes)', function () 
 
     it('fails a table whose manifest was changed, and one whose data file is missing', async function () {
       const damaged = await backup('PARQUET', [{ datasetName: 'analytics' }]);
-      const folder = `${damaged.uri}/backups/${damaged.timestamp}/${sourceProject}/analytics`;
+      // The backup's own folder is named by its second and its operation (docs/contracts.md, "Storage layout").
+      const root = backupRoot(damaged.uri, damaged.operation.snapshotMillis!, damaged.operation.operationId);
+      const folder = `${root}/${sourceProject}/analytics`;
       const events = parseGcsUri(`${folder}/events/_table.json`);
       const file = environment.storage.bucket(events.bucket).file(events.name);
       const [text] = await file.download();
@@ -290,5 +322,53 @@ describe('restore end to end (dispatcher and worker as processes)', function () 
       );
       expect(rows, table.tableId).to.equal(table.rows);
     }
+  });
+
+  it('runs a Cloud Scheduler job of the original service: empty exportOptions back up as Avro, empty importOptions restore', async function () {
+    const operationId = unique('scheduler');
+    const uri = `gs://${BUCKET}/${operationId}`;
+    await publishRequest(environment, {
+      operationId,
+      bigQuery: { projectId: sourceProject, tablesToBackup: [{ datasetName: 'analytics' }] },
+      backupStorage: { gcsOptions: { uri, exportOptions: {} } },
+    });
+    const made = await waitForOperation(environment, operationId);
+    expect(made.status, JSON.stringify(made.error)).to.equal('SUCCEEDED');
+    const timestamp = backupRoot(uri, made.snapshotMillis!).split('/').pop()!;
+    const objects = await listObjects(environment, BUCKET, `${operationId}/backups/`);
+    const dataFiles = [...objects.keys()].filter((name) => name.split('/').pop()!.startsWith('data-'));
+    expect(dataFiles).not.to.deep.equal([]);
+    for (const name of dataFiles) expect(name).to.match(/\.avro$/);
+
+    const targetProject = unique('dst').replaceAll('_', '-');
+    const restoreId = unique('scheduler_r');
+    await publishRequest(
+      environment,
+      {
+        operationId: restoreId,
+        bigQuery: { projectId: targetProject, datasetsToRestore: ['analytics'] },
+        restoreStorage: {
+          gcsOptions: {
+            uri,
+            backupTimestamp: timestamp,
+            projectIdOfBackup: sourceProject,
+            importOptions: {},
+          },
+        },
+      },
+      { kind: 'restore' },
+    );
+    const restored = await waitForOperation(environment, restoreId);
+    const tasks = await tasksOf(environment, restoreId);
+    expect(restored.status, failures(restored, tasks)).to.equal('SUCCEEDED');
+    expect(restored.request).to.nested.include({
+      'restoreStorage.gcsOptions.importOptions.writeDisposition': 'WRITE_TRUNCATE',
+    });
+    await expectRestored(
+      tables.filter((t) => t.datasetId === 'analytics'),
+      made.snapshotMillis!,
+      targetProject,
+      (d) => `restored_${d}`,
+    );
   });
 });

@@ -1,4 +1,4 @@
-// A backup request: the original service's JSON verbatim, plus bqbr's optional extensions
+// A backup request: the original service's JSON verbatim, with its defaults, plus bqbr's optional extensions
 // (`kind`, `operationId`, `dryRun`, `excludeTables`).
 import type * as t from 'io-ts';
 import { bool, exactly, integerFrom, listOf, strictObject } from '../codecs.js';
@@ -26,6 +26,9 @@ import {
   oneDestination,
 } from './destinations.js';
 import type { DestinationSpec } from '../stores/types.js';
+import { EXPORT_DEFAULTS, withDefaults } from './original-defaults.js';
+
+export { EXPORT_DEFAULTS } from './original-defaults.js';
 
 export const TableSelection = strictObject(
   'TableSelection',
@@ -40,28 +43,32 @@ export const TableSelection = strictObject(
 );
 export type TableSelection = t.TypeOf<typeof TableSelection>;
 
-export const ExportOptions = strictObject(
-  'ExportOptions',
-  { format: Format, overwrite: bool },
-  {
-    header: bool,
-    compression: Compression,
-    fieldDelimiter: FieldDelimiter,
-    // Advisory: accepted for compatibility; bqbr's parallelism is the number of workers.
-    threadPoolSize: integerFrom(1),
-    threadQueueCapacity: integerFrom(1),
-  },
-  {
-    check: ({ format, compression }) =>
-      compression === undefined || COMPRESSIONS_BY_FORMAT[format].includes(compression)
-        ? []
-        : [
-            {
-              path: ['compression'],
-              message: `${compression} is not available for ${format} (use one of ${COMPRESSIONS_BY_FORMAT[format].join(', ')})`,
-            },
-          ],
-  },
+/** `format` and `overwrite` default as in the original service (original-defaults.ts). */
+export const ExportOptions = withDefaults(
+  strictObject(
+    'ExportOptions',
+    { format: Format, overwrite: bool },
+    {
+      header: bool,
+      compression: Compression,
+      fieldDelimiter: FieldDelimiter,
+      // Advisory: accepted for compatibility; bqbr's parallelism is the number of workers.
+      threadPoolSize: integerFrom(1),
+      threadQueueCapacity: integerFrom(1),
+    },
+    {
+      check: ({ format, compression }) =>
+        compression === undefined || COMPRESSIONS_BY_FORMAT[format].includes(compression)
+          ? []
+          : [
+              {
+                path: ['compression'],
+                message: `${compression} is not available for ${format} (use one of ${COMPRESSIONS_BY_FORMAT[format].join(', ')})`,
+              },
+            ],
+    },
+  ),
+  EXPORT_DEFAULTS,
 );
 export type ExportOptions = t.TypeOf<typeof ExportOptions>;
 

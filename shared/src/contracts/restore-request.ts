@@ -1,4 +1,4 @@
-// A restore request: the original service's JSON verbatim, plus bqbr's optional extensions
+// A restore request: the original service's JSON verbatim, with its defaults, plus bqbr's optional extensions
 // (`kind`, `operationId`, `dryRun`, `tablesToRestore`, `targetDatasetPrefix`, `targetDataset`).
 import * as t from 'io-ts';
 import type { FieldProblem } from '../codecs.js';
@@ -25,6 +25,9 @@ import {
   oneDestination,
 } from './destinations.js';
 import type { DestinationSpec } from '../stores/types.js';
+import { IMPORT_DEFAULTS, OMITTED_IMPORT_OPTIONS, beforeDecode, withDefaults } from './original-defaults.js';
+
+export { IMPORT_DEFAULTS, OMITTED_IMPORT_OPTIONS, ORIGINAL_RESTORE_REGION } from './original-defaults.js';
 
 /** Restored datasets are new datasets named with this prefix unless the request says otherwise. */
 export const DEFAULT_TARGET_DATASET_PREFIX = 'restored_';
@@ -34,83 +37,113 @@ const DatasetPrefix = stringWith('DatasetPrefix', (v) =>
   /^[A-Za-z0-9_]{0,1000}$/.test(v) ? undefined : `expected letters, digits or underscores, got ${show(v)}`,
 );
 
-export const ImportOptions = strictObject(
-  'ImportOptions',
-  {},
-  {
-    /** Location of new target datasets; default: the backed-up dataset's location (from its manifests). */
-    restoreRegion: Location,
-    /** The backup's format; bqbr backups say it in their manifests, so it matters only for the original layout. */
-    format: Format,
-    header: bool,
-    fieldDelimiter: FieldDelimiter,
-    ignoreUnknownValues: bool,
-    maxBadRecords: integerFrom(0),
-    writeDisposition: WriteDisposition,
-    // Advisory: accepted for compatibility; bqbr's parallelism is the number of workers.
-    threadPoolSize: integerFrom(1),
-    threadQueueCapacity: integerFrom(1),
-  },
+/** `header`, `ignoreUnknownValues`, `maxBadRecords`, `writeDisposition` default as in the original service. */
+export const ImportOptions = withDefaults(
+  strictObject(
+    'ImportOptions',
+    {
+      header: bool,
+      ignoreUnknownValues: bool,
+      maxBadRecords: integerFrom(0),
+      writeDisposition: WriteDisposition,
+    },
+    {
+      /** Location of new target datasets; absent: the backed-up dataset's (see ORIGINAL_RESTORE_REGION). */
+      restoreRegion: Location,
+      /** Must be the backup's format (checked against its manifests); absent: the backup's own. */
+      format: Format,
+      fieldDelimiter: FieldDelimiter,
+      // Advisory: accepted for compatibility; bqbr's parallelism is the number of workers.
+      threadPoolSize: integerFrom(1),
+      threadQueueCapacity: integerFrom(1),
+    },
+  ),
+  IMPORT_DEFAULTS,
 );
 export type ImportOptions = t.TypeOf<typeof ImportOptions>;
 
 /** Which backup: the same fields whatever the destination. */
 const BACKUP_ID = { backupTimestamp: BackupTimestamp, projectIdOfBackup: ProjectId } as const;
 const RESTORE_OPTIONAL = {
-  /** Absent: `{}` (formats and locations come from the backup's manifests). */
+  /** Absent (the original service required it): bqbr's own defaults, OMITTED_IMPORT_OPTIONS. */
   importOptions: ImportOptions,
 } as const;
 
-export const RestoreRequest = strictObject(
-  'RestoreRequest',
-  {
-    bigQuery: strictObject(
-      'BigQueryRestoreDetails',
-      { projectId: ProjectId },
-      {
-        /** Absent or empty: every dataset in the backup. */
-        datasetsToRestore: t.array(DatasetName),
-        /** Extension: only these `dataset.table`s (each dataset must be in datasetsToRestore). */
-        tablesToRestore: listOf(QualifiedTableName, 'dataset.table names'),
-        /** Extension: prefix of each restored dataset's name (default `restored_`). */
-        targetDatasetPrefix: DatasetPrefix,
-        /** Extension: restore the one dataset of datasetsToRestore into this dataset. */
-        targetDataset: DatasetName,
-      },
-      { check: restoreTargetProblems },
-    ),
-    restoreStorage: strictObject(
-      'RestoreStorage',
-      {},
-      {
-        gcsOptions: strictObject('RestoreGcsOptions', { uri: GcsUri, ...BACKUP_ID }, RESTORE_OPTIONAL),
-        /** Extension: a backup in Amazon S3 (copied to the staging bucket, then loaded). */
-        s3Options: strictObject(
-          'RestoreS3Options',
-          { ...S3Location.required, ...BACKUP_ID },
-          { ...S3Location.optional, ...RESTORE_OPTIONAL },
-          { refused: CREDENTIAL_FIELDS },
-        ),
-        /** Extension: a backup in Azure Blob Storage. */
-        azureOptions: strictObject(
-          'RestoreAzureOptions',
-          { ...AzureLocation.required, ...BACKUP_ID },
-          { ...AzureLocation.optional, ...RESTORE_OPTIONAL },
-          { refused: CREDENTIAL_FIELDS },
-        ),
-        /** Extension: a backup in a directory under one of the services' BQBR_FILE_ROOTS. */
-        fileOptions: strictObject(
-          'RestoreFileOptions',
-          { ...FileLocation.required, ...BACKUP_ID },
-          { ...FileLocation.optional, ...RESTORE_OPTIONAL },
-        ),
-      },
-      { check: oneDestination },
-    ),
-  },
-  { kind: exactly('restore'), operationId: OperationId, dryRun: bool },
+export const RestoreRequest = beforeDecode(
+  strictObject(
+    'RestoreRequest',
+    {
+      bigQuery: strictObject(
+        'BigQueryRestoreDetails',
+        { projectId: ProjectId },
+        {
+          /** Absent or empty: every dataset in the backup. */
+          datasetsToRestore: t.array(DatasetName),
+          /** Extension: only these `dataset.table`s (each dataset must be in datasetsToRestore). */
+          tablesToRestore: listOf(QualifiedTableName, 'dataset.table names'),
+          /** Extension: prefix of each restored dataset's name (default `restored_`). */
+          targetDatasetPrefix: DatasetPrefix,
+          /** Extension: restore the one dataset of datasetsToRestore into this dataset. */
+          targetDataset: DatasetName,
+        },
+        { check: restoreTargetProblems },
+      ),
+      restoreStorage: strictObject(
+        'RestoreStorage',
+        {},
+        {
+          gcsOptions: strictObject('RestoreGcsOptions', { uri: GcsUri, ...BACKUP_ID }, RESTORE_OPTIONAL),
+          /** Extension: a backup in Amazon S3 (copied to the staging bucket, then loaded). */
+          s3Options: strictObject(
+            'RestoreS3Options',
+            { ...S3Location.required, ...BACKUP_ID },
+            { ...S3Location.optional, ...RESTORE_OPTIONAL },
+            { refused: CREDENTIAL_FIELDS },
+          ),
+          /** Extension: a backup in Azure Blob Storage. */
+          azureOptions: strictObject(
+            'RestoreAzureOptions',
+            { ...AzureLocation.required, ...BACKUP_ID },
+            { ...AzureLocation.optional, ...RESTORE_OPTIONAL },
+            { refused: CREDENTIAL_FIELDS },
+          ),
+          /** Extension: a backup in a directory under one of the services' BQBR_FILE_ROOTS. */
+          fileOptions: strictObject(
+            'RestoreFileOptions',
+            { ...FileLocation.required, ...BACKUP_ID },
+            { ...FileLocation.optional, ...RESTORE_OPTIONAL },
+          ),
+        },
+        { check: oneDestination },
+      ),
+    },
+    { kind: exactly('restore'), operationId: OperationId, dryRun: bool },
+  ),
+  namedTargetsWriteEmpty,
 );
 export type RestoreRequest = t.TypeOf<typeof RestoreRequest>;
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * The original service's WRITE_TRUNCATE default is for its own requests, which never name a target: theirs
+ * are new `restored_` datasets, whose existing tables bqbr never replaces. A request that names its target
+ * (a bqbr extension) replaces existing tables only when it says WRITE_TRUNCATE itself.
+ */
+function namedTargetsWriteEmpty(input: unknown): unknown {
+  if (!isRecord(input) || !isRecord(input['bigQuery']) || !isRecord(input['restoreStorage'])) return input;
+  const details = input['bigQuery'];
+  if (details['targetDataset'] == null && details['targetDatasetPrefix'] == null) return input;
+  const storage: Record<string, unknown> = { ...input['restoreStorage'] };
+  for (const [key, options] of Object.entries(storage)) {
+    if (!isRecord(options) || !isRecord(options['importOptions'])) continue;
+    const importOptions = options['importOptions'];
+    if (importOptions['writeDisposition'] == null)
+      storage[key] = { ...options, importOptions: { ...importOptions, writeDisposition: 'WRITE_EMPTY' } };
+  }
+  return { ...input, restoreStorage: storage };
+}
 
 function restoreTargetProblems(details: {
   readonly datasetsToRestore?: readonly string[];
@@ -158,5 +191,5 @@ export function restoreSource(request: RestoreRequest): {
     projectIdOfBackup: string;
     importOptions?: ImportOptions;
   };
-  return { spec, backupTimestamp, projectIdOfBackup, importOptions: importOptions ?? {} };
+  return { spec, backupTimestamp, projectIdOfBackup, importOptions: importOptions ?? OMITTED_IMPORT_OPTIONS };
 }
