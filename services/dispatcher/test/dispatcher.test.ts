@@ -733,6 +733,50 @@ describe('dispatcher against the local stack', function () {
       expect((await store.getOperation(missing))?.status).to.equal('FAILED');
     });
 
+    it('refuses a restore of a missing backup, or in another format than the backup, at once over HTTP, publishing nothing', async function () {
+      const uri = `gs://${BUCKET}/${unique('admit-restore')}`;
+      const backupId = unique('backup');
+      await publish(
+        request(
+          uri,
+          { operationId: backupId },
+          { tablesToBackup: [{ datasetName: 'sales', tables: ['orders'] }] },
+        ),
+      );
+      expect((await waitFor(backupId)).status).to.equal('SUCCEEDED');
+      const restore = async (backupTimestamp: string, importOptions?: object) => {
+        const operationId = unique('admit');
+        const res = await call('POST', '/api/v1/restore', {
+          operationId,
+          bigQuery: { projectId: sourceProject },
+          restoreStorage: {
+            gcsOptions: {
+              uri,
+              backupTimestamp,
+              projectIdOfBackup: sourceProject,
+              ...(importOptions ? { importOptions } : {}),
+            },
+          },
+        });
+        return { ...res, operationId };
+      };
+
+      const missing = await restore('20200101_000000');
+      expect(missing.status).to.equal(400);
+      expect(missing.body.error).to.include({ reason: 'notFound' });
+      expect(missing.body.error!.message).to.contain(`no backup of project ${sourceProject}`);
+
+      // The backup is Avro (request()'s exportOptions).
+      const otherFormat = await restore('latest', { format: 'PARQUET' });
+      expect(otherFormat.status).to.equal(400);
+      expect(otherFormat.body.error).to.include({ reason: 'invalid' });
+      expect(otherFormat.body.error!.message).to.match(/PARQUET/);
+
+      await new Promise((r) => setTimeout(r, 1_000));
+      for (const { operationId } of [missing, otherFormat])
+        expect(await store.getOperation(operationId), operationId).to.equal(undefined);
+    });
+
     it('answers 409 for an operationId another request holds, leaving its operation untouched, and 202 for the same request again', async function () {
       const operationId = unique('http-taken');
       const body = request(

@@ -236,7 +236,10 @@ export function createOperationEngine<R extends KindRequests>(
     if (existing !== undefined && conflicts(existing, opening(start))) throw new RequestConflict(existing);
     // Past planning, the same request again is only a completion check: nothing left to refuse.
     if (existing !== undefined && existing.status !== 'PLANNING') return;
-    kinds[start.kind].preflight(start.request, existing, now());
+    const kind = kinds[start.kind];
+    kind.preflight(start.request, existing, now());
+    // A dry run plans at once anyway, and records what its planning refuses.
+    if (start.request.dryRun !== true) await kind.admit?.(start.request);
   }
 
   /** An operation past planning: only a completion check, in case its last event was lost. */

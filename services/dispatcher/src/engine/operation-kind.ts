@@ -64,6 +64,12 @@ export interface OperationKind<Request extends OperationRequest> {
    * operation of a redelivered request, whose fields stay). Throws a PermanentError to refuse the request.
    */
   preflight(request: Request, existing: OperationDoc | undefined, now: Date): Partial<OperationDoc>;
+  /**
+   * Before an HTTP submission is published: what the kind refuses from reads of its own sources that do
+   * not touch BigQuery (a restore: the backup and its format), so the caller hears it at once. Throws a
+   * PermanentError to refuse; any other error is the caller's to retry. Planning checks the same again.
+   */
+  admit?(request: Request): Promise<void>;
   /** Plans an operation in PLANNING; a PermanentError fails it, any other error retries the request. */
   plan(request: Request, operation: OperationDoc, logger: Logger): Promise<Plan>;
   /** What the operation would do, with nothing created: `operation` is the document it would start with. */

@@ -25,6 +25,11 @@ export function createRestoreKind(deps: RestoreKindDeps): OperationKind<RestoreR
       return {};
     },
 
+    // The backup is found and its tables chosen (format checked) from the store alone: no BigQuery.
+    async admit(request) {
+      await planRestore(request, deps.backups);
+    },
+
     async plan(request, operation, logger) {
       const plan = await planRestore(request, deps.backups);
       const locations = await prepareTargetDatasets(request, plan, deps, logger);
