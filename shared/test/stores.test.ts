@@ -38,6 +38,7 @@ import {
   type BackupStore,
   type DestinationSpec,
 } from '../src/index.js';
+import { rejection } from './support/rejection.js';
 
 const MiB = 1024 * 1024;
 const require = createRequire(import.meta.url);
@@ -70,15 +71,6 @@ function failingAfter(data: Buffer, bytes: number): Readable {
 
 const readAll = async (stream: Readable): Promise<Buffer> =>
   Buffer.concat((await stream.toArray()) as Buffer[]);
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a rejection');
-}
 
 /** One kind of store on its emulator (or directory), for the shared behaviour below. */
 interface Fixture {
@@ -434,6 +426,23 @@ describe('backup stores', function () {
       const store = s3Store({ ...options(), bucket: 'no-such-bucket' });
       const err = await rejection(store.get('x'));
       expect((err as PermanentError).reason).to.equal('notFound');
+    });
+
+    it('says how to give a region when there is none, as a permanent failure', async function () {
+      const saved = { ...process.env };
+      delete process.env['AWS_REGION'];
+      delete process.env['AWS_DEFAULT_REGION'];
+      delete process.env['AWS_PROFILE'];
+      process.env['AWS_CONFIG_FILE'] = join(tmpdir(), `no-aws-config-${randomUUID()}`);
+      process.env['AWS_SHARED_CREDENTIALS_FILE'] = process.env['AWS_CONFIG_FILE'];
+      try {
+        const err = await rejection(s3Store({ bucket: 'no-region-bucket' }).list('t/'));
+        expect(err).to.be.instanceOf(PermanentError);
+        expect((err as PermanentError).reason).to.equal('failedPrecondition');
+        expect(err.message).to.contain('s3://no-region-bucket/t/').and.to.contain('AWS_REGION');
+      } finally {
+        process.env = saved;
+      }
     });
   });
 

@@ -77,7 +77,13 @@ export function s3Store(options: S3StoreOptions): BackupStore {
   const queueSize = positive('queueSize', options.queueSize ?? DEFAULT_QUEUE_SIZE);
   const objectUri = (path: string): string => `s3://${Bucket}/${root}${path}`;
   const fail = (err: unknown, action: string, path: string): Error =>
-    storeError(err, `${action} ${objectUri(path)}`, s3Shape);
+    // The SDK's plain "Region is missing" would read as a transient fault and be retried for nothing.
+    err instanceof Error && err.message === 'Region is missing'
+      ? new PermanentError(
+          'failedPrecondition',
+          `cannot ${action} ${objectUri(path)}: no AWS region: give s3Options.region, or set AWS_REGION where bqbr runs`,
+        )
+      : storeError(err, `${action} ${objectUri(path)}`, s3Shape);
 
   // The SDK loads on first use: services that never write to S3 do not pay for it.
   let connection: Promise<{ sdk: Sdk; s3: S3Client }> | undefined;
