@@ -691,8 +691,9 @@ describe('dispatcher against the local stack', function () {
       expect((await store.countTasks(operationId)).total).to.equal(0);
     });
 
-    it('plans a restore dry run synchronously from a finished backup, and answers a missing one with its error', async function () {
-      const uri = `gs://${BUCKET}/${unique('dry-restore')}`;
+    /** A finished backup of sales.orders in a folder of its own: its gs:// root. */
+    async function backupOfOrders(name: string): Promise<string> {
+      const uri = `gs://${BUCKET}/${unique(name)}`;
       const backupId = unique('backup');
       await publish(
         request(
@@ -702,6 +703,11 @@ describe('dispatcher against the local stack', function () {
         ),
       );
       expect((await waitFor(backupId)).status).to.equal('SUCCEEDED');
+      return uri;
+    }
+
+    it('plans a restore dry run synchronously from a finished backup, and answers a missing one with its error', async function () {
+      const uri = await backupOfOrders('dry-restore');
       const restore = (operationId: string, backupTimestamp: string) =>
         call('POST', '/api/v1/restore', {
           operationId,
@@ -734,16 +740,7 @@ describe('dispatcher against the local stack', function () {
     });
 
     it('refuses a restore of a missing backup, or in another format than the backup, at once over HTTP, publishing nothing', async function () {
-      const uri = `gs://${BUCKET}/${unique('admit-restore')}`;
-      const backupId = unique('backup');
-      await publish(
-        request(
-          uri,
-          { operationId: backupId },
-          { tablesToBackup: [{ datasetName: 'sales', tables: ['orders'] }] },
-        ),
-      );
-      expect((await waitFor(backupId)).status).to.equal('SUCCEEDED');
+      const uri = await backupOfOrders('admit-restore');
       const restore = async (backupTimestamp: string, importOptions?: object) => {
         const operationId = unique('admit');
         const res = await call('POST', '/api/v1/restore', {
