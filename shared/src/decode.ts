@@ -3,6 +3,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import { PermanentError } from './errors.js';
+import { redactText } from './redact.js';
 
 export interface ValidationIssue {
   /** Dotted path with array indexes, e.g. `bigQuery.tablesToBackup[1].datasetName`; empty for the whole input. */
@@ -121,7 +122,7 @@ function describeFailure(type: t.Decoder<unknown, unknown> | undefined, actual: 
   return `expected ${name}, got ${show(actual)}`;
 }
 
-/** A short rendering of a bad value for error messages. */
+/** A short rendering of a bad value for error messages, with any credential inside it redacted. */
 export function show(value: unknown): string {
   if (value === undefined) return 'nothing';
   let text: string;
@@ -131,5 +132,6 @@ export function show(value: unknown): string {
     // Cycles and bigints: the type is still worth saying.
     text = typeof value;
   }
+  text = redactText(text);
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }

@@ -1,5 +1,6 @@
 export * from './codecs.js';
 export * from './decode.js';
+export * from './redact.js';
 export * from './env.js';
 export * from './errors.js';
 export * from './logging.js';
@@ -23,6 +24,8 @@ export * from './pubsub/push.js';
 export * from './pubsub/delivery.js';
 export * from './pubsub/pull-subscriber.js';
 export * from './state/firestore-state-store.js';
+export * from './state/firestore-indexes.js';
 export * from './backup-listing.js';
 export * from './stores/index.js';
 export * from './crc32c.js';
+export * from './auth/index.js';

@@ -2,6 +2,7 @@
 // a terminal, and every line of a task carrying its ids.
 import type { Writable } from 'node:stream';
 import winston from 'winston';
+import { redact, redactText } from './redact.js';
 
 // The key winston's transports write (triple-beam's MESSAGE, a registered symbol).
 const MESSAGE = Symbol.for('message');
@@ -132,8 +133,9 @@ function toRecord(info: winston.Logform.TransformableInfo): LogRecord {
   return {
     severity: SEVERITIES[level as LogLevel] ?? level.toUpperCase(),
     time: new Date(),
-    message: typeof message === 'string' ? message : String(message),
-    fields: toLoggable(fields) as Record<string, unknown>,
+    // Whatever a log call passes, no credential reaches a line (docs/security.md, "Credentials").
+    message: redactText(typeof message === 'string' ? message : String(message)),
+    fields: redact(toLoggable(fields)) as Record<string, unknown>,
   };
 }
 

@@ -126,7 +126,11 @@ describe('destinations from URIs (destinationFromUri)', function () {
   });
 
   it('names the same place as the store made from it', function () {
-    const deps = { storage: new Storage({ projectId: 'uri-test' }), env: { BQBR_FILE_ROOTS: '/var' } };
+    const env = {
+      BQBR_FILE_ROOTS: '/var',
+      BQBR_AZURE_ACCOUNT_URLS: 'https://*.blob.core.windows.net,http://127.0.0.1:10000/devstoreaccount1',
+    };
+    const deps = { storage: new Storage({ projectId: 'uri-test' }), env };
     const cases: [string, string][] = [
       ['gs://my-bucket/nightly', 'gs://my-bucket/nightly/backups/x'],
       ['s3://backups-eu/nightly/', 's3://backups-eu/nightly/backups/x'],

@@ -79,8 +79,15 @@ export class ApiError extends Error {
 /** Where the dispatcher's address comes from, for every message that names it. */
 const API_OPTION = '--api URL or BQBR_API_URL';
 
+/** Where the CLI's ID token comes from, for a refusal that says what to do. */
+const TOKEN_OPTION = '--id-token or BQBR_ID_TOKEN';
+
 export class ApiClient {
-  constructor(readonly baseUrl: string) {}
+  constructor(
+    readonly baseUrl: string,
+    /** The `Authorization` value of each call (an ID token, docs/security.md); undefined sends none. */
+    private readonly authorization: () => Promise<string | undefined> = () => Promise.resolve(undefined),
+  ) {}
 
   submit(kind: 'backup' | 'restore', body: unknown): Promise<Accepted> {
     return this.call(`/api/v1/${kind}`, Accepted, { method: 'POST', body: JSON.stringify(body) });
@@ -105,12 +112,17 @@ export class ApiClient {
     init: RequestInit = {},
   ): Promise<A> {
     const dispatcher = `the dispatcher at ${this.baseUrl}`;
+    const authorization = await this.authorization();
     let res: Response;
     let text: string;
     try {
       res = await fetch(`${this.baseUrl}${path}`, {
         ...init,
-        headers: { 'content-type': 'application/json', ...(init.headers ?? {}) },
+        headers: {
+          'content-type': 'application/json',
+          ...(authorization ? { authorization } : {}),
+          ...(init.headers ?? {}),
+        },
       });
       text = await res.text();
     } catch (err) {
@@ -119,6 +131,9 @@ export class ApiClient {
         `cannot reach ${dispatcher} (${unreachableReason(err)}): is it running? Start it (npm start) or give its address with ${API_OPTION}`,
       );
     }
+    // Before the body is read as bqbr's: Cloud Run refuses with a page of its own.
+    if (res.status === 401 || res.status === 403)
+      throw refusal(res.status, dispatcher, text, !!authorization);
     let body: unknown;
     try {
       body = text === '' ? {} : JSON.parse(text);
@@ -152,6 +167,31 @@ export class ApiClient {
         `${dispatcher} answered ${path} with something this bqbr does not read (${formatIssues(err.issues)}): is it bqbr's dispatcher, of the same version? (${API_OPTION})`,
       );
     }
+  }
+}
+
+/** A 401 or 403 in one line that says what to do; the dispatcher's reason when it gave one. */
+function refusal(status: 401 | 403, dispatcher: string, text: string, sentToken: boolean): ApiError {
+  const parsed = ApiErrorBody.decode(safeJson(text));
+  const reason = parsed._tag === 'Right' ? `: ${parsed.right.error.message}` : '';
+  if (status === 401)
+    return new ApiError(
+      401,
+      sentToken
+        ? `${dispatcher} did not accept the ID token (401${reason}): sign in again (gcloud auth login), check the audience (--audience or BQBR_API_AUDIENCE), or give a token with ${TOKEN_OPTION}`
+        : `${dispatcher} asks for an ID token (401${reason}): give one with ${TOKEN_OPTION}`,
+    );
+  return new ApiError(
+    403,
+    `${dispatcher} refused your account (403${reason}): ask its operator to grant you roles/run.invoker and list your email in BQBR_API_PRINCIPALS`,
+  );
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
   }
 }
 

@@ -5,6 +5,7 @@ import * as t from 'io-ts';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { ApiClient } from './api-client.js';
+import { apiAuthorization } from './auth.js';
 import { backups, storageFromEnv } from './backups.js';
 import { consoleOutput, list, status, submit } from './commands.js';
 import { EXIT, runCommandLine, UsageError } from './failure.js';
@@ -24,6 +25,9 @@ Commands:
 
 Options:
   --api URL        the dispatcher's HTTP API    [BQBR_API_URL]   http://127.0.0.1:8080
+  --id-token T     the ID token sent to the API [BQBR_ID_TOKEN]; otherwise, for an API not on this
+                   machine, one from Google's default credentials or gcloud auth print-identity-token
+  --audience A     the audience of that token   [BQBR_API_AUDIENCE]   the API URL's origin
   --json           machine-readable output
   --interval MS    polling interval of --watch  1000
   --debug          on a failure, its stack trace; and warnings of Node and libraries  [BQBR_DEBUG=1]
@@ -45,6 +49,8 @@ async function main(argv: string[]): Promise<number> {
     allowPositionals: true,
     options: {
       api: { type: 'string' },
+      'id-token': { type: 'string' },
+      audience: { type: 'string' },
       watch: { type: 'boolean', short: 'w' },
       json: { type: 'boolean' },
       interval: { type: 'string' },
@@ -68,9 +74,8 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command === undefined)
     throw new UsageError('no command given: backup, restore, status, list or backups');
-  const api = new ApiClient(
-    (values.api ?? process.env['BQBR_API_URL'] ?? 'http://127.0.0.1:8080').replace(/\/+$/, ''),
-  );
+  const apiUrl = (values.api ?? process.env['BQBR_API_URL'] ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
+  const api = new ApiClient(apiUrl, apiAuthorization(apiUrl, values, process.env));
   const out = consoleOutput();
   const intervalMs = positiveInteger('--interval', values.interval) ?? 1000;
   const watch = values.watch ?? false;

@@ -1,12 +1,15 @@
 // The dispatcher's configuration, decoded from the environment once at start-up.
 import {
+  AuthEnv,
   BooleanFromString,
+  authFromEnv,
   GcsUri,
   decodeEnv,
   integerFromString,
   stringWith,
   topologyFromEnv,
   withDefault,
+  type AuthConfig,
   type Env,
   type Topology,
 } from '@bqbr/shared';
@@ -51,6 +54,8 @@ export interface DispatcherConfig {
   readonly maxSnapshotAgeMs: number;
   /** gs:// folder where backups to S3, Azure or files are extracted (and restores from them staged) first. */
   readonly stagingUri?: string;
+  /** Who may call the push/Eventarc endpoints and the API; a policy left out is off (local runs). */
+  readonly auth?: AuthConfig;
 }
 
 const ProjectName = stringWith('ProjectId', (value) =>
@@ -59,7 +64,8 @@ const ProjectName = stringWith('ProjectId', (value) =>
 
 const Intake = t.keyof({ pull: null, push: null }, 'pull | push');
 
-const EnvCodec = t.type({
+/** Every variable the dispatcher reads (topology variables aside: see topologyFromEnv). */
+export const DispatcherEnv = t.type({
   GOOGLE_CLOUD_PROJECT: ProjectName,
   PORT: withDefault(integerFromString(0), DEFAULTS.port),
   BQBR_INTAKE: withDefault(Intake, DEFAULTS.intake),
@@ -70,11 +76,13 @@ const EnvCodec = t.type({
   BQBR_REQUEST_CONCURRENCY: withDefault(integerFromString(1), DEFAULTS.requestConcurrency),
   BQBR_PUSH_BASE_URL: withDefault(t.string, ''),
   BQBR_STAGING_URI: withDefault(t.union([GcsUri, t.literal('')]), ''),
+  ...AuthEnv.props,
 });
 
 /** Reads the configuration from `env`, or throws a ValidationError naming each bad variable. */
 export function parseConfig(env: Env = process.env): DispatcherConfig {
-  const vars = decodeEnv(EnvCodec, env);
+  const vars = decodeEnv(DispatcherEnv, env);
+  const auth = authFromEnv(env);
   const pushBaseUrl = vars.BQBR_PUSH_BASE_URL.replace(/\/+$/, '');
   return {
     projectId: vars.GOOGLE_CLOUD_PROJECT,
@@ -91,5 +99,6 @@ export function parseConfig(env: Env = process.env): DispatcherConfig {
     deadLetterConcurrency: DEFAULTS.deadLetterConcurrency,
     maxSnapshotAgeMs: DEFAULTS.maxSnapshotAgeMs,
     ...(vars.BQBR_STAGING_URI ? { stagingUri: vars.BQBR_STAGING_URI.replace(/\/+$/, '') } : {}),
+    ...(auth.push || auth.api ? { auth } : {}),
   };
 }

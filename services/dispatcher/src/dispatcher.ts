@@ -2,8 +2,10 @@
 import {
   FirestoreStateStore,
   closeClients,
+  createAuthenticator,
   createClients,
   createStore,
+  endpointAllowlist,
   ensureTopology,
   startPullSubscriber,
   type PullSubscriber,
@@ -78,6 +80,8 @@ export async function startDispatcher(
   }
   const store = new FirestoreStateStore(clients.firestore);
   const staging = config.stagingUri === undefined ? {} : { stagingUri: config.stagingUri };
+  // The S3 endpoints and Azure account URLs the operator allows (docs/security.md#endpoints).
+  const endpoints = endpointAllowlist(env);
   // The kinds of operation, each behind the engine's one interface: wired here and nowhere else.
   const kinds = {
     backup: createBackupKind({
@@ -85,12 +89,14 @@ export async function startDispatcher(
       store,
       writeJson: storeJsonWriter(clients.storage, env),
       maxSnapshotAgeMs: config.maxSnapshotAgeMs,
+      endpoints,
       ...staging,
     }),
     restore: createRestoreKind({
       store,
       backups: storeBackupSource((where) => createStore(where, { storage: clients.storage, env })),
       datasets: bigQueryTargetDatasets(clients.bigquery),
+      endpoints,
       ...staging,
     }),
   };
@@ -114,10 +120,15 @@ export async function startDispatcher(
   });
 
   let shuttingDown = false;
+  const { push: pushAuth, api: apiAuth } = config.auth ?? {};
   const server = createHttpServer({
     api,
     logger,
     isHealthy: () => !shuttingDown,
+    auth: {
+      ...(pushAuth ? { push: createAuthenticator(pushAuth) } : {}),
+      ...(apiAuth ? { api: createAuthenticator(apiAuth) } : {}),
+    },
     push: {
       '/pubsub/requests': handleRequest,
       '/eventarc/requests': handleRequest,
@@ -170,6 +181,12 @@ export async function startDispatcher(
     pull(topology.subscriptions.events, completion.handleEvent, config.eventConcurrency);
     pull(topology.subscriptions.deadLetter, handleDeadLetter, config.deadLetterConcurrency);
   }
-  logger.info('dispatcher started', { port, intake: config.intake, projectId: config.projectId });
+  logger.info('dispatcher started', {
+    port,
+    intake: config.intake,
+    projectId: config.projectId,
+    pushAuth: pushAuth ? 'on' : 'off',
+    apiAuth: apiAuth ? 'on' : 'off',
+  });
   return { port, stop: () => stop(), stopped };
 }

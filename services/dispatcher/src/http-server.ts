@@ -4,8 +4,10 @@ import {
   ValidationError,
   classifyError,
   decodePushRequest,
+  refuseUnauthenticated,
   toReceivedMessage,
   readHttpBody,
+  type Authenticator,
   type Logger,
 } from '@bqbr/shared';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -21,15 +23,20 @@ export interface HttpServerDeps {
   readonly logger: Logger;
   /** false once shutdown began: the health check fails so no new work is routed here. */
   readonly isHealthy: () => boolean;
+  /** Checks the callers' ID tokens (docs/security.md#authentication); one left out is off. */
+  readonly auth?: { readonly push?: Authenticator; readonly api?: Authenticator };
 }
 
-function send(res: ServerResponse, { status, body }: ApiResponse): void {
+type HttpResponse = ApiResponse & { readonly headers?: Readonly<Record<string, string>> };
+
+function send(res: ServerResponse, { status, body, headers }: HttpResponse): void {
   if (status === 204) {
     res.writeHead(204).end();
     return;
   }
   const text = JSON.stringify(body);
   res.writeHead(status, {
+    ...headers,
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(text),
   });
@@ -51,7 +58,7 @@ function parseJsonBody(body: Buffer): unknown {
 export function createHttpServer(deps: HttpServerDeps): Server {
   const logger = deps.logger.child({ component: 'http' });
 
-  async function route(req: IncomingMessage): Promise<ApiResponse> {
+  async function route(req: IncomingMessage): Promise<HttpResponse> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const path = url.pathname.replace(/\/+$/, '') || '/';
     const method = req.method ?? 'GET';
@@ -60,6 +67,14 @@ export function createHttpServer(deps: HttpServerDeps): Server {
       return deps.isHealthy() ? { status: 200, body: { status: 'ok' } } : errorBody(503, 'shutting down');
     }
     const pushHandler = deps.push[path];
+    // Before anything of the request is read: a refused message is neither decoded nor delivered.
+    const authenticator = pushHandler
+      ? deps.auth?.push
+      : path.startsWith('/api/')
+        ? deps.auth?.api
+        : undefined;
+    const refusal = await refuseUnauthenticated(authenticator, req.headers, path, logger);
+    if (refusal) return { ...errorBody(refusal.status, refusal.message), headers: refusal.headers };
     if (pushHandler) {
       if (method !== 'POST') return errorBody(405, `${path} takes POST`);
       const body = await readHttpBody(req);

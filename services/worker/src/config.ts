@@ -2,11 +2,14 @@
 import * as t from 'io-ts';
 import {
   BooleanFromString,
+  PushAuthEnv,
+  pushAuthFromEnv,
   decodeEnv,
   integerFromString,
   topologyFromEnv,
   withDefault,
   type Env,
+  type OidcPolicy,
   type Topology,
 } from '@bqbr/shared';
 
@@ -37,7 +40,8 @@ export const WORKER_DEFAULTS = {
 
 const Intake = t.keyof({ pull: null, push: null });
 
-const WorkerEnv = t.type({
+/** Every variable the worker reads (topology variables aside: see topologyFromEnv). */
+export const WorkerEnv = t.type({
   GOOGLE_CLOUD_PROJECT: t.string,
   PORT: withDefault(integerFromString(0), WORKER_DEFAULTS.port),
   BQBR_INTAKE: withDefault(Intake, 'pull'),
@@ -49,6 +53,7 @@ const WorkerEnv = t.type({
   BQBR_SHUTDOWN_GRACE_MS: withDefault(integerFromString(0), WORKER_DEFAULTS.shutdownGraceMs),
   // Pull mode only: a push subscription's endpoint is the deployment's business (Terraform, the CLI).
   BQBR_ENSURE_TOPOLOGY: withDefault(BooleanFromString, true),
+  ...PushAuthEnv.props,
 });
 
 export interface WorkerConfig {
@@ -63,12 +68,15 @@ export interface WorkerConfig {
   readonly shutdownGraceMs: number;
   readonly transferConcurrency: number;
   readonly ensureTopology: boolean;
+  /** Who may push tasks (docs/security.md#authentication); undefined: off (local runs). */
+  readonly pushAuth?: OidcPolicy;
 }
 
 /** Reads the worker's settings from `env`, or throws a ValidationError naming each bad variable. */
 export function parseConfig(env: Env): WorkerConfig {
   const decoded = decodeEnv(WorkerEnv, env);
   const intake = decoded.BQBR_INTAKE;
+  const pushAuth = pushAuthFromEnv(env);
   return Object.freeze({
     projectId: decoded.GOOGLE_CLOUD_PROJECT,
     port: decoded.PORT,
@@ -81,5 +89,6 @@ export function parseConfig(env: Env): WorkerConfig {
     shutdownGraceMs: decoded.BQBR_SHUTDOWN_GRACE_MS,
     transferConcurrency: decoded.BQBR_TRANSFER_CONCURRENCY,
     ensureTopology: decoded.BQBR_ENSURE_TOPOLOGY,
+    ...(pushAuth ? { pushAuth } : {}),
   });
 }

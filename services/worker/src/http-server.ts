@@ -5,8 +5,10 @@ import {
   BodyTooLarge,
   ValidationError,
   decodePushRequest,
+  refuseUnauthenticated,
   toReceivedMessage,
   readHttpBody,
+  type Authenticator,
   type Disposition,
   type Logger,
   type ReceivedMessage,
@@ -18,15 +20,26 @@ export interface WorkerHttpOptions {
   readonly handleTask?: (message: ReceivedMessage) => Promise<Disposition>;
   /** False once shutting down: health checks fail and new pushes are refused (nacked). */
   readonly isAccepting: () => boolean;
+  /** Checks the pusher's ID token (docs/security.md#authentication); undefined: off. */
+  readonly auth?: Authenticator;
 }
 
-function send(res: ServerResponse, status: number, body?: object): void {
+function send(
+  res: ServerResponse,
+  status: number,
+  body?: object,
+  headers: Readonly<Record<string, string>> = {},
+): void {
   if (body === undefined) {
     res.writeHead(status).end();
     return;
   }
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.writeHead(status, {
+    ...headers,
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+  });
   res.end(text);
 }
 
@@ -60,6 +73,9 @@ export function createWorkerHttpServer(options: WorkerHttpOptions): Server {
         ? send(res, 200, { status: 'ok' })
         : send(res, 503, { status: 'stopping' });
     if (path === '/pubsub/tasks') {
+      // Before anything of the request is read: a refused task is neither decoded nor handled.
+      const refusal = await refuseUnauthenticated(options.auth, req.headers, path, logger);
+      if (refusal) return send(res, refusal.status, { error: { message: refusal.message } }, refusal.headers);
       if (req.method !== 'POST') return send(res, 405, { error: { message: 'use POST' } });
       return pushTask(req, res);
     }

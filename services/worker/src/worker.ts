@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import {
   FirestoreStateStore,
   closeClients,
+  createAuthenticator,
   createClients,
   createStore,
   keptStores,
@@ -85,6 +86,7 @@ export async function startWorker(config: WorkerConfig, env: Env, logger: Logger
     logger,
     ...(config.intake === 'push' ? { handleTask: handle } : {}),
     isAccepting: () => !shutdown.signal.aborted,
+    ...(config.pushAuth ? { auth: createAuthenticator(config.pushAuth) } : {}),
   });
   server.listen(config.port);
   await once(server, 'listening');
@@ -109,6 +111,7 @@ export async function startWorker(config: WorkerConfig, env: Env, logger: Logger
     subscription: config.intake === 'pull' ? config.topology.subscriptions.tasks : undefined,
     concurrency: config.concurrency,
     jobWaitSeconds: config.jobWaitSeconds,
+    pushAuth: config.pushAuth ? 'on' : 'off',
   });
 
   let stopping: Promise<void> | undefined;

@@ -76,7 +76,7 @@ export const S3Location = {
   optional: {
     prefix: ObjectPrefix,
     region: AwsRegion,
-    /** An S3-compatible endpoint (MinIO, Ceph, a local stand-in); default: AWS for the region. */
+    /** An S3-compatible endpoint (MinIO, Ceph, a local stand-in) listed in BQBR_S3_ENDPOINTS; default: AWS for the region. */
     endpoint: HttpUrl,
     forcePathStyle: bool,
     storageClass: oneOf('S3StorageClass', [
@@ -103,7 +103,7 @@ export const S3Location = {
 export const AzureLocation = {
   required: { container: AzureContainer },
   optional: {
-    /** `https://<account>.blob.core.windows.net`; default: the account of AZURE_STORAGE_CONNECTION_STRING. */
+    /** `https://<account>.blob.core.windows.net` (or one listed in BQBR_AZURE_ACCOUNT_URLS); default: the account of AZURE_STORAGE_CONNECTION_STRING. */
     accountUrl: HttpUrl,
     prefix: ObjectPrefix,
     accessTier: oneOf('AzureAccessTier', ['Hot', 'Cool', 'Cold', 'Archive'] as const, {

@@ -56,7 +56,8 @@ const ResourceName = new t.Type<string, string, unknown>(
 const name = (fallback: string) => withDefault(ResourceName, fallback);
 
 const { topics: T, subscriptions: S } = DEFAULT_TOPOLOGY;
-const TopologyEnv = t.type({
+/** The variables that name the topology (infra/terraform sets each of them). */
+export const TopologyEnv = t.type({
   BQBR_TOPIC_REQUESTS: name(T.requests),
   BQBR_TOPIC_TASKS: name(T.tasks),
   BQBR_TOPIC_EVENTS: name(T.events),

@@ -1,6 +1,7 @@
 // The stores behind BackupStore, and the one a destination names.
 import type { Storage } from '@google-cloud/storage';
 import { azureStore } from './azure.js';
+import { checkEndpoint, endpointAllowlist } from './endpoints.js';
 import { fileRootsFrom, fileStore } from './file.js';
 import { gcsStore } from './gcs.js';
 import { s3Store } from './s3.js';
@@ -18,16 +19,34 @@ export {
 } from './azure.js';
 export { fileStore, fileRootsFrom, FILE_ROOTS_VARIABLE, TEMP_MARKER } from './file.js';
 export { destinationFromUri, S3_ENDPOINT_VARIABLE } from './uri.js';
+export {
+  checkEndpoint,
+  endpointAllowlist,
+  AZURE_ACCOUNT_URLS_VARIABLE,
+  DEFAULT_AZURE_ACCOUNT_URLS,
+  DEFAULT_S3_ENDPOINTS,
+  ENDPOINT_VARIABLES,
+  S3_ENDPOINTS_VARIABLE,
+  type EndpointAllowlist,
+} from './endpoints.js';
 
 export interface StoreDeps {
   /** The Cloud Storage client (pointed at the emulator locally). */
   readonly storage: Storage;
-  /** Credentials for Azure and the roots file destinations may use (`BQBR_FILE_ROOTS`); S3's come from the AWS SDK's chain. */
+  /**
+   * Credentials for Azure, the roots file destinations may use (`BQBR_FILE_ROOTS`) and the endpoints
+   * requests may name (`BQBR_S3_ENDPOINTS`, `BQBR_AZURE_ACCOUNT_URLS`); S3's credentials come from the
+   * AWS SDK's chain.
+   */
   readonly env: Readonly<Record<string, string | undefined>>;
 }
 
-/** The store a destination names. Configuration errors throw a PermanentError('invalid' or 'accessDenied'). */
+/**
+ * The store a destination names. Configuration errors throw a PermanentError('invalid' or 'accessDenied'),
+ * an endpoint outside the allowlists among them, before anything connects.
+ */
 export function createStore(destination: DestinationSpec, deps: StoreDeps): BackupStore {
+  checkEndpoint(destination, endpointAllowlist(deps.env));
   switch (destination.kind) {
     case 'gcs':
       return gcsStore(deps.storage, destination.uri);

@@ -306,9 +306,12 @@ export function stackEnv(
       env['AWS_ACCESS_KEY_ID'] = S3RVER_ACCESS_KEY_ID;
       env['AWS_SECRET_ACCESS_KEY'] = S3RVER_SECRET_ACCESS_KEY;
       env['AWS_REGION'] = S3RVER_REGION;
+      // The stand-in is the one S3 endpoint requests may name (docs/security.md, "Endpoints").
+      env['BQBR_S3_ENDPOINTS'] = `http://${address}`;
     } else {
       env['AZURE_STORAGE_CONNECTION_STRING'] = azuriteConnectionString(host, port);
       env['BQBR_AZURE_ACCOUNT_URL'] = azuriteAccountUrl(host, port);
+      env['BQBR_AZURE_ACCOUNT_URLS'] = azuriteAccountUrl(host, port);
     }
   }
   if (filesDir !== undefined) env['BQBR_FILE_ROOTS'] = filesDir;

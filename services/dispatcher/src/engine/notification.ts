@@ -1,5 +1,10 @@
 // The bqbr-notifications message of a finished operation: what a subscriber learns of how it ended.
-import type { OperationDoc, OperationNotification, OperationSummary } from '@bqbr/shared';
+import {
+  redactText,
+  type OperationDoc,
+  type OperationNotification,
+  type OperationSummary,
+} from '@bqbr/shared';
 
 const emptySummary: OperationSummary = {
   tables: 0,
@@ -23,7 +28,7 @@ export function notificationOf(operation: OperationDoc, now: Date): OperationNot
     startedAt: operation.startedAt ?? operation.createdAt,
     finishedAt: operation.finishedAt ?? now.toISOString(),
     ...(operation.error
-      ? { error: { reason: operation.error.reason, message: operation.error.message } }
+      ? { error: { reason: operation.error.reason, message: redactText(operation.error.message) } }
       : {}),
     ...(operation.warnings && operation.warnings.length > 0 ? { warnings: operation.warnings } : {}),
   };

@@ -1,13 +1,13 @@
 // The one place an operation document is made: every kind, and every way an operation starts
 // (planned, a dry run, refused before it starts) (docs/contracts.md, "Operation state").
-import type { OperationDoc } from '@bqbr/shared';
+import { redact, type OperationDoc } from '@bqbr/shared';
 import type { KindName } from './operation-kind.js';
 
 export interface NewOperation {
   readonly operationId: string;
   readonly kind: KindName;
   readonly projectId: string;
-  /** The decoded request (or, for a refused one, the body as received). */
+  /** The decoded request (or, for a refused one, the body as received); kept redacted (redact). */
   readonly request: unknown;
   readonly requestMessageId?: string;
   /** requestFingerprint of the request (rawFingerprint of a body that was not read). */
@@ -23,7 +23,8 @@ export const notStoredRequest = (reason: string, bytes: number): { notStored: st
 
 /**
  * A new operation document: PLANNING (started now) unless `extra` says otherwise; `extra` adds the
- * kind's own fields (snapshot, location) or ends it at once (status, error, finishedAt).
+ * kind's own fields (snapshot, location) or ends it at once (status, error, finishedAt). Its request
+ * and error are kept redacted: no credential a request carried is stored (docs/security.md, "Credentials").
  */
 export function newOperationDoc(
   start: NewOperation,
@@ -37,7 +38,7 @@ export function newOperationDoc(
     kind: start.kind,
     status,
     projectId: start.projectId,
-    request: start.request ?? null,
+    request: redact(start.request ?? null),
     dryRun: start.dryRun ?? false,
     ...(start.requestMessageId !== undefined ? { requestMessageId: start.requestMessageId } : {}),
     ...(start.requestFingerprint !== undefined ? { requestFingerprint: start.requestFingerprint } : {}),
@@ -47,5 +48,6 @@ export function newOperationDoc(
     updatedAt: at,
     ...(status === 'PLANNING' ? { startedAt: at } : {}),
     ...extra,
+    ...(extra.error !== undefined ? { error: redact(extra.error) } : {}),
   };
 }

@@ -3,9 +3,11 @@
 import {
   backupDestination,
   backupRootPath,
+  checkEndpoint,
   destinationUri,
   type BackupRequest,
   type BackupTaskSpec,
+  type EndpointAllowlist,
   type OperationDoc,
   type TableRef,
 } from '@bqbr/shared';
@@ -23,12 +25,18 @@ export interface BackupKindDeps extends BackupRecordDeps {
   /** gs:// folder BigQuery extracts to when a backup's destination is outside Cloud Storage (BQBR_STAGING_URI). */
   readonly stagingUri?: string;
   readonly maxSnapshotAgeMs: number;
+  /**
+   * The endpoints a request may name (endpointAllowlist of the services' env): checked at preflight, so
+   * a request naming another fails at once (the HTTP API answers 400); createStore refuses it anyway.
+   */
+  readonly endpoints: EndpointAllowlist;
 }
 
 export function createBackupKind(deps: BackupKindDeps): OperationKind<BackupRequest> {
   return {
     preflight(request, existing, now) {
       const home = backupDestination(request).spec;
+      checkEndpoint(home, deps.endpoints);
       // BigQuery extracts only to Cloud Storage: the files need somewhere to land before they move on.
       checkStaging('backup', home, deps.stagingUri);
       // A resumed operation keeps its first snapshot instant: every table is read at the same moment.

@@ -1,6 +1,13 @@
 // Restores as the engine runs them: find the backup, choose the tables and their targets, create each
 // target dataset once, plan one task per table; views are a second phase, released once tables finished.
-import { restoreSource, type OperationDoc, type RestoreRequest, type StateStore } from '@bqbr/shared';
+import {
+  checkEndpoint,
+  restoreSource,
+  type EndpointAllowlist,
+  type OperationDoc,
+  type RestoreRequest,
+  type StateStore,
+} from '@bqbr/shared';
 import type { OperationKind } from '../../engine/operation-kind.js';
 import { checkStaging } from '../staging.js';
 import type { BackupSource } from './backup-source.js';
@@ -16,12 +23,19 @@ export interface RestoreKindDeps {
   readonly datasets: TargetDatasets;
   /** gs:// folder a backup outside Cloud Storage is staged in to be loaded (BQBR_STAGING_URI). */
   readonly stagingUri?: string;
+  /**
+   * The endpoints a request may name (endpointAllowlist of the services' env): checked at preflight, so
+   * a request naming another fails at once (the HTTP API answers 400); createStore refuses it anyway.
+   */
+  readonly endpoints: EndpointAllowlist;
 }
 
 export function createRestoreKind(deps: RestoreKindDeps): OperationKind<RestoreRequest> {
   return {
     preflight(request) {
-      checkStaging('restore', restoreSource(request).spec, deps.stagingUri);
+      const { spec } = restoreSource(request);
+      checkEndpoint(spec, deps.endpoints);
+      checkStaging('restore', spec, deps.stagingUri);
       return {};
     },
 
