@@ -2,6 +2,8 @@
 // BigQuery emulators): files, manifests and task documents a backup step leaves, one BigQuery job per
 // table across redeliveries, retries of failed jobs, continuations of long jobs, pull and push intake.
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:net';
+import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BigQuery } from '@google-cloud/bigquery';
 import type { Message, Subscription } from '@google-cloud/pubsub';
@@ -481,6 +483,43 @@ describe('worker against the local stack', function () {
     expect((await store.getTask(message.operationId, message.taskId))?.error?.reason).to.equal('notFound');
     const garbage = { ...delivery(message), data: Buffer.from('{"operationId": 1}') };
     expect(await handleTaskMessage(garbage, ctx())).to.equal('ack');
+  });
+
+  it('fails a task whose S3 endpoint the operator did not allow, without connecting to it', async function () {
+    let connections = 0;
+    const listener = createServer((socket) => {
+      connections++;
+      socket.destroy();
+    });
+    listener.listen(0, '127.0.0.1');
+    await once(listener, 'listening');
+    const address = listener.address();
+    if (address === null || typeof address === 'string') throw new Error('no port');
+    try {
+      const operationId = unique('op');
+      const message = await plannedTask(
+        'refunds',
+        {
+          // A task message as a dispatcher without the allowlist could have written it (docs/security.md#endpoints).
+          home: {
+            kind: 's3',
+            bucket: 'backups',
+            endpoint: `http://127.0.0.1:${address.port}`,
+            forcePathStyle: true,
+          },
+          landingFolder: `gs://${BUCKET}/staging/${operationId}/refunds`,
+        },
+        Date.now() - 5,
+        operationId,
+      );
+      expect(await handleTaskMessage(delivery(message), ctx())).to.equal('ack');
+      const task = await store.getTask(message.operationId, message.taskId);
+      expect(task?.status).to.equal('FAILED');
+      expect(task?.error?.message).to.include('BQBR_S3_ENDPOINTS');
+      expect(connections).to.equal(0);
+    } finally {
+      listener.close();
+    }
   });
 
   /** A tasks topic and subscription of the test's own, so only this test's worker sees its messages. */
