@@ -26,6 +26,7 @@ export * from './pubsub/pull-subscriber.js';
 export * from './state/firestore-state-store.js';
 export * from './state/firestore-indexes.js';
 export * from './backup-listing.js';
+export * from './retention.js';
 export * from './stores/index.js';
 export * from './crc32c.js';
 export * from './auth/index.js';
