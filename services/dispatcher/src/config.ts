@@ -3,6 +3,8 @@ import {
   AuthEnv,
   BooleanFromString,
   authFromEnv,
+  endpointAllowlist,
+  type EndpointAllowlist,
   GcsUri,
   decodeEnv,
   integerFromString,
@@ -56,6 +58,8 @@ export interface DispatcherConfig {
   readonly stagingUri?: string;
   /** Who may call the push/Eventarc endpoints and the API; a policy left out is off (local runs). */
   readonly auth?: AuthConfig;
+  /** The S3 endpoints and Azure account URLs requests may name (docs/security.md#endpoints). */
+  readonly endpoints: EndpointAllowlist;
 }
 
 const ProjectName = stringWith('ProjectId', (value) =>
@@ -100,5 +104,7 @@ export function parseConfig(env: Env = process.env): DispatcherConfig {
     maxSnapshotAgeMs: DEFAULTS.maxSnapshotAgeMs,
     ...(vars.BQBR_STAGING_URI ? { stagingUri: vars.BQBR_STAGING_URI.replace(/\/+$/, '') } : {}),
     ...(auth.push || auth.api ? { auth } : {}),
+    // A malformed list stops start-up here, not each request later.
+    endpoints: endpointAllowlist(env),
   };
 }

@@ -5,7 +5,6 @@ import {
   createAuthenticator,
   createClients,
   createStore,
-  endpointAllowlist,
   ensureTopology,
   startPullSubscriber,
   type PullSubscriber,
@@ -80,8 +79,6 @@ export async function startDispatcher(
   }
   const store = new FirestoreStateStore(clients.firestore);
   const staging = config.stagingUri === undefined ? {} : { stagingUri: config.stagingUri };
-  // The S3 endpoints and Azure account URLs the operator allows (docs/security.md#endpoints).
-  const endpoints = endpointAllowlist(env);
   // The kinds of operation, each behind the engine's one interface: wired here and nowhere else.
   const kinds = {
     backup: createBackupKind({
@@ -89,14 +86,14 @@ export async function startDispatcher(
       store,
       writeJson: storeJsonWriter(clients.storage, env),
       maxSnapshotAgeMs: config.maxSnapshotAgeMs,
-      endpoints,
+      endpoints: config.endpoints,
       ...staging,
     }),
     restore: createRestoreKind({
       store,
       backups: storeBackupSource((where) => createStore(where, { storage: clients.storage, env })),
       datasets: bigQueryTargetDatasets(clients.bigquery),
-      endpoints,
+      endpoints: config.endpoints,
       ...staging,
     }),
   };

@@ -4,6 +4,7 @@ import {
   BooleanFromString,
   PushAuthEnv,
   pushAuthFromEnv,
+  endpointAllowlist,
   decodeEnv,
   integerFromString,
   topologyFromEnv,
@@ -77,6 +78,9 @@ export function parseConfig(env: Env): WorkerConfig {
   const decoded = decodeEnv(WorkerEnv, env);
   const intake = decoded.BQBR_INTAKE;
   const pushAuth = pushAuthFromEnv(env);
+  // createStore reads the endpoint allowlist from env for every store; a malformed one stops start-up here
+  // instead of failing every task (docs/security.md#endpoints).
+  endpointAllowlist(env);
   return Object.freeze({
     projectId: decoded.GOOGLE_CLOUD_PROJECT,
     port: decoded.PORT,

@@ -46,4 +46,13 @@ describe('worker config', function () {
     const paths = (error as ValidationError).issues.map((i) => i.path);
     expect(paths).to.include.members(['GOOGLE_CLOUD_PROJECT', 'BQBR_INTAKE', 'BQBR_WORKER_CONCURRENCY']);
   });
+
+  it('refuses a malformed endpoint allowlist at start-up, naming the variable', function () {
+    expect(() => parseConfig({ GOOGLE_CLOUD_PROJECT: 'p', BQBR_S3_ENDPOINTS: 'ftp://s3.example' })).to.throw(
+      'BQBR_S3_ENDPOINTS',
+    );
+    expect(() =>
+      parseConfig({ GOOGLE_CLOUD_PROJECT: 'p', BQBR_AZURE_ACCOUNT_URLS: 'https://u:p@x.example' }),
+    ).to.throw('BQBR_AZURE_ACCOUNT_URLS');
+  });
 });
