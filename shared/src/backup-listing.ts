@@ -8,11 +8,11 @@ import type { Readable } from 'node:stream';
 import { decode, ValidationError } from './decode.js';
 import { BackupManifest } from './contracts/manifests.js';
 import { PermanentError } from './errors.js';
-import { BACKUP_MANIFEST } from './storage-layout.js';
+import { BACKUP_MANIFEST, PRUNE_MARKER } from './storage-layout.js';
 import { parseBackupFolderName } from './snapshot-time.js';
 import type { BackupStore } from './stores/types.js';
 
-export type BackupLayout = 'bqbr' | 'original' | 'incomplete';
+export type BackupLayout = 'bqbr' | 'original' | 'incomplete' | 'pruning';
 
 /** Where the backups of a store live: `backups/{folder}/{projectId}/` under its root. */
 const BACKUPS = 'backups/';
@@ -33,10 +33,11 @@ export interface StoredBackup {
   /**
    * `bqbr`: `_backup.json` is there (the operation finished, whatever its status). `incomplete`: bqbr's
    * table folders but no readable `_backup.json` (running, crashed, or a manifest that does not decode).
-   * `original`: the original service's `{dataset}/{table}-*.{ext}` files.
+   * `original`: the original service's `{dataset}/{table}-*.{ext}` files. `pruning`: partially deleted, a
+   * prune's marker (`_pruning.json`) is there: never restored, the next prune finishes deleting it.
    */
   readonly layout: BackupLayout;
-  /** bqbr layout: the decoded `_backup.json`. */
+  /** bqbr layout (and a pruning folder whose `_backup.json` is still there): the decoded `_backup.json`. */
   readonly manifest?: BackupManifest;
   /** Why a folder is not a usable backup (e.g. an undecodable `_backup.json`). */
   readonly problem?: string;
@@ -118,7 +119,7 @@ export async function listStoredBackups(
  *   its folders had a suffix), else the one bqbr folder of that second; a PermanentError when the second
  *   holds several backups of the project, which only their full names tell apart;
  * - `latest`: the newest bqbr backup of the project whose status is not FAILED (by its snapshot instant,
- *   then its end), else the newest original-layout one; never an incomplete one.
+ *   then its end), else the newest original-layout one; never an incomplete or partially deleted one.
  */
 export async function findStoredBackup(
   store: BackupStore,
@@ -154,19 +155,25 @@ async function findLatest(store: BackupStore, projectId: string): Promise<Stored
   const usable = await firstInOrder(bySecond(timestamps), async (sameSecond) => {
     const reads = await Promise.all(
       sameSecond.map(async (ts) => {
-        const read = await readBackupManifest(store, ts, projectId);
+        const [read, pruning] = await Promise.all([
+          readBackupManifest(store, ts, projectId),
+          isBeingPruned(store, ts, projectId),
+        ]);
         manifests.set(ts, read);
-        return { ts, read };
+        return { ts, read, pruning };
       }),
     );
     const newest = reads
-      .filter(({ read }) => read.manifest !== undefined && read.manifest.status !== 'FAILED')
+      .filter(
+        ({ read, pruning }) => !pruning && read.manifest !== undefined && read.manifest.status !== 'FAILED',
+      )
       .sort((a, b) => newer(a.read.manifest!, b.read.manifest!) || compare(b.ts, a.ts))[0];
     return newest && backupOf(store, newest.ts, projectId, 'bqbr', newest.read);
   });
   if (usable) return usable;
   const withoutManifest = timestamps.filter((ts) => manifests.get(ts)?.found === false);
   return firstInOrder(withoutManifest, async (ts) => {
+    if (await isBeingPruned(store, ts, projectId)) return undefined;
     const layout = await probeLayout(store, folderPathOf(ts, projectId));
     return layout === 'original' ? backupOf(store, ts, projectId, 'original', {}) : undefined;
   });
@@ -270,7 +277,11 @@ async function describeFolder(
   timestamp: string,
   projectId: string,
 ): Promise<StoredBackup | undefined> {
-  const read = await readBackupManifest(store, timestamp, projectId);
+  const [read, pruning] = await Promise.all([
+    readBackupManifest(store, timestamp, projectId),
+    isBeingPruned(store, timestamp, projectId),
+  ]);
+  if (pruning) return backupOf(store, timestamp, projectId, 'pruning', read);
   if (read.manifest) return backupOf(store, timestamp, projectId, 'bqbr', read);
   if (read.found) return backupOf(store, timestamp, projectId, 'incomplete', read);
   const layout = await probeLayout(store, folderPathOf(timestamp, projectId));
@@ -301,6 +312,10 @@ function backupOf(
     ...(read.problem ? { problem: read.problem } : {}),
   };
 }
+
+/** Whether a prune's marker is in the folder: it is partially deleted (one stat). */
+const isBeingPruned = async (store: BackupStore, timestamp: string, projectId: string): Promise<boolean> =>
+  (await store.stat(`${folderPathOf(timestamp, projectId)}/${PRUNE_MARKER}`)) !== undefined;
 
 /** Reads `_backup.json` directly (one request); a manifest that is not JSON or does not decode is a problem. */
 async function readBackupManifest(

@@ -10,6 +10,7 @@ export * from './contracts/fields.js';
 export * from './contracts/destinations.js';
 export * from './contracts/backup-request.js';
 export * from './contracts/restore-request.js';
+export * from './contracts/lifecycle-request.js';
 export * from './contracts/request.js';
 export * from './contracts/destination-spec.js';
 export * from './contracts/task.js';

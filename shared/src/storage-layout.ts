@@ -45,6 +45,12 @@ export const tableFolder = (
 
 export const TABLE_MANIFEST = '_table.json';
 export const BACKUP_MANIFEST = '_backup.json';
+/**
+ * `backups/{folder}/{project}/_pruning.json`: written first by a prune deleting the backup, removed last; a
+ * folder holding it is partially deleted, never restored, and deleted by the next prune (docs/contracts.md,
+ * "Storage layout").
+ */
+export const PRUNE_MARKER = '_pruning.json';
 
 export const tableManifestUri = (folder: string): string => `${folder}/${TABLE_MANIFEST}`;
 

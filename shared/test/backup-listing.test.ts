@@ -18,6 +18,7 @@ import {
   createSilentLogger,
   MANIFEST_VERSION,
   PermanentError,
+  PRUNE_MARKER,
   s3Store,
   timestampMillis,
   type BackupManifest,
@@ -225,18 +226,19 @@ function listsBackupsLikeAnyStore(fixture: () => ListingFixture): void {
     expect(await listStoredBackups(store, { projectId: 'proj-nobody' })).to.deep.equal([]);
   });
 
-  it('finds a backup by timestamp in one read, or a few folder listings without a manifest', async function () {
+  it('finds a backup by timestamp in one read (and a look for a prune marker), or a few folder listings without a manifest', async function () {
     const found = await findStoredBackup(store, ALPHA, T2);
     expect(found?.layout).to.equal('bqbr');
     expect(found?.manifest?.operationId).to.equal(`op-${ALPHA}-${T2}`);
-    expect(await requestsSoFar()).to.equal(1);
+    // `_backup.json` and a stat of `_pruning.json`, at once.
+    expect(await requestsSoFar()).to.equal(2);
 
-    // The manifest, the datasets, the first dataset's sub-folders (none) and its files: however many
-    // files the backup holds.
+    // The manifest, the marker, the datasets, the first dataset's sub-folders (none) and its files:
+    // however many files the backup holds.
     resetCalls();
     requestsBefore = f.requests?.() ?? 0;
     expect((await findStoredBackup(store, ALPHA, T1))?.layout).to.equal('original');
-    expect(await requestsSoFar()).to.equal(4);
+    expect(await requestsSoFar()).to.equal(5);
 
     expect((await findStoredBackup(store, BETA, T3))?.layout).to.equal('incomplete');
     expect(await findStoredBackup(store, ALPHA, '20240501_000000')).to.equal(undefined);
@@ -251,8 +253,8 @@ function listsBackupsLikeAnyStore(fixture: () => ListingFixture): void {
   it('resolves latest to the newest bqbr backup that did not fail, never an incomplete one', async function () {
     const alpha = await findStoredBackup(store, ALPHA, 'latest');
     expect([alpha?.timestamp, alpha?.layout]).to.deep.equal([T2, 'bqbr']);
-    // One listing of the timestamps, then the manifests of T4, T3 and T2 only.
-    expect(await requestsSoFar()).to.equal(4);
+    // One listing of the timestamps, then the manifests (and prune markers) of T4, T3 and T2 only.
+    expect(await requestsSoFar()).to.equal(7);
     // Beta: T4 undecodable, T3 running, T2 original: the older bqbr backup of T1 wins.
     const beta = await findStoredBackup(store, BETA, 'latest');
     expect([beta?.timestamp, beta?.layout, beta?.manifest?.status]).to.deep.equal([T1, 'bqbr', 'SUCCEEDED']);
@@ -265,6 +267,31 @@ function listsBackupsLikeAnyStore(fixture: () => ListingFixture): void {
     // Delta: only a running backup.
     expect(await findStoredBackup(store, DELTA, 'latest')).to.equal(undefined);
     expect(await findStoredBackup(store, 'proj-nobody', 'latest')).to.equal(undefined);
+  });
+
+  it('reports a folder holding a prune marker as pruning, and latest passes over it', async function () {
+    const { store: pruned, base: prunedBase } = await f.newStore();
+    const bqbrAt = (timestamp: string): Promise<void> =>
+      put(
+        pruned,
+        `backups/${timestamp}/${ALPHA}/_backup.json`,
+        manifest(ALPHA, timestamp, 'SUCCEEDED', `${prunedBase}/backups/${timestamp}`),
+      );
+    await Promise.all([
+      bqbrAt(T1),
+      bqbrAt(T3),
+      put(pruned, `backups/${T3}/${ALPHA}/${PRUNE_MARKER}`, '{}'),
+      put(pruned, `backups/${T3}/${ALPHA}/sales/orders/data-000000000000.avro`),
+      // Only the marker left: a prune stopped just before its last delete.
+      put(pruned, `backups/${T4}/${ALPHA}/${PRUNE_MARKER}`, '{}'),
+    ]);
+    expect(summarize(await listStoredBackups(pruned, { projectId: ALPHA }))).to.deep.equal([
+      `${T4} ${ALPHA} pruning`,
+      `${T3} ${ALPHA} pruning SUCCEEDED`,
+      `${T1} ${ALPHA} bqbr SUCCEEDED`,
+    ]);
+    expect((await findStoredBackup(pruned, ALPHA, T3))?.layout).to.equal('pruning');
+    expect((await findStoredBackup(pruned, ALPHA, 'latest'))?.timestamp).to.equal(T1);
   });
 
   it('keeps backups of one second in folders of their own, lists and finds each, and latest is the newest', async function () {

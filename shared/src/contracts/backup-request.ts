@@ -26,6 +26,7 @@ import {
   oneDestination,
 } from './destinations.js';
 import type { DestinationSpec } from '../stores/types.js';
+import { WriteOnce } from './lifecycle-request.js';
 import { EXPORT_DEFAULTS, withDefaults } from './original-defaults.js';
 
 export { EXPORT_DEFAULTS } from './original-defaults.js';
@@ -96,19 +97,23 @@ export const BackupRequest = strictObject(
       'BackupStorage',
       {},
       {
-        gcsOptions: strictObject('BackupGcsOptions', { uri: GcsUri, exportOptions: ExportOptions }),
+        gcsOptions: strictObject(
+          'BackupGcsOptions',
+          { uri: GcsUri, exportOptions: ExportOptions },
+          { writeOnce: WriteOnce },
+        ),
         /** Extension: Amazon S3 or an S3-compatible store (exported to the staging bucket, then copied). */
         s3Options: strictObject(
           'BackupS3Options',
           { ...S3Location.required, exportOptions: ExportOptions },
-          S3Location.optional,
+          { ...S3Location.optional, writeOnce: WriteOnce },
           { refused: CREDENTIAL_FIELDS },
         ),
         /** Extension: Azure Blob Storage. */
         azureOptions: strictObject(
           'BackupAzureOptions',
           { ...AzureLocation.required, exportOptions: ExportOptions },
-          AzureLocation.optional,
+          { ...AzureLocation.optional, writeOnce: WriteOnce },
           { refused: CREDENTIAL_FIELDS },
         ),
         /** Extension: a directory under one of the services' BQBR_FILE_ROOTS. */
@@ -116,6 +121,12 @@ export const BackupRequest = strictObject(
           'BackupFileOptions',
           { ...FileLocation.required, exportOptions: ExportOptions },
           FileLocation.optional,
+          {
+            refused: {
+              writeOnce:
+                'a directory cannot hold a retention lock: use gcsOptions, s3Options or azureOptions',
+            },
+          },
         ),
       },
       { check: oneDestination },
@@ -135,7 +146,9 @@ export type BackupRequest = t.TypeOf<typeof BackupRequest>;
 export function backupDestination(request: BackupRequest): {
   readonly spec: DestinationSpec;
   readonly exportOptions: ExportOptions;
+  readonly writeOnce?: WriteOnce;
 } {
   const { options, spec } = chosenDestination(request.backupStorage);
-  return { spec, exportOptions: (options as { exportOptions: ExportOptions }).exportOptions };
+  const { exportOptions, writeOnce } = options as { exportOptions: ExportOptions; writeOnce?: WriteOnce };
+  return { spec, exportOptions, ...(writeOnce ? { writeOnce } : {}) };
 }

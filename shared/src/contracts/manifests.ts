@@ -141,7 +141,7 @@ export type BackupManifest = t.TypeOf<typeof BackupManifest>;
 /** A bqbr-notifications message body: an operation finished. */
 export interface OperationNotification {
   readonly operationId: string;
-  readonly kind: 'backup' | 'restore';
+  readonly kind: 'backup' | 'restore' | 'prune' | 'verify';
   readonly status: string;
   readonly projectId: string;
   readonly location?: string;

@@ -41,6 +41,8 @@ export const BackupTaskSpec = t.intersection(
     t.partial({
       /** The request's `exportOptions.overwrite`: false refuses a table folder that already holds data files. */
       overwrite: t.boolean,
+      /** The request's `writeOnce`: every object the task writes is locked until `retainUntil` (ISO). */
+      writeOnce: t.type({ mode: t.keyof({ GOVERNANCE: null, COMPLIANCE: null }), retainUntil: t.string }),
     }),
   ],
   'BackupTaskSpec',
@@ -110,7 +112,64 @@ export const RestoreTaskSpec = t.intersection(
 );
 export type RestoreTaskSpec = t.TypeOf<typeof RestoreTaskSpec>;
 
-export const TaskSpec = t.union([BackupTaskSpec, RestoreTaskSpec], 'TaskSpec');
+/**
+ * What a prune task deletes: one backup folder (`backups/<timestamp>/<project>` under `home`), every object
+ * in it, `_backup.json` last but one and the `_pruning.json` marker it writes first last (docs/contracts.md,
+ * "Storage layout"). Kept backups are SKIPPED tasks with the same spec and the reasons in their note.
+ */
+export const PruneTaskSpec = t.intersection(
+  [
+    t.type({
+      kind: t.literal('prune'),
+      home: DestinationSpec,
+      folderPath: t.string,
+      /** The folder's URI, for people and logs. */
+      folder: t.string,
+      /** The backup folder's name under `backups/`. */
+      timestamp: t.string,
+      snapshotMillis: t.number,
+      /** Why it goes, or why it stays. */
+      reasons: t.array(t.string),
+    }),
+    t.partial({
+      /** The catalogue entry (`backups/{backupId}`, the backup's operation id) to mark deleted. */
+      backupId: t.string,
+    }),
+  ],
+  'PruneTaskSpec',
+);
+export type PruneTaskSpec = t.TypeOf<typeof PruneTaskSpec>;
+
+/** Which of a table's files a verify task re-reads: all, or restic's `--read-data-subset` share. */
+export const VerifySubset = t.union(
+  [t.type({ part: t.number, of: t.number }), t.type({ percent: t.number })],
+  'VerifySubset',
+);
+
+/**
+ * What a verify task checks: one table of a bqbr backup, its `_table.json` against the MD5 `_backup.json`
+ * records and every data file (or a subset) re-read against the manifest's sizes, MD5 and CRC32C.
+ */
+export const VerifyTaskSpec = t.intersection(
+  [
+    t.type({
+      kind: t.literal('verify'),
+      home: DestinationSpec,
+      source: TableRef,
+      manifestPath: t.string,
+      manifestUri: t.string,
+    }),
+    t.partial({
+      /** As `_backup.json` records it; absent in backups that predate it (the manifest is then only decoded). */
+      manifestMd5: t.string,
+      subset: VerifySubset,
+    }),
+  ],
+  'VerifyTaskSpec',
+);
+export type VerifyTaskSpec = t.TypeOf<typeof VerifyTaskSpec>;
+
+export const TaskSpec = t.union([BackupTaskSpec, RestoreTaskSpec, PruneTaskSpec, VerifyTaskSpec], 'TaskSpec');
 export type TaskSpec = t.TypeOf<typeof TaskSpec>;
 
 /** A bqbr-tasks message body. Attributes repeat operationId, taskId and kind for filtering and logs. */

@@ -37,6 +37,7 @@ export const STATE_STORE_DEFAULTS = {
 } as const;
 
 const ALREADY_EXISTS = 6;
+const NOT_FOUND = 5;
 // gRPC codes worth another write attempt: DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ABORTED, INTERNAL, UNAVAILABLE.
 const RETRYABLE_WRITE_CODES = new Set([4, 8, 10, 13, 14]);
 const TERMINAL: readonly TaskStatus[] = ['SUCCEEDED', 'FAILED', 'SKIPPED'];
@@ -282,6 +283,23 @@ export class FirestoreStateStore implements StateStore {
 
   async putBackup(entry: BackupCatalogEntry): Promise<void> {
     await this.backups().doc(entry.backupId).set(firestoreData(entry));
+  }
+
+  async getBackup(backupId: string): Promise<BackupCatalogEntry | undefined> {
+    const doc = await this.backups().doc(backupId).get();
+    return doc.exists ? decodeDocument(BackupCatalogEntry, doc) : undefined;
+  }
+
+  async updateBackup(backupId: string, patch: Partial<BackupCatalogEntry>): Promise<boolean> {
+    try {
+      await this.backups()
+        .doc(backupId)
+        .update(firestoreData({ ...patch, updatedAt: now() }));
+      return true;
+    } catch (err) {
+      if (codeOf(err) === NOT_FOUND) return false;
+      throw err;
+    }
   }
 
   async listBackups(

@@ -18,7 +18,7 @@ export const TASK_STATUSES = ['PENDING', 'RUNNING', 'SUCCEEDED', 'FAILED', 'SKIP
 export const TaskStatus = literalOf('TaskStatus', TASK_STATUSES);
 export type TaskStatus = t.TypeOf<typeof TaskStatus>;
 
-const OperationKind = literalOf('OperationKind', ['backup', 'restore']);
+const OperationKind = literalOf('OperationKind', ['backup', 'restore', 'prune', 'verify']);
 /** Counters bqbr keeps itself (task totals, deliveries, job attempts). */
 const Count = integerFrom(0);
 
@@ -46,7 +46,10 @@ export const PlanSummary = t.readonly(
       sample: t.readonlyArray(
         t.readonly(
           t.intersection([
-            t.type({ table: t.string, action: literalOf('PlanAction', ['EXPORT', 'RESTORE', 'SKIP']) }),
+            t.type({
+              table: t.string,
+              action: literalOf('PlanAction', ['EXPORT', 'RESTORE', 'SKIP', 'DELETE', 'KEEP', 'VERIFY']),
+            }),
             t.partial({ note: t.string, bytes: t.number }),
           ]),
         ),
@@ -176,25 +179,59 @@ export const TaskDoc = stateDocument('TaskDoc', {
 });
 export type TaskDoc = t.TypeOf<typeof TaskDoc>;
 
+/** The last verification of a backup, as its catalogue entry keeps it. */
+export const BackupVerification = t.readonly(
+  t.intersection([
+    t.type({
+      operationId: t.string,
+      status: OperationStatus,
+      verifiedAt: t.string,
+      tables: t.number,
+      /** Tables with a damaged, missing or unreadable file or manifest. */
+      failedTables: t.number,
+      filesRead: t.number,
+      bytesRead: t.number,
+    }),
+    t.partial({ subset: t.string }),
+  ]),
+  'BackupVerification',
+);
+export type BackupVerification = t.TypeOf<typeof BackupVerification>;
+
 /** `backups/{operationId}`: the catalogue of backups. */
 export const BackupCatalogEntry = t.readonly(
-  t.type({
-    backupId: t.string,
-    operationId: t.string,
-    projectId: t.string,
-    snapshotMillis: t.number,
-    snapshotTime: t.string,
-    location: t.string,
-    format: t.string,
-    compression: t.string,
-    status: OperationStatus,
-    tables: t.number,
-    failedTables: t.number,
-    rows: t.number,
-    bytes: t.number,
-    files: t.number,
-    createdAt: t.string,
-  }),
+  t.intersection([
+    t.type({
+      backupId: t.string,
+      operationId: t.string,
+      projectId: t.string,
+      snapshotMillis: t.number,
+      snapshotTime: t.string,
+      location: t.string,
+      format: t.string,
+      compression: t.string,
+      status: OperationStatus,
+      tables: t.number,
+      failedTables: t.number,
+      rows: t.number,
+      bytes: t.number,
+      files: t.number,
+      createdAt: t.string,
+    }),
+    t.partial({
+      /** `PRESENT` (absent means present), `DELETING` (a prune started on it), `DELETED` (its files are gone). */
+      state: literalOf('BackupState', ['PRESENT', 'DELETING', 'DELETED']),
+      /** The prune operation that deleted it, and when. */
+      deletedBy: t.string,
+      deletedAt: t.string,
+      verification: BackupVerification,
+      /** Write-once backups: no object of it can be deleted or overwritten before this instant (ISO). */
+      retainUntil: t.string,
+      /** Incremental backups: the backup folder names it reads unchanged data from. */
+      dependsOn: t.array(t.string),
+      updatedAt: t.string,
+    }),
+  ]),
   'BackupCatalogEntry',
 );
 export type BackupCatalogEntry = t.TypeOf<typeof BackupCatalogEntry>;
@@ -262,6 +299,9 @@ export interface StateStore {
   ): Promise<TaskDoc[]>;
 
   putBackup(entry: BackupCatalogEntry): Promise<void>;
+  getBackup(backupId: string): Promise<BackupCatalogEntry | undefined>;
+  /** Merges `patch` into an existing entry; a missing entry is left missing (returns false). */
+  updateBackup(backupId: string, patch: Partial<BackupCatalogEntry>): Promise<boolean>;
   listBackups(options?: {
     readonly projectId?: string;
     readonly limit?: number;

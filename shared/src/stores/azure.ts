@@ -1,11 +1,17 @@
 // Backups in Azure Blob Storage as block blobs: blocks are staged with their MD5 (the service checks each
 // one), a few at a time, then committed in one block list carrying the whole blob's MD5 and access tier;
 // until that commit nothing is visible at the path. Credentials come only from the environment.
+// Write-once blobs carry a version-level immutability policy (the container needs version-level
+// immutability enabled), set with the block list's commit; GOVERNANCE is an Unlocked policy, COMPLIANCE a
+// Locked one. Azure protects versions: an overwrite makes a new current version and leaves the locked one
+// as a previous version (https://learn.microsoft.com/azure/storage/blobs/immutable-version-level-worm-policies).
+// This store checks the policy first and refuses deletes and overwrites alike.
 import type { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { PermanentError, RetryableError } from '../errors.js';
-import type { BackupStore, PutOptions, PutResult, StoredEntry } from './types.js';
+import type { BackupStore, ObjectRetention, PutOptions, PutResult, StoredEntry } from './types.js';
+import { refuseIfLocked } from './retention-lock.js';
 import { checkFolder, checkObjectPath, checkPrefix, comparePaths, rootPrefix } from './paths.js';
 import {
   httpStatusOf,
@@ -121,6 +127,16 @@ export function azureStore(
     return new blob.BlobServiceClient(accountUrl, new DefaultAzureCredential());
   }
 
+  /** The blob's immutability policy; undefined when it has none or does not exist. */
+  async function lockOf(name: string): Promise<ObjectRetention | undefined> {
+    try {
+      return retentionOf(await (await connect()).getBlobClient(name).getProperties());
+    } catch (err) {
+      if (azureShape(err)?.reason === 'notFound' && blobMissing(err)) return undefined;
+      throw err;
+    }
+  }
+
   return {
     kind: 'azure',
     uri: objectUri,
@@ -128,6 +144,7 @@ export function azureStore(
     async put(path: string, body: Readable, put?: PutOptions): Promise<PutResult> {
       const name = root + checkObjectPath(path);
       try {
+        refuseIfLocked(objectUri(path), await lockOf(name), 'overwrite');
         const blob = (await connect()).getBlockBlobClient(name);
         // A nonce per put: two writers of the same blob never stage into each other's block list.
         const nonce = randomUUID();
@@ -153,6 +170,7 @@ export function azureStore(
             ...(put?.contentType ? { blobContentType: put.contentType } : {}),
           },
           ...(options.accessTier ? { tier: options.accessTier } : {}),
+          ...(put?.retention ? { immutabilityPolicy: azurePolicy(put.retention) } : {}),
         });
         const committed = await blob.getProperties();
         const committedMd5 = committed.contentMD5 ? Buffer.from(committed.contentMD5) : undefined;
@@ -197,7 +215,11 @@ export function azureStore(
       const name = root + checkObjectPath(path);
       try {
         const properties = await (await connect()).getBlobClient(name).getProperties();
-        return entry(path, properties.contentLength, properties.contentMD5);
+        const retention = retentionOf(properties);
+        return {
+          ...entry(path, properties.contentLength, properties.contentMD5),
+          ...(retention ? { retention } : {}),
+        };
       } catch (err) {
         if (azureShape(err)?.reason === 'notFound' && blobMissing(err)) return undefined;
         throw fail(err, 'reading the properties of', path);
@@ -245,9 +267,19 @@ export function azureStore(
     async delete(path: string): Promise<void> {
       const name = root + checkObjectPath(path);
       try {
+        refuseIfLocked(objectUri(path), await lockOf(name), 'delete');
         await (await connect()).getBlobClient(name).deleteIfExists();
       } catch (err) {
         throw fail(err, 'deleting', path);
+      }
+    },
+
+    async lock(path: string, retention: ObjectRetention): Promise<void> {
+      const name = root + checkObjectPath(path);
+      try {
+        await (await connect()).getBlobClient(name).setImmutabilityPolicy(azurePolicy(retention));
+      } catch (err) {
+        throw fail(err, 'locking', path);
       }
     },
 
@@ -263,6 +295,25 @@ export function azureStore(
 
 function entry(path: string, bytes: number | undefined, md5: Uint8Array | undefined): StoredEntry {
   return { path, bytes: bytes ?? 0, ...(md5 ? { md5: Buffer.from(md5).toString('base64') } : {}) };
+}
+
+const azurePolicy = (
+  retention: ObjectRetention,
+): { expiriesOn: Date; policyMode: 'Unlocked' | 'Locked' } => ({
+  // Its headers carry whole seconds (RFC 1123): rounded up, so a lock never ends before it was asked to.
+  expiriesOn: new Date(Math.ceil(Date.parse(retention.retainUntil) / 1000) * 1000),
+  policyMode: retention.mode === 'COMPLIANCE' ? 'Locked' : 'Unlocked',
+});
+
+/** The x-ms-immutability-policy-until-date and -mode headers of Get Blob Properties. */
+function retentionOf(properties: {
+  immutabilityPolicyExpiresOn?: Date;
+  immutabilityPolicyMode?: string;
+}): ObjectRetention | undefined {
+  const until = properties.immutabilityPolicyExpiresOn;
+  const mode = properties.immutabilityPolicyMode;
+  if (until === undefined || (mode !== 'Unlocked' && mode !== 'Locked')) return undefined;
+  return { mode: mode === 'Locked' ? 'COMPLIANCE' : 'GOVERNANCE', retainUntil: until.toISOString() };
 }
 
 const mismatch = (endpoint: string, accountUrl: string): PermanentError =>
@@ -347,6 +398,8 @@ function azureShape(err: unknown): ErrorShape | undefined {
       return retryable('checksumMismatch');
     }
     if (RETRYABLE.has(errorCode)) return retryable(errorCode);
+    // 409: the version's immutability policy (or a legal hold) still holds.
+    if (errorCode === 'BlobImmutableDueToPolicy') return permanent('retentionLocked');
   }
   // No credential of DefaultAzureCredential's chain could sign in: a deployment problem, not a blip.
   if (name === 'CredentialUnavailableError' || name === 'AggregateAuthenticationError') {

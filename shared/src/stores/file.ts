@@ -120,6 +120,7 @@ export function fileStore(root: string, path: string, allowedRoots: readonly str
     uri: objectUri,
 
     async put(objectPath: string, body: Readable, put?: PutOptions): Promise<PutResult> {
+      if (put?.retention !== undefined) throw cannotLock(objectUri(objectPath));
       if (checkObjectPath(objectPath).includes(TEMP_MARKER)) {
         throw new PermanentError('invalid', `${objectUri(objectPath)}: ${TEMP_MARKER} marks temporary files`);
       }
@@ -257,6 +258,10 @@ export function fileStore(root: string, path: string, allowedRoots: readonly str
       }
     },
 
+    lock(objectPath: string): Promise<void> {
+      return Promise.reject(cannotLock(objectUri(objectPath)));
+    },
+
     async clearIncomplete(prefix: string): Promise<number> {
       checkFolder(prefix);
       try {
@@ -279,6 +284,13 @@ export function fileStore(root: string, path: string, allowedRoots: readonly str
     },
   };
 }
+
+/** A directory has no write-once lock bqbr could set (a WORM filesystem is configured outside it). */
+const cannotLock = (uri: string): PermanentError =>
+  new PermanentError(
+    'invalid',
+    `${uri}: a directory cannot hold a retention lock (write-once needs Cloud Storage, S3 or Azure)`,
+  );
 
 async function realRootsOf(roots: readonly string[]): Promise<string[]> {
   const real = await Promise.all(roots.map((r) => realpath(r).catch(() => undefined)));

@@ -1,13 +1,24 @@
 // Backups in Cloud Storage through the official client: uploads stream (resumable unless the object is
 // known to be small) with the client's MD5 validation, downloads are validated by the client too.
+// Write-once objects use Object Retention Lock (https://cloud.google.com/storage/docs/object-lock; the
+// bucket must be created with it enabled): Cloud Storage itself refuses their deletion and replacement
+// with 403 retentionPolicyNotMet, which this store turns into `retentionLocked` with the instant.
 import type { File, Storage } from '@google-cloud/storage';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { PermanentError } from '../errors.js';
 import { parseGcsUri } from '../storage-layout.js';
-import type { BackupStore, PutOptions, PutResult, StoredEntry } from './types.js';
+import type { BackupStore, ObjectRetention, PutOptions, PutResult, StoredEntry } from './types.js';
+import { retentionLocked } from './retention-lock.js';
 import { checkFolder, checkObjectPath, checkPrefix, comparePaths, rootPrefix } from './paths.js';
-import { httpStatusOf, retryable, shapeOfStatus, storeError, type ErrorShape } from './store-errors.js';
+import {
+  httpStatusOf,
+  permanent,
+  retryable,
+  shapeOfStatus,
+  storeError,
+  type ErrorShape,
+} from './store-errors.js';
 import { ExpectationCheck, MiB } from './streams.js';
 
 export interface GcsStoreOptions {
@@ -34,6 +45,19 @@ export function gcsStore(storage: Storage, uri: string, options: GcsStoreOptions
   const objectUri = (path: string): string => `gs://${location.bucket}/${root}${path}`;
   const fail = (err: unknown, action: string, path: string): Error =>
     storeError(err, `${action} ${objectUri(path)}`, gcsShape);
+  /** A refusal for retention, with the instant the object's metadata gives; other failures as `fail`. */
+  const refusal = async (err: unknown, action: 'delete' | 'overwrite', path: string): Promise<Error> => {
+    if (gcsShape(err)?.reason !== 'retentionLocked')
+      return fail(err, `${action === 'delete' ? 'deleting' : 'writing'}`, path);
+    const [metadata] = await bucket
+      .file(root + path)
+      .getMetadata()
+      .catch(() => [undefined]);
+    const retention = metadata && retentionOf(metadata);
+    return retention
+      ? retentionLocked(objectUri(path), retention, action)
+      : storeError(err, `${action} ${objectUri(path)}`, gcsShape);
+  };
 
   return {
     kind: 'gcs',
@@ -50,12 +74,13 @@ export function gcsStore(storage: Storage, uri: string, options: GcsStoreOptions
           ...(put?.contentType ? { contentType: put.contentType } : {}),
           // Cloud Storage checks it too before the object becomes visible.
           ...(put?.expectedMd5 ? { md5Hash: put.expectedMd5 } : {}),
+          ...(put?.retention ? { retention: gcsRetention(put.retention) } : {}),
         },
       });
       try {
         await pipeline(body, check, upload);
       } catch (err) {
-        throw fail(err, 'writing', path);
+        throw await refusal(err, 'overwrite', path);
       }
       return { bytes: check.tally.bytes, md5: check.tally.md5().toString('base64') };
     },
@@ -144,7 +169,16 @@ export function gcsStore(storage: Storage, uri: string, options: GcsStoreOptions
       try {
         await bucket.file(root + checkObjectPath(path)).delete({ ignoreNotFound: true });
       } catch (err) {
-        throw fail(err, 'deleting', path);
+        throw await refusal(err, 'delete', path);
+      }
+    },
+
+    async lock(path: string, retention: ObjectRetention): Promise<void> {
+      // objects.patch: extending (or setting) a retention needs no override, shortening would.
+      try {
+        await bucket.file(root + checkObjectPath(path)).setMetadata({ retention: gcsRetention(retention) });
+      } catch (err) {
+        throw fail(err, 'locking', path);
       }
     },
 
@@ -158,16 +192,35 @@ export function gcsStore(storage: Storage, uri: string, options: GcsStoreOptions
   };
 }
 
-function entry(
-  path: string,
-  metadata: { size?: string | number; md5Hash?: string; crc32c?: string },
-): StoredEntry {
+interface ObjectMetadata {
+  readonly size?: string | number;
+  readonly md5Hash?: string;
+  readonly crc32c?: string;
+  readonly retention?: { readonly mode?: string; readonly retainUntilTime?: string } | null;
+}
+
+function entry(path: string, metadata: ObjectMetadata): StoredEntry {
+  const retention = retentionOf(metadata);
   return {
     path,
     bytes: Number(metadata.size ?? 0),
     ...(metadata.md5Hash ? { md5: metadata.md5Hash } : {}),
     ...(metadata.crc32c ? { crc32c: metadata.crc32c } : {}),
+    ...(retention ? { retention } : {}),
   };
+}
+
+/** Cloud Storage's JSON API names S3's GOVERNANCE mode Unlocked and COMPLIANCE Locked (its XML API uses S3's). */
+const gcsRetention = (retention: ObjectRetention): { mode: string; retainUntilTime: string } => ({
+  mode: retention.mode === 'COMPLIANCE' ? 'Locked' : 'Unlocked',
+  retainUntilTime: retention.retainUntil,
+});
+
+function retentionOf(metadata: ObjectMetadata): ObjectRetention | undefined {
+  const until = metadata.retention?.retainUntilTime;
+  if (!until) return undefined;
+  const mode = metadata.retention?.mode === 'Locked' ? 'COMPLIANCE' : 'GOVERNANCE';
+  return { mode, retainUntil: new Date(until).toISOString() };
 }
 
 /** The client's own failures: a validation mismatch (the object was deleted) is worth another try. */
@@ -176,7 +229,19 @@ function gcsShape(err: unknown): ErrorShape | undefined {
   if (code === 'FILE_NO_UPLOAD' || code === 'FILE_NO_UPLOAD_DELETE' || code === 'CONTENT_DOWNLOAD_MISMATCH') {
     return retryable('checksumMismatch');
   }
+  const reasons = reasonsOf(err);
+  // 403 retentionPolicyNotMet: an object (or bucket) retention still holds.
+  if (reasons.includes('retentionPolicyNotMet')) return permanent('retentionLocked');
   // classifyError knows Cloud Storage's reasons; the status alone decides only when there is no reason.
-  const reasons = (err as { errors?: unknown } | null)?.errors;
-  return Array.isArray(reasons) && reasons.length > 0 ? undefined : shapeOfStatus(httpStatusOf(err));
+  return reasons.length > 0 ? undefined : shapeOfStatus(httpStatusOf(err));
+}
+
+/** `errors[].reason` of an ApiError (JSON calls), or of a GaxiosError's body (uploads). */
+function reasonsOf(err: unknown): string[] {
+  const e = (err ?? {}) as { errors?: unknown; response?: { data?: { error?: { errors?: unknown } } } };
+  return [e.errors, e.response?.data?.error?.errors].flatMap((list) =>
+    Array.isArray(list)
+      ? list.map((r) => (r as { reason?: unknown })?.reason).filter((r): r is string => typeof r === 'string')
+      : [],
+  );
 }

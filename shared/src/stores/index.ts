@@ -19,6 +19,7 @@ export {
 } from './azure.js';
 export { fileStore, fileRootsFrom, FILE_ROOTS_VARIABLE, TEMP_MARKER } from './file.js';
 export { destinationFromUri, S3_ENDPOINT_VARIABLE } from './uri.js';
+export { coversRetention, lockingStore, stillLocked } from './retention-lock.js';
 export {
   checkEndpoint,
   endpointAllowlist,

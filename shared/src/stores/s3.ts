@@ -2,11 +2,17 @@
 // MD5 of every part is known: each part is sent with Content-MD5 (S3 rejects a part that arrived
 // different) and its ETag is compared with it; the object is committed only when every part is in and
 // the caller's expectations hold. Credentials come only from the SDK's default provider chain.
+// Write-once objects use S3 Object Lock (the bucket must be created with ObjectLockEnabledForBucket):
+// the lock headers go with PutObject / CreateMultipartUpload, whose Content-MD5 S3 requires for them. S3
+// locks versions, not keys: a DELETE without a version id only stacks a delete marker on a locked
+// object, and a PUT stacks a new version. This store checks the lock (HeadObject) and refuses both, so a
+// prune or an overwrite never hides a locked backup (https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock.html).
 import type * as S3Sdk from '@aws-sdk/client-s3';
 import type { ListObjectsV2CommandOutput, S3Client, S3ClientConfig, StorageClass } from '@aws-sdk/client-s3';
 import type { Readable } from 'node:stream';
 import { PermanentError, RetryableError } from '../errors.js';
-import type { BackupStore, PutOptions, PutResult, StoredEntry } from './types.js';
+import type { BackupStore, ObjectRetention, PutOptions, PutResult, StoredEntry } from './types.js';
+import { refuseIfLocked } from './retention-lock.js';
 import { checkFolder, checkObjectPath, checkPrefix, comparePaths, rootPrefix } from './paths.js';
 import {
   httpStatusOf,
@@ -103,9 +109,12 @@ export function s3Store(options: S3StoreOptions): BackupStore {
       return { sdk, s3: new sdk.S3Client(config) };
     }));
 
-  const writeOptions = (contentType: string | undefined) => ({
+  const writeOptions = (contentType: string | undefined, retention: ObjectRetention | undefined) => ({
     Bucket,
     ...(contentType ? { ContentType: contentType } : {}),
+    ...(retention
+      ? { ObjectLockMode: retention.mode, ObjectLockRetainUntilDate: new Date(retention.retainUntil) }
+      : {}),
     ...(options.storageClass ? { StorageClass: options.storageClass as StorageClass } : {}),
     ...(options.serverSideEncryption ? { ServerSideEncryption: options.serverSideEncryption } : {}),
     ...(options.kmsKeyId ? { SSEKMSKeyId: options.kmsKeyId } : {}),
@@ -123,7 +132,7 @@ export function s3Store(options: S3StoreOptions): BackupStore {
     checkExpected(data.length, md5, put, objectUri(path));
     const response = await s3.send(
       new sdk.PutObjectCommand({
-        ...writeOptions(put?.contentType),
+        ...writeOptions(put?.contentType, put?.retention),
         Key: key,
         Body: data,
         ContentLength: data.length,
@@ -150,7 +159,7 @@ export function s3Store(options: S3StoreOptions): BackupStore {
   ): Promise<PutResult> {
     const { sdk, s3 } = await connect();
     const created = await s3.send(
-      new sdk.CreateMultipartUploadCommand({ ...writeOptions(put?.contentType), Key: key }),
+      new sdk.CreateMultipartUploadCommand({ ...writeOptions(put?.contentType, put?.retention), Key: key }),
     );
     const UploadId = created.UploadId;
     if (!UploadId) throw new RetryableError('backendError', `${objectUri(path)}: S3 returned no upload id`);
@@ -246,6 +255,19 @@ export function s3Store(options: S3StoreOptions): BackupStore {
     };
   };
 
+  /** The object's lock as HeadObject reports it; undefined when it has none or cannot be seen. */
+  async function lockOf(key: string): Promise<ObjectRetention | undefined> {
+    const { sdk, s3 } = await connect();
+    try {
+      return retentionOf(await s3.send(new sdk.HeadObjectCommand({ Bucket, Key: key })));
+    } catch (err) {
+      // Missing, or not visible without s3:ListBucket (a missing key then answers 403): nothing to keep.
+      const status = httpStatusOf(err);
+      if (status === 404 || status === 403) return undefined;
+      throw err;
+    }
+  }
+
   async function listPages<T>(
     prefix: string,
     delimiter: boolean,
@@ -277,6 +299,7 @@ export function s3Store(options: S3StoreOptions): BackupStore {
     async put(path: string, body: Readable, put?: PutOptions): Promise<PutResult> {
       const key = root + checkObjectPath(path);
       try {
+        refuseIfLocked(objectUri(path), await lockOf(key), 'overwrite');
         const cut = await firstParts(fixedParts(body, partSize));
         if (cut.single) return await putSingle(key, path, cut.single, put);
         return await putMultipart(key, path, cut.parts!, put);
@@ -304,7 +327,13 @@ export function s3Store(options: S3StoreOptions): BackupStore {
         const { sdk, s3 } = await connect();
         const response = await s3.send(new sdk.HeadObjectCommand({ Bucket, Key: key }));
         const content = contentOf(response);
-        return { path, bytes: content.bytes ?? 0, ...(content.md5 ? { md5: content.md5 } : {}) };
+        const retention = retentionOf(response);
+        return {
+          path,
+          bytes: content.bytes ?? 0,
+          ...(content.md5 ? { md5: content.md5 } : {}),
+          ...(retention ? { retention } : {}),
+        };
       } catch (err) {
         if (httpStatusOf(err) === 404) return undefined;
         throw fail(err, 'reading the metadata of', path);
@@ -339,11 +368,28 @@ export function s3Store(options: S3StoreOptions): BackupStore {
     async delete(path: string): Promise<void> {
       const key = root + checkObjectPath(path);
       try {
+        refuseIfLocked(objectUri(path), await lockOf(key), 'delete');
         const { sdk, s3 } = await connect();
         await s3.send(new sdk.DeleteObjectCommand({ Bucket, Key: key }));
       } catch (err) {
         if (httpStatusOf(err) === 404) return;
         throw fail(err, 'deleting', path);
+      }
+    },
+
+    async lock(path: string, retention: ObjectRetention): Promise<void> {
+      const key = root + checkObjectPath(path);
+      try {
+        const { sdk, s3 } = await connect();
+        await s3.send(
+          new sdk.PutObjectRetentionCommand({
+            Bucket,
+            Key: key,
+            Retention: { Mode: retention.mode, RetainUntilDate: new Date(retention.retainUntil) },
+          }),
+        );
+      } catch (err) {
+        throw fail(err, 'locking', path);
       }
     },
 
@@ -408,6 +454,20 @@ async function firstParts(
     }
   };
   return { parts: all() };
+}
+
+/** HeadObject's lock headers (x-amz-object-lock-mode, x-amz-object-lock-retain-until-date). */
+function retentionOf(response: {
+  ObjectLockMode?: string;
+  ObjectLockRetainUntilDate?: Date;
+}): ObjectRetention | undefined {
+  const until = response.ObjectLockRetainUntilDate;
+  if (
+    until === undefined ||
+    (response.ObjectLockMode !== 'GOVERNANCE' && response.ObjectLockMode !== 'COMPLIANCE')
+  )
+    return undefined;
+  return { mode: response.ObjectLockMode, retainUntil: until.toISOString() };
 }
 
 const unquote = (etag: string | undefined): string => (etag ?? '').replace(/"/g, '').toLowerCase();

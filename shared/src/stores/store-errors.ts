@@ -57,7 +57,11 @@ export function storeError(
 function describe(err: unknown): string {
   if (typeof err !== 'object' || err === null) return String(err);
   const e = err as Record<string, unknown>;
-  const message = typeof e.message === 'string' ? (e.message.split('\n')[0] ?? '') : '';
+  // A GaxiosError's own message is only "Request failed with status code N"; the service's is in the body.
+  const served = (e.response as { data?: { error?: { message?: unknown } } } | undefined)?.data?.error
+    ?.message;
+  const text = typeof served === 'string' ? served : e.message;
+  const message = typeof text === 'string' ? (text.split('\n')[0] ?? '') : '';
   const code = typeof e.code === 'string' ? e.code : typeof e.name === 'string' ? e.name : undefined;
   const status = httpStatusOf(err);
   const tags = [code, status === undefined ? undefined : `HTTP ${status}`].filter(

@@ -14,6 +14,17 @@ export interface StoredEntry {
   readonly md5?: string;
   /** CRC32C of the content (base64, big-endian), when the store keeps one: Cloud Storage, for every object. */
   readonly crc32c?: string;
+  /**
+   * A retention lock on the object (S3 Object Lock, Cloud Storage object retention, Azure immutability
+   * policy): it can be neither deleted nor overwritten before `retainUntil` (ISO). Only `stat` reports it.
+   */
+  readonly retention?: ObjectRetention;
+}
+
+/** A write-once lock: GOVERNANCE can be lifted by whoever may bypass it, COMPLIANCE by nobody. */
+export interface ObjectRetention {
+  readonly mode: 'GOVERNANCE' | 'COMPLIANCE';
+  readonly retainUntil: string;
 }
 
 export interface PutResult {
@@ -28,6 +39,8 @@ export interface PutOptions {
   readonly expectedBytes?: number;
   /** The MD5 (base64) the caller expects; a different digest fails the put (nothing is left visible). */
   readonly expectedMd5?: string;
+  /** Locks the object as it is written: it can be neither deleted nor overwritten until then. */
+  readonly retention?: ObjectRetention;
 }
 
 export interface BackupStore {
@@ -51,8 +64,17 @@ export interface BackupStore {
   list(prefix: string): Promise<StoredEntry[]>;
   /** The immediate sub-folders of `prefix` (which ends with '/'), as full paths ending with '/'. */
   listFolders(prefix: string): Promise<string[]>;
-  /** Deletes the object; a missing one is fine. */
+  /**
+   * Deletes the object; a missing one is fine. An object under a retention lock is not deleted: a
+   * PermanentError with reason `retentionLocked` naming the instant it ends.
+   */
   delete(path: string): Promise<void>;
+  /**
+   * Puts an existing object under a retention lock (or extends the one it has): for objects another
+   * writer made, such as BigQuery's extract files in Cloud Storage. A lock is never shortened here.
+   * All four stores have it (a directory refuses it); optional only for hand-written fakes.
+   */
+  lock?(path: string, retention: ObjectRetention): Promise<void>;
   /**
    * Removes what interrupted puts left in the folder `prefix` (ends with '/'): S3's incomplete multipart
    * uploads, a filesystem's temporary files. Returns how many it removed. Cloud Storage's resumable

@@ -1,9 +1,10 @@
 import { conditionNotMet, invalid, required } from './errors.js';
 import type { RequestContext } from './http.js';
-import { readJsonObject, sendEmpty, sendJson } from './http.js';
+import { queryFlag, readJsonObject, sendEmpty, sendJson } from './http.js';
 import type { StoredBucket } from './object-store.js';
 import { parseInteger } from './preconditions.js';
 import { bucketResource } from './resources.js';
+import { OBJECT_RETENTION_ENABLED, retentionEnabled } from './retention.js';
 
 const BUCKET_NAME = /^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/;
 const DEFAULT_PAGE_SIZE = 1000;
@@ -25,6 +26,8 @@ const READ_ONLY_FIELDS = new Set([
   'owner',
   'acl',
   'defaultObjectAcl',
+  // Set only at creation, by the enableObjectRetention parameter.
+  'objectRetention',
 ]);
 
 export async function insertBucket(ctx: RequestContext): Promise<void> {
@@ -42,7 +45,10 @@ export async function insertBucket(ctx: RequestContext): Promise<void> {
     storageClass: stringField(body, 'storageClass') ?? 'STANDARD',
     metageneration: 1,
     labels: mergeLabels({}, body['labels']),
-    extra: extraFields(body, {}),
+    extra: {
+      ...extraFields(body, {}),
+      ...(queryFlag(ctx.query, 'enableObjectRetention') ? { objectRetention: OBJECT_RETENTION_ENABLED } : {}),
+    },
     timeCreated: now,
     updated: now,
   });
@@ -88,7 +94,11 @@ export async function updateBucket(
       ...current,
       storageClass: stringField(body, 'storageClass') ?? current.storageClass,
       labels: mergeLabels(mode === 'merge' ? (current.labels ?? {}) : {}, body['labels']),
-      extra: extraFields(body, mode === 'merge' ? (current.extra ?? {}) : {}),
+      extra: {
+        ...extraFields(body, mode === 'merge' ? (current.extra ?? {}) : {}),
+        // Read-only once set: an update that replaces the other fields keeps it.
+        ...(retentionEnabled(current) ? { objectRetention: OBJECT_RETENTION_ENABLED } : {}),
+      },
       metageneration: current.metageneration + 1,
       updated: new Date().toISOString(),
     };

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { conflict, noSuchBucket, noSuchObject } from './errors.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { ObjectIndex } from './object-index.js';
+import type { ObjectRetention } from './retention.js';
 
 /** What is persisted per object (`<hash>.json`); the API resource is derived from it. */
 export interface StoredObject {
@@ -24,6 +25,8 @@ export interface StoredObject {
   readonly customTime?: string;
   readonly storageClass: string;
   readonly metadata?: Readonly<Record<string, string>>;
+  /** Object Retention Lock: neither deleted nor replaced before `retainUntilTime` (retention.ts). */
+  readonly retention?: ObjectRetention;
   readonly timeCreated: string;
   readonly updated: string;
 }

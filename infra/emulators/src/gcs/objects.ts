@@ -15,6 +15,7 @@ import {
 } from './preconditions.js';
 import type { Preconditions } from './preconditions.js';
 import { applyObjectMetadata, decodeObjectMetadata, objectResource } from './resources.js';
+import { changedRetention, checkNewRetention, checkNotRetained } from './retention.js';
 
 const DEFAULT_PAGE_SIZE = 1000;
 const MAX_COMPOSE_SOURCES = 32;
@@ -74,12 +75,16 @@ export async function updateObjectMetadata(
 ): Promise<void> {
   const input = decodeObjectMetadata(await readJsonObject(ctx.req));
   const preconditions = readPreconditions(ctx.query);
+  const bucketMeta = ctx.store.getBucket(bucket);
+  const override = queryFlag(ctx.query, 'overrideUnlockedRetention');
   const object = await ctx.store.updateObject(bucket, name, (current) => {
     checkGeneration(ctx.query, current);
     checkWritePreconditions(current, preconditions);
+    const retention = changedRetention(bucketMeta, current.retention, input.retention, mode, override);
     return {
       ...withoutSettable(current),
       ...applyObjectMetadata(current, input, mode),
+      ...(retention ? { retention } : {}),
       metageneration: current.metageneration + 1,
       updated: new Date().toISOString(),
     };
@@ -92,6 +97,7 @@ export async function deleteObject(ctx: RequestContext, bucket: string, name: st
   await ctx.store.deleteObject(bucket, name, (current) => {
     checkGeneration(ctx.query, current);
     checkWritePreconditions(current, preconditions);
+    checkNotRetained(current);
   });
   sendEmpty(ctx.res, 204);
 }
@@ -111,6 +117,7 @@ export async function copyObject(
   const sourcePreconditions = readPreconditions(ctx.query, 'ifSource');
   const sourceGeneration = ctx.query.get('sourceGeneration');
   const destBucket = ctx.store.getBucket(destination.bucket);
+  checkNewRetention(destBucket, input.retention);
   checkSource(ctx.store.getObject(source.bucket, source.name), sourceGeneration, sourcePreconditions);
   checkWritePreconditions(
     ctx.store.objects(destination.bucket).get(destination.name),
@@ -121,9 +128,12 @@ export async function copyObject(
     checkSource(src, sourceGeneration, sourcePreconditions);
     const object = await ctx.store.commitObject(destination.bucket, destination.name, tempPath, (current) => {
       checkWritePreconditions(current, destinationPreconditions);
+      checkNotRetained(current);
       const now = new Date().toISOString();
       return {
         ...withoutSettable(src),
+        // A copy carries only the retention its request gives.
+        ...(input.retention ? { retention: input.retention } : {}),
         ...applyObjectMetadata({ ...src, storageClass: destBucket.storageClass }, input, 'merge'),
         bucket: destination.bucket,
         name: destination.name,
@@ -174,6 +184,7 @@ export async function composeObject(ctx: RequestContext, bucket: string, name: s
   const preconditions = readPreconditions(ctx.query);
   const destBucket = ctx.store.getBucket(bucket);
   checkWritePreconditions(ctx.store.objects(bucket).get(name), preconditions);
+  checkNewRetention(destBucket, input.retention);
 
   const tempPath = ctx.store.tempPath();
   // Composite objects carry no MD5 in GCS; only CRC32C is computed over the concatenation.
@@ -208,8 +219,10 @@ export async function composeObject(ctx: RequestContext, bucket: string, name: s
     const hashes = hasher.result();
     const object = await ctx.store.commitObject(bucket, name, tempPath, (current) => {
       checkWritePreconditions(current, preconditions);
+      checkNotRetained(current);
       const now = new Date().toISOString();
       return {
+        ...(input.retention ? { retention: input.retention } : {}),
         ...applyObjectMetadata(
           { contentType: 'application/octet-stream', storageClass: destBucket.storageClass },
           input,
@@ -264,7 +277,9 @@ function decodeComposeSources(value: unknown): ComposeSource[] {
 }
 
 /** The object without its settable fields, so a replace does not keep cleared ones. */
-function withoutSettable(o: StoredObject): Omit<StoredObject, keyof ReturnType<typeof applyObjectMetadata>> {
+function withoutSettable(
+  o: StoredObject,
+): Omit<StoredObject, keyof ReturnType<typeof applyObjectMetadata> | 'retention'> {
   const {
     contentType: _contentType,
     contentEncoding: _contentEncoding,
@@ -274,6 +289,7 @@ function withoutSettable(o: StoredObject): Omit<StoredObject, keyof ReturnType<t
     customTime: _customTime,
     storageClass: _storageClass,
     metadata: _metadata,
+    retention: _retention,
     ...rest
   } = o;
   return rest;

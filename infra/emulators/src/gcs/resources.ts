@@ -1,5 +1,6 @@
 import { invalid } from './errors.js';
 import type { StoredBucket, StoredObject } from './object-store.js';
+import { decodeRetention, type ObjectRetention } from './retention.js';
 
 /** Object fields a client may set on upload, patch, update, copy and compose. `null` clears (patch). */
 export interface ObjectMetadataInput {
@@ -11,6 +12,8 @@ export interface ObjectMetadataInput {
   readonly customTime?: string | null;
   readonly storageClass?: string | null;
   readonly metadata?: Readonly<Record<string, string | null>> | null;
+  /** Object Retention Lock; `null` clears (retention.ts says who may). */
+  readonly retention?: ObjectRetention | null;
   /** Checksums the client asserts for the uploaded bytes. */
   readonly md5Hash?: string;
   readonly crc32c?: string;
@@ -41,6 +44,8 @@ export function decodeObjectMetadata(body: Readonly<Record<string, unknown>>): O
     if (typeof value !== 'string') throw invalid(`Invalid value for field '${field}'.`);
     out[field] = value;
   }
+  const retention = decodeRetention(body['retention']);
+  if (retention !== undefined) out['retention'] = retention;
   const metadata = body['metadata'];
   if (metadata === null) out['metadata'] = null;
   else if (metadata !== undefined) {
@@ -140,6 +145,7 @@ export function objectResource(o: StoredObject, baseUrl: string): Record<string,
     updated: o.updated,
     timeStorageClassUpdated: o.timeCreated,
     metadata: o.metadata,
+    retention: o.retention,
   });
 }
 

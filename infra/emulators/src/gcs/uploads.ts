@@ -12,6 +12,7 @@ import { checkWritePreconditions, readPreconditions } from './preconditions.js';
 import type { ObjectMetadataInput } from './resources.js';
 import { applyObjectMetadata, decodeObjectMetadata, objectResource } from './resources.js';
 import type { UploadSession, UploadSessions } from './upload-sessions.js';
+import { checkNewRetention, checkNotRetained } from './retention.js';
 
 /** `POST /upload/storage/v1/b/{bucket}/o`: a media, multipart or resumable-session-start upload. */
 export async function handleUploadStart(
@@ -107,8 +108,10 @@ async function commitUpload(
 ): Promise<StoredObject> {
   verifyClientHashes(hashes, target.metadata, googHash);
   const bucket = ctx.store.getBucket(target.bucket);
+  checkNewRetention(bucket, target.metadata.retention);
   return ctx.store.commitObject(target.bucket, target.name, dataPath, (current) => {
     checkWritePreconditions(current, target.preconditions);
+    checkNotRetained(current);
     const now = new Date().toISOString();
     const fields = applyObjectMetadata(
       { contentType: target.contentType ?? 'application/octet-stream', storageClass: bucket.storageClass },
@@ -124,6 +127,7 @@ async function commitUpload(
       size: hashes.size,
       crc32c: hashes.crc32c,
       ...(hashes.md5Hash ? { md5Hash: hashes.md5Hash } : {}),
+      ...(target.metadata.retention ? { retention: target.metadata.retention } : {}),
       timeCreated: now,
       updated: now,
     };
@@ -166,6 +170,8 @@ async function startResumableUpload(
   const preconditions = readPreconditions(ctx.query);
   // Checked now to fail fast, and again at finalization, when it decides.
   checkWritePreconditions(ctx.store.objects(bucket).get(name), preconditions);
+  checkNewRetention(ctx.store.getBucket(bucket), metadata.retention);
+  checkNotRetained(ctx.store.objects(bucket).get(name));
   const contentType = ctx.req.headers['x-upload-content-type'];
   const session = await sessions.create({
     bucket,

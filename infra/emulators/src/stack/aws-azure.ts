@@ -36,7 +36,7 @@ function packageBin(pkg: string, bin: string): string {
 
 /**
  * s3rver with the patches of `s3rver-server.cjs` (complete delimiter listings that page like S3's,
- * AbortMultipartUpload, ListMultipartUploads). The script sits in `src/stack/` and is found from here
+ * AbortMultipartUpload, ListMultipartUploads, Object Lock). The script sits in `src/stack/` and is found from here
  * whether this module runs from `src/` or from `dist/`.
  */
 export const S3RVER_SCRIPT = fileURLToPath(new URL('../../src/stack/s3rver-server.cjs', import.meta.url));
@@ -60,11 +60,19 @@ export function s3rverCommand(host: string, port: number, directory: string): La
   };
 }
 
+/**
+ * Azurite's blob service with the version-level immutability policies of `azurite-server.cjs`, which
+ * runs Azurite's own `azurite-blob` in its process.
+ */
+export const AZURITE_SCRIPT = fileURLToPath(new URL('../../src/stack/azurite-server.cjs', import.meta.url));
+
 export function azuriteBlobCommand(host: string, port: number, location: string): LaunchCommand {
+  // Resolving the program first turns a missing install into a setup error that says what to do.
+  packageBin('azurite', 'azurite-blob');
   return {
     command: process.execPath,
     args: [
-      packageBin('azurite', 'azurite-blob'),
+      AZURITE_SCRIPT,
       '--blobHost',
       host,
       '--blobPort',

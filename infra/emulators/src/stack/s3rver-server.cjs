@@ -4,6 +4,15 @@
 //   and common prefixes, and the next page starts after the last of either.
 // - AbortMultipartUpload and ListMultipartUploads (with Prefix), on s3rver's own folder of uploads in
 //   progress (`<bucket>/._S3rver_uploads/<uploadId>/key`).
+// - Object Lock: buckets created with `x-amz-bucket-object-lock-enabled: true` (GetObjectLockConfiguration
+//   answers for them), the lock headers of PutObject / CreateMultipartUpload (which need Content-MD5 or an
+//   x-amz-checksum header, as in S3) kept with the object and returned by HeadObject / GetObject, and
+//   Get/PutObjectRetention. s3rver keeps no versions, so where S3 stacks a new version or a delete marker
+//   on a locked object (and refuses only a DELETE that names the locked version), this stand-in refuses
+//   the overwrite and the DELETE of a locked key with AccessDenied: the locked bytes stay, as in S3, but
+//   S3 would answer 200/204. `x-amz-bypass-governance-retention: true` lifts a GOVERNANCE lock (S3 also
+//   asks for the s3:BypassGovernanceRetention permission, which s3rver has no notion of); DeleteObjects
+//   (the batch call) is not checked; the lock calls are answered before s3rver's signature check.
 // Usage: node --openssl-legacy-provider s3rver-server.cjs --directory DIR [--address HOST] [--port N]
 // (continuation tokens are DES-encrypted, which OpenSSL 3 offers only in its legacy provider).
 'use strict';
@@ -199,6 +208,198 @@ server.middleware.unshift(async (ctx, next) => {
     return;
   }
   await next();
+});
+
+// ---- Object Lock
+
+const LOCK_MODE = 'x-amz-object-lock-mode';
+const LOCK_UNTIL = 'x-amz-object-lock-retain-until-date';
+// Kept in the object's metadata file and sent back as headers, like its other system metadata.
+S3Object.ALLOWED_METADATA.push(LOCK_MODE, LOCK_UNTIL);
+
+/** The buckets created with Object Lock, in a file beside them (s3rver takes only folders for buckets). */
+const lockedBucketsFile = path.join(options.directory, '.bqbr-object-lock-buckets.json');
+const lockedBuckets = new Set(
+  fs.existsSync(lockedBucketsFile) ? JSON.parse(fs.readFileSync(lockedBucketsFile, 'utf8')) : [],
+);
+const saveLockedBuckets = () => fs.writeFileSync(lockedBucketsFile, JSON.stringify([...lockedBuckets]));
+
+const s3Error = (ctx, status, code, message) => {
+  ctx.status = status;
+  ctx.type = 'application/xml';
+  ctx.body = errorXml(code, message);
+};
+
+/** The current object's lock, or undefined (no object, no lock). */
+async function lockOf(bucket, key) {
+  const metadata = await server.store.getMetadata(bucket, key).catch((err) => {
+    if (err.code === 'ENOENT') return undefined;
+    throw err;
+  });
+  if (!metadata || !metadata[LOCK_MODE] || !metadata[LOCK_UNTIL]) return undefined;
+  return { mode: metadata[LOCK_MODE], until: metadata[LOCK_UNTIL], metadata };
+}
+
+const holds = (lock, ctx) =>
+  lock !== undefined &&
+  Date.parse(lock.until) > Date.now() &&
+  !(lock.mode === 'GOVERNANCE' && ctx.headers['x-amz-bypass-governance-retention'] === 'true');
+
+/** The lock a write asks for, checked as S3 checks it; an error answer was sent when it returns false. */
+function acceptsLockHeaders(ctx, bucket) {
+  const mode = ctx.headers[LOCK_MODE];
+  const until = ctx.headers[LOCK_UNTIL];
+  if (mode === undefined && until === undefined) return true;
+  if (!lockedBuckets.has(bucket)) {
+    s3Error(ctx, 400, 'InvalidRequest', 'Bucket is missing Object Lock Configuration');
+    return false;
+  }
+  if (mode === undefined || until === undefined) {
+    s3Error(
+      ctx,
+      400,
+      'InvalidArgument',
+      'x-amz-object-lock-retain-until-date and x-amz-object-lock-mode must both be supplied',
+    );
+    return false;
+  }
+  if (mode !== 'GOVERNANCE' && mode !== 'COMPLIANCE') {
+    s3Error(ctx, 400, 'InvalidArgument', 'Unknown wormMode directive.');
+    return false;
+  }
+  if (!(Date.parse(until) > Date.now())) {
+    s3Error(ctx, 400, 'InvalidArgument', 'The retain until date must be in the future!');
+    return false;
+  }
+  const checksummed = Object.keys(ctx.headers).some(
+    (h) => h === 'content-md5' || h.startsWith('x-amz-checksum-'),
+  );
+  if (ctx.method === 'PUT' && ctx.headers['x-amz-copy-source'] === undefined && !checksummed) {
+    s3Error(
+      ctx,
+      400,
+      'InvalidRequest',
+      'Content-MD5 OR x-amz-checksum- HTTP header is required for Put Object requests with Object Lock parameters',
+    );
+    return false;
+  }
+  return true;
+}
+
+const readBody = async (req) => {
+  const chunks = [];
+  for await (const chunk of req) chunks.push(chunk);
+  return Buffer.concat(chunks).toString('utf8');
+};
+const xmlField = (text, name) => (new RegExp(`<${name}>([^<]*)</${name}>`).exec(text) || [])[1];
+
+server.middleware.unshift(async (ctx, next) => {
+  const [, bucket = '', ...keyParts] = ctx.path.split('/');
+  const key = decodeURIComponent(keyParts.join('/'));
+  if (bucket === '') return next();
+  if (key === '') {
+    if (ctx.method === 'PUT' && ctx.querystring === '') {
+      const enable = ctx.headers['x-amz-bucket-object-lock-enabled'] === 'true';
+      await next();
+      if (ctx.status < 300 && enable) {
+        lockedBuckets.add(bucket);
+        saveLockedBuckets();
+      }
+      return;
+    }
+    if (ctx.method === 'DELETE' && ctx.querystring === '') {
+      await next();
+      if (ctx.status < 300 && lockedBuckets.delete(bucket)) saveLockedBuckets();
+      return;
+    }
+    if (ctx.method === 'GET' && ctx.query['object-lock'] !== undefined) {
+      if (!lockedBuckets.has(bucket)) {
+        s3Error(
+          ctx,
+          404,
+          'ObjectLockConfigurationNotFoundError',
+          'Object Lock configuration does not exist for this bucket',
+        );
+        return;
+      }
+      ctx.type = 'application/xml';
+      ctx.body =
+        '<?xml version="1.0" encoding="UTF-8"?><ObjectLockConfiguration><ObjectLockEnabled>Enabled</ObjectLockEnabled></ObjectLockConfiguration>';
+      return;
+    }
+    return next();
+  }
+  if (ctx.query.retention !== undefined) {
+    const lock = await lockOf(bucket, key);
+    if (ctx.method === 'GET') {
+      if (!lock) {
+        s3Error(
+          ctx,
+          404,
+          'NoSuchObjectLockConfiguration',
+          'The specified object does not have a ObjectLock configuration',
+        );
+        return;
+      }
+      ctx.type = 'application/xml';
+      ctx.body = `<?xml version="1.0" encoding="UTF-8"?><Retention><Mode>${lock.mode}</Mode><RetainUntilDate>${lock.until}</RetainUntilDate></Retention>`;
+      return;
+    }
+    if (ctx.method === 'PUT') {
+      const body = await readBody(ctx.req);
+      const mode = xmlField(body, 'Mode');
+      const until = xmlField(body, 'RetainUntilDate');
+      const metadata = await server.store.getMetadata(bucket, key).catch(() => undefined);
+      if (!metadata) {
+        s3Error(ctx, 404, 'NoSuchKey', 'The specified key does not exist.');
+        return;
+      }
+      if (!lockedBuckets.has(bucket)) {
+        s3Error(ctx, 400, 'InvalidRequest', 'Bucket is missing Object Lock Configuration');
+        return;
+      }
+      if ((mode !== 'GOVERNANCE' && mode !== 'COMPLIANCE') || !(Date.parse(until) > Date.now())) {
+        s3Error(
+          ctx,
+          400,
+          'InvalidArgument',
+          'A retention needs a mode and a retain until date in the future',
+        );
+        return;
+      }
+      // A lock in force is only extended: shortening it, or turning COMPLIANCE into GOVERNANCE, is refused.
+      const weakens =
+        lock !== undefined &&
+        (Date.parse(until) < Date.parse(lock.until) || (lock.mode === 'COMPLIANCE' && mode !== 'COMPLIANCE'));
+      if (weakens && holds(lock, ctx)) {
+        s3Error(ctx, 403, 'AccessDenied', 'Access Denied because object protected by object lock.');
+        return;
+      }
+      await server.store.putMetadata(bucket, key, {
+        ...metadata,
+        [LOCK_MODE]: mode,
+        [LOCK_UNTIL]: new Date(until).toISOString(),
+      });
+      ctx.status = 200;
+      ctx.body = '';
+      return;
+    }
+  }
+  const writes =
+    (ctx.method === 'PUT' && ctx.query.partNumber === undefined) ||
+    (ctx.method === 'POST' && (ctx.query.uploads !== undefined || ctx.query.uploadId !== undefined));
+  if (writes || (ctx.method === 'DELETE' && ctx.query.uploadId === undefined)) {
+    if (writes && !acceptsLockHeaders(ctx, bucket)) return;
+    // Starting a multipart upload writes nothing yet; completing it does.
+    if (
+      !(ctx.method === 'POST' && ctx.query.uploads !== undefined) &&
+      holds(await lockOf(bucket, key), ctx)
+    ) {
+      s3Error(ctx, 403, 'AccessDenied', 'Access Denied because object protected by object lock.');
+      return;
+    }
+  }
+  return next();
 });
 
 server.run().then(
