@@ -6,6 +6,7 @@ import {
   createClients,
   createStore,
   ensureTopology,
+  keptStores,
   startPullSubscriber,
   type PullSubscriber,
   type Env,
@@ -29,6 +30,8 @@ import { bigQueryCatalog } from './kinds/backup/catalog.js';
 import { bigQueryTargetDatasets } from './kinds/restore/bigquery-target-datasets.js';
 import { createRestoreKind } from './kinds/restore/restore-kind.js';
 import { storeBackupSource } from './kinds/restore/store-backup-source.js';
+import { createPruneKind } from './kinds/prune/prune-kind.js';
+import { createVerifyKind } from './kinds/verify/verify-kind.js';
 import { createOperationsApi } from './operations-api.js';
 
 function publisher(pubsub: PubSub, topic: string, maxMessages: number): Publisher {
@@ -95,6 +98,16 @@ export async function startDispatcher(
       datasets: bigQueryTargetDatasets(clients.bigquery),
       endpoints: config.endpoints,
       ...staging,
+    }),
+    prune: createPruneKind({
+      store,
+      stores: keptStores((where) => createStore(where, { storage: clients.storage, env }), 16),
+      endpoints: config.endpoints,
+    }),
+    verify: createVerifyKind({
+      store,
+      backups: storeBackupSource((where) => createStore(where, { storage: clients.storage, env })),
+      endpoints: config.endpoints,
     }),
   };
   const engine = createOperationEngine({

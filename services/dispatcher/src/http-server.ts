@@ -9,6 +9,7 @@ import {
   readHttpBody,
   type Authenticator,
   type Logger,
+  type RequestKind,
 } from '@bqbr/shared';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { deliver } from './deliver.js';
@@ -92,13 +93,13 @@ export function createHttpServer(deps: HttpServerDeps): Server {
         ? { status: 204, body: undefined }
         : errorBody(503, 'not processed; retry later');
     }
-    const submit = /^\/api\/v1\/(backup|restore)$/.exec(path);
+    const submit = /^\/api\/v1\/(backup|restore|prune|verify)$/.exec(path);
     if (submit) {
       if (method !== 'POST') return errorBody(405, `${path} takes POST`);
       try {
         // A body over the request size limit is refused (413) before the rest of it is read.
         return await deps.api.submit(
-          submit[1] as 'backup' | 'restore',
+          submit[1] as RequestKind,
           parseJsonBody(await readHttpBody(req, REQUEST_LIMITS.maxBytes)),
         );
       } catch (err) {

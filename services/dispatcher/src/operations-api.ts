@@ -6,6 +6,7 @@ import {
   decode,
   decodeRequest,
   type DecodedRequest,
+  type RequestKind,
   type ListOperationsQuery,
   type Logger,
   type OperationDoc,
@@ -32,7 +33,7 @@ export interface OperationsApiDeps {
 }
 
 export interface OperationsApi {
-  submit(kind: 'backup' | 'restore', body: unknown): Promise<ApiResponse>;
+  submit(kind: RequestKind, body: unknown): Promise<ApiResponse>;
   getOperation(operationId: string): Promise<ApiResponse>;
   listOperations(query: URLSearchParams): Promise<ApiResponse>;
 }
@@ -84,7 +85,7 @@ const ListQuery = t.partial({
       null
     >,
   ),
-  kind: t.keyof({ backup: null, restore: null }),
+  kind: t.keyof({ backup: null, restore: null, prune: null, verify: null }),
   projectId: t.string,
   limit: t.string,
   before: t.string,

@@ -3,9 +3,11 @@
 // nesting are checked before anything parses or decodes it (request-limits.ts).
 import {
   OperationId,
+  REQUEST_KINDS,
   ValidationError,
   decodeRequest,
   type DecodedRequest,
+  type RequestKind,
   type ReceivedMessage,
 } from '@bqbr/shared';
 import { notStoredRequest } from './engine/operation-doc.js';
@@ -16,7 +18,7 @@ import { parseRequestJson, tooLarge, type RequestTooLarge } from './request-limi
 export interface RequestEnvelope {
   /** The operation it starts or continues: attribute or body `operationId`, else the message id. */
   readonly operationId: string;
-  readonly kind: 'backup' | 'restore';
+  readonly kind: RequestKind;
   readonly projectId: string;
   /** The body as parsed, to keep on a refused request's operation; a note of its size when it cannot be kept. */
   readonly body: unknown;
@@ -44,8 +46,9 @@ export function readRequest(
   const candidate = attributeId ?? bodyId;
   const operationId = candidate !== undefined && isValidId(candidate) ? candidate : message.messageId;
   const kindHint = message.attributes.kind ?? fields.kind;
-  const kind =
-    kindHint === 'restore' || (kindHint === undefined && fields.restoreStorage !== undefined)
+  const kind: RequestKind = REQUEST_KINDS.includes(kindHint as RequestKind)
+    ? (kindHint as RequestKind)
+    : kindHint === undefined && fields.restoreStorage !== undefined
       ? 'restore'
       : 'backup';
   const bigQuery = isRecord(fields.bigQuery) ? fields.bigQuery : {};

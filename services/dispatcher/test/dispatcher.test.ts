@@ -83,7 +83,7 @@ describe('dispatcher against the local stack', function () {
         const task = decode(TaskMessage, JSON.parse(message.data.toString('utf8')), 'task');
         const key = `${task.operationId}/${task.taskId}`;
         deliveries.set(key, (deliveries.get(key) ?? 0) + 1);
-        const outcome = outcomes.get(task.spec.source.tableId);
+        const outcome = outcomes.get((task.spec as { source: { tableId: string } }).source.tableId);
         if (outcome === 'HOLD') {
           await store.transitionTask(task.operationId, task.taskId, ['PENDING'], 'RUNNING');
           message.ack();

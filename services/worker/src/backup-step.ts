@@ -2,14 +2,20 @@
 // into the landing folder, wait within a budget, carry the files to the table's home (nothing to carry for
 // a Cloud Storage home, whose table folder is the landing folder), write `_table.json` there last, clear
 // the landing folder and mark the task. Every step is idempotent, so a redelivered message finds the
-// state and does no more work.
+// state and does no more work. A write-once backup (`spec.writeOnce`) locks every object it leaves at home:
+// puts there carry the lock, and files BigQuery wrote into a Cloud Storage home are locked after the job.
 import {
   PermanentError,
   TableManifest,
+  coversRetention,
   dataFilesPattern,
   decode,
   extractJobId,
+  lockingStore,
+  stillLocked,
+  type BackupFileEntry,
   type BackupTaskSpec,
+  type ObjectRetention,
   type FieldSchema,
   type TableRef,
   type TaskDoc,
@@ -98,8 +104,9 @@ async function exportTable(run: StepRun<BackupStepDeps, BackupTaskSpec>): Promis
   const { source } = spec;
   const name = `${source.projectId}:${source.datasetId}.${source.tableId}`;
   const now = deps.now ?? (() => new Date());
-  const home = openTableHome(spec, deps.stores);
-  const landing = openLandingFolder(home, spec.landingFolder, deps, ctx);
+  const stores = spec.writeOnce ? lockedAtHome(deps.stores, spec, spec.writeOnce) : deps.stores;
+  const home = openTableHome(spec, stores);
+  const landing = openLandingFolder(home, spec.landingFolder, { ...deps, stores }, ctx);
   const { manifestUri } = home;
 
   // A redelivery after the manifest was written: only clearing the landing folder may be left to do.
@@ -123,7 +130,7 @@ async function exportTable(run: StepRun<BackupStepDeps, BackupTaskSpec>): Promis
       files: [],
       createdAt: now(),
     });
-    const manifestMd5 = await home.writeManifest(manifest);
+    const manifestMd5 = await writeManifest(home, manifest, spec);
     return finish('SKIPPED', {
       note,
       manifestUri,
@@ -145,6 +152,8 @@ async function exportTable(run: StepRun<BackupStepDeps, BackupTaskSpec>): Promis
   }
 
   const jobId = extractJobId(message.operationId, message.taskId, task.jobAttempt);
+  // Before this task's first job, as below: a write-once backup already in the folder stays as it is.
+  if (task.jobIds.length === 0) await refuseLockedFolder(home, spec);
   if (task.jobIds.length === 0 && spec.overwrite === false) {
     // Only before this task's first job: files written by our own earlier attempt are not "existing".
     const existing = (await home.dataFiles()).length;
@@ -169,6 +178,7 @@ async function exportTable(run: StepRun<BackupStepDeps, BackupTaskSpec>): Promis
   // Every file is carried to the home and checked there first (already there for Cloud Storage).
   const files = await landing.carryOut(written);
   if (files === undefined) return continueLater(run, 'files still to carry to the destination');
+  if (spec.writeOnce) await lockFiles(home, files, spec.writeOnce);
   const numRows = await deps.tables.rowsAt(source, spec.snapshotMillis);
   const manifest = buildTableManifest({
     operationId: message.operationId,
@@ -180,7 +190,7 @@ async function exportTable(run: StepRun<BackupStepDeps, BackupTaskSpec>): Promis
     createdAt: now(),
   });
   // The manifest goes last: it never points at a file that is not whole at home.
-  const manifestMd5 = await home.writeManifest(manifest);
+  const manifestMd5 = await writeManifest(home, manifest, spec);
   await clearAfterManifest(home, landing, ctx);
   return finish('SUCCEEDED', succeeded(manifest, manifestUri, manifestMd5));
 }
@@ -222,6 +232,68 @@ async function clearAfterManifest(home: TableHome, landing: LandingFolder, ctx: 
   const cleared = await home.clearIncomplete();
   if (cleared > 0) ctx.logger.info('cleared what interrupted uploads left at the destination', { cleared });
 }
+
+/** The stores, with every put to the task's home locked (the landing folder in Cloud Storage is not). */
+function lockedAtHome(stores: StoreFactory, spec: BackupTaskSpec, lock: ObjectRetention): StoreFactory {
+  return (where) => (where === spec.home ? lockingStore(stores(where), lock) : stores(where));
+}
+
+/**
+ * A table folder holding an object under a retention lock (an earlier write-once backup) is not written
+ * into at all, whatever `exportOptions.overwrite` says: the task fails before its job, naming the instant.
+ */
+async function refuseLockedFolder(home: TableHome, spec: BackupTaskSpec): Promise<void> {
+  for (const path of (await home.objects()).keys()) {
+    const retention = (await home.store.stat(path))?.retention;
+    if (retention !== undefined && stillLocked(retention)) {
+      throw new PermanentError(
+        'retentionLocked',
+        `${spec.tableFolder} holds a write-once backup locked until ${retention.retainUntil} ` +
+          `(${home.store.uri(path)}, ${retention.mode}): it cannot be overwritten before then`,
+      );
+    }
+  }
+}
+
+/** Files BigQuery wrote into a Cloud Storage home get the lock now; those a put locked already are left. */
+async function lockFiles(
+  home: TableHome,
+  files: readonly BackupFileEntry[],
+  lock: ObjectRetention,
+): Promise<void> {
+  const { store } = home;
+  if (store.lock === undefined)
+    throw new PermanentError('invalid', `${store.uri(home.folder)}: this store cannot lock objects`);
+  for (const file of files) {
+    const path = `${home.folder}${file.name}`;
+    if (!coversRetention((await store.stat(path))?.retention, lock)) await store.lock(path, lock);
+  }
+}
+
+/**
+ * Writes `_table.json`; a write-once backup's own manifest found there (a redelivery after it was
+ * written) is kept as it is, locked, and its MD5 returned: it cannot be replaced, and need not be.
+ */
+async function writeManifest(
+  home: TableHome,
+  manifest: TableManifest,
+  spec: BackupTaskSpec,
+): Promise<string> {
+  if (spec.writeOnce) {
+    const bytes = await home.read(home.manifestPath);
+    if (bytes !== undefined && manifestOf(bytes)?.operationId === manifest.operationId)
+      return md5Base64(bytes);
+  }
+  return home.writeManifest(manifest);
+}
+
+const manifestOf = (bytes: Buffer): TableManifest | undefined => {
+  try {
+    return decode(TableManifest, JSON.parse(bytes.toString('utf8')), '_table.json');
+  } catch {
+    return undefined;
+  }
+};
 
 /** The task's figures from its manifest. */
 function succeeded(manifest: TableManifest, manifestUri: string, manifestMd5: string): Partial<TaskDoc> {

@@ -9,16 +9,37 @@ import {
   type ReceivedMessage,
 } from '@bqbr/shared';
 import { runBackupStep, type BackupStepDeps } from './backup-step.js';
+import { runPruneStep, type PruneStepDeps } from './prune-step.js';
 import type { RestoreStepDeps } from './restore-deps.js';
 import { runRestoreStep } from './restore-step.js';
+import type { StepContext } from './step-deps.js';
+import type { StepOutcome } from './task-step.js';
+import { runVerifyStep, type VerifyStepDeps } from './verify-step.js';
 
 export type { Disposition } from '@bqbr/shared';
 
 export interface HandlerContext {
   readonly logger: Logger;
   readonly signal: AbortSignal;
-  readonly deps: BackupStepDeps & RestoreStepDeps;
+  readonly deps: WorkerStepDeps;
 }
+
+/** Everything any step needs: the wiring (worker.ts) builds one of these. */
+export type WorkerStepDeps = BackupStepDeps & RestoreStepDeps & PruneStepDeps & VerifyStepDeps;
+
+/** The step of each kind of task. */
+const STEPS: {
+  readonly [K in TaskMessage['spec']['kind']]: (
+    message: TaskMessage,
+    deps: WorkerStepDeps,
+    ctx: StepContext,
+  ) => Promise<StepOutcome>;
+} = {
+  backup: runBackupStep,
+  restore: runRestoreStep,
+  prune: runPruneStep,
+  verify: runVerifyStep,
+};
 
 function decodeTaskMessage(message: ReceivedMessage): TaskMessage {
   let body: unknown;
@@ -54,10 +75,7 @@ export async function handleTaskMessage(message: ReceivedMessage, ctx: HandlerCo
   });
   try {
     const step = { logger, signal: ctx.signal };
-    const outcome =
-      task.spec.kind === 'restore'
-        ? await runRestoreStep(task, ctx.deps, step)
-        : await runBackupStep(task, ctx.deps, step);
+    const outcome = await STEPS[task.spec.kind](task, ctx.deps, step);
     logger.debug('task message handled', { outcome });
     return 'ack';
   } catch (err) {

@@ -22,7 +22,7 @@ export function finalStatus(counts: Pick<TaskCounts, 'SUCCEEDED' | 'FAILED'>): O
 }
 
 /** The steps of a kind that run after fan-out. */
-export type LaterSteps = Pick<OperationKind<OperationRequest>, 'advance' | 'finalize'>;
+export type LaterSteps = Pick<OperationKind<OperationRequest>, 'advance' | 'finalize' | 'finalStatus'>;
 
 export interface CompletionDeps {
   readonly store: StateStore;
@@ -87,7 +87,7 @@ export function createCompletion(deps: CompletionDeps): Completion {
       skipped: counts.SKIPPED,
       ...sums,
     };
-    const status = finalStatus(counts);
+    const status = kind.finalStatus?.(counts) ?? finalStatus(counts);
     const finishedAt = deps.now().toISOString();
     // The kind's record is an idempotent overwrite, made before the transition decides who finalizes.
     const problem = await kind.finalize?.(operation, { status, summary, finishedAt }, logger);

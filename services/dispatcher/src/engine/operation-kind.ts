@@ -8,6 +8,7 @@ import type {
   OperationSummary,
   PlanSummary,
   TableRef,
+  TaskCounts,
   TaskSpec,
 } from '@bqbr/shared';
 
@@ -78,6 +79,8 @@ export interface OperationKind<Request extends OperationRequest> {
   advance?(operation: OperationDoc, phases: Phases, logger: Logger): Promise<void>;
   /** Records what the kind keeps of a finished operation, before its status moves; returns a problem to keep on it. */
   finalize?(operation: OperationDoc, outcome: Outcome, logger: Logger): Promise<ErrorInfo | undefined>;
+  /** The final status from the task counts, where the kind's rule is not the engine's (`finalStatus`). */
+  finalStatus?(counts: Pick<TaskCounts, 'SUCCEEDED' | 'FAILED'>): OperationStatus;
 }
 
 /** The request type of each kind, by kind name. */

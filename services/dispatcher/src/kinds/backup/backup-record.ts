@@ -1,5 +1,7 @@
 // A finished backup's record: `_backup.json` next to its tables and its entry in the backups catalogue,
-// both idempotent overwrites (finalization may run twice; the content is the same).
+// both idempotent overwrites (finalization may run twice; the content is the same). A write-once backup's
+// `_backup.json` is locked like its tables (the same instant): a second finalization finds it locked, and
+// that one is the record.
 import {
   BackupRequest,
   MANIFEST_VERSION,
@@ -15,15 +17,22 @@ import {
   type ErrorInfo,
   type Logger,
   type OperationDoc,
+  type PutOptions,
   type StateStore,
   type TaskDoc,
 } from '@bqbr/shared';
 import type { Outcome } from '../../engine/operation-kind.js';
 import { taskPages } from '../../engine/task-pages.js';
+import { writeOnceLock } from './backup-task-spec.js';
 import { exportSettings } from './export-settings.js';
 
-/** Writes a JSON object to a path under a destination, replacing it. */
-export type JsonWriter = (destination: DestinationSpec, path: string, value: unknown) => Promise<void>;
+/** Writes a JSON object to a path under a destination, replacing it (locked when `options.retention` says). */
+export type JsonWriter = (
+  destination: DestinationSpec,
+  path: string,
+  value: unknown,
+  options?: Pick<PutOptions, 'retention'>,
+) => Promise<void>;
 
 export interface BackupRecordDeps {
   readonly store: StateStore;
@@ -42,7 +51,8 @@ export async function recordBackup(
   const snapshotMillis = operation.snapshotMillis!;
   const snapshotTime = operation.snapshotTime ?? new Date(snapshotMillis).toISOString();
   const settings = exportSettings(request);
-  const destination = backupDestination(request).spec;
+  const { spec: destination, writeOnce } = backupDestination(request);
+  const retention = writeOnce === undefined ? undefined : writeOnceLock(writeOnce, snapshotMillis);
   const manifestPath = backupManifestPath(snapshotMillis, operation.projectId, operation.operationId);
   const manifestUri = destinationUri(destination, manifestPath);
   const manifest: BackupManifest = {
@@ -62,17 +72,16 @@ export async function recordBackup(
   };
   let problem: ErrorInfo | undefined;
   try {
-    await deps.writeJson(destination, manifestPath, manifest);
+    await deps.writeJson(destination, manifestPath, manifest, retention ? { retention } : {});
   } catch (err) {
     const failure = classifyError(err);
     // A transient failure retries the whole check (the event is nacked); a permanent one is recorded.
     if (failure.kind === 'retryable') throw err;
-    logger.error('could not write _backup.json', {
-      uri: manifestUri,
-      reason: failure.reason,
-      error: failure.message,
-    });
-    problem = { reason: failure.reason, message: `could not write ${manifestUri}: ${failure.message}` };
+    if (retention !== undefined && failure.reason === 'retentionLocked') {
+      logger.info('_backup.json is already written and locked', { uri: manifestUri });
+    } else {
+      problem = recordProblem(manifestUri, failure, logger);
+    }
   }
   const entry: BackupCatalogEntry = {
     backupId: operation.operationId,
@@ -90,9 +99,19 @@ export async function recordBackup(
     bytes: summary.bytes,
     files: summary.files,
     createdAt: finishedAt,
+    ...(retention ? { retainUntil: retention.retainUntil } : {}),
   };
   await deps.store.putBackup(entry);
   return problem;
+}
+
+function recordProblem(
+  uri: string,
+  failure: { readonly reason: string; readonly message: string },
+  logger: Logger,
+): ErrorInfo {
+  logger.error('could not write _backup.json', { uri, reason: failure.reason, error: failure.message });
+  return { reason: failure.reason, message: `could not write ${uri}: ${failure.message}` };
 }
 
 async function tableEntries(store: StateStore, operationId: string): Promise<BackupTableEntry[]> {

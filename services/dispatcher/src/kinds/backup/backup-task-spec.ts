@@ -2,10 +2,12 @@
 import {
   backupDestination,
   destinationUri,
+  parseRetentionDuration,
   tablePath,
   type BackupRequest,
   type BackupTaskSpec,
   type TableRef,
+  type WriteOnce,
 } from '@bqbr/shared';
 import { landingFolder, type Staging } from '../staging.js';
 import { exportSettings } from './export-settings.js';
@@ -17,7 +19,8 @@ export function backupTaskSpecs(
   staging: Staging,
 ): (table: TableRef) => BackupTaskSpec {
   const { format, compression, header, fieldDelimiter } = exportSettings(request);
-  const { spec: home, exportOptions } = backupDestination(request);
+  const { spec: home, exportOptions, writeOnce } = backupDestination(request);
+  const lock = writeOnce === undefined ? undefined : writeOnceLock(writeOnce, snapshotMillis);
   return (table) => {
     // The operation names the folder too: two backups of one second never share one.
     const path = tablePath(
@@ -40,6 +43,33 @@ export function backupTaskSpecs(
       header,
       fieldDelimiter,
       overwrite: exportOptions.overwrite,
+      ...(lock ? { writeOnce: lock } : {}),
     };
+  };
+}
+
+/**
+ * The lock a write-once backup's objects get: from the snapshot instant, which every table and
+ * `_backup.json` share, `retainFor` later on the UTC calendar. GOVERNANCE unless the request says.
+ */
+export function writeOnceLock(
+  writeOnce: WriteOnce,
+  snapshotMillis: number,
+): { readonly mode: 'GOVERNANCE' | 'COMPLIANCE'; readonly retainUntil: string } {
+  // The request's codec accepted the duration already.
+  const duration = parseRetentionDuration(writeOnce.retainFor)!;
+  const until = new Date(snapshotMillis);
+  until.setUTCFullYear(
+    until.getUTCFullYear() + duration.years,
+    until.getUTCMonth() + duration.months,
+    until.getUTCDate() + duration.days,
+  );
+  return {
+    mode: writeOnce.mode ?? 'GOVERNANCE',
+    // On a whole second, rounded up: Azure's policy headers carry no milliseconds, and no store may
+    // end a lock before the instant asked for.
+    retainUntil: new Date(
+      Math.ceil((until.getTime() + duration.hours * 3_600_000) / 1000) * 1000,
+    ).toISOString(),
   };
 }

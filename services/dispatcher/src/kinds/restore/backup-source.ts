@@ -10,7 +10,7 @@ export interface FoundBackup {
   readonly folder: string;
   /** `backups/<ts>/<project>`: the path in the store. */
   readonly folderPath: string;
-  readonly layout: 'bqbr' | 'original' | 'incomplete';
+  readonly layout: 'bqbr' | 'original' | 'incomplete' | 'pruning';
   readonly manifest?: BackupManifest;
   readonly problem?: string;
 }

@@ -22,6 +22,11 @@ export async function findBackup(request: RestoreRequest, source: BackupSource):
           : `no backup of project ${project} at ${rootUri}/backups/${backupTimestamp} (${listed})`,
     });
   }
+  if (backup.layout === 'pruning')
+    throw new RestorePlanError({
+      reason: 'failedPrecondition',
+      message: `the backup at ${backup.folder} is partially deleted (a prune started deleting it; the next prune finishes)`,
+    });
   if (backup.layout === 'incomplete')
     throw new RestorePlanError({
       reason: 'failedPrecondition',
