@@ -1,5 +1,5 @@
 // The dispatcher's HTTP API as the CLI sees it; every answer is decoded before use.
-import { ValidationError, decode, formatIssues } from '@bqbr/shared';
+import { ValidationError, decode, formatIssues, type RequestKind } from '@bqbr/shared';
 import * as t from 'io-ts';
 
 const Counts = t.type({
@@ -34,6 +34,8 @@ const Operation = t.intersection([
     finishedAt: t.string,
     error: ErrorInfo,
     summary: t.record(t.string, t.number),
+    warnings: t.array(t.string),
+    backupFolder: t.string,
   }),
 ]);
 export type OperationInfo = t.TypeOf<typeof Operation>;
@@ -89,7 +91,7 @@ export class ApiClient {
     private readonly authorization: () => Promise<string | undefined> = () => Promise.resolve(undefined),
   ) {}
 
-  submit(kind: 'backup' | 'restore', body: unknown): Promise<Accepted> {
+  submit(kind: RequestKind, body: unknown): Promise<Accepted> {
     return this.call(`/api/v1/${kind}`, Accepted, { method: 'POST', body: JSON.stringify(body) });
   }
 

@@ -17,6 +17,7 @@ import { stat } from 'node:fs/promises';
 import type { Output } from './commands.js';
 import { CliError } from './failure.js';
 import { formatBytes } from './progress.js';
+import { printTable } from './text-table.js';
 
 /** A URI that does not name a readable backup destination: reported as one line, exit code 1. */
 export class StorageUriError extends CliError {
@@ -40,15 +41,7 @@ export async function backups(
   uri: string,
   options: { projectId?: string; json: boolean; env?: Env },
 ): Promise<number> {
-  const env = options.env ?? process.env;
-  const destination = await destinationOf(uri, env);
-  const store = await withClearErrors(destination, () =>
-    // The command reads with the user's own rights, so the directory named is its own root:
-    // BQBR_FILE_ROOTS limits what requests may name in the services, not what a user may list.
-    destination.kind === 'file'
-      ? fileStore(process.cwd(), destination.path, [destination.path])
-      : createStore(destination, { storage, env }),
-  );
+  const { destination, store } = await openStore(storage, uri, options.env ?? process.env);
   const stored = await withClearErrors(destination, () =>
     listStoredBackups(store, options.projectId !== undefined ? { projectId: options.projectId } : {}),
   );
@@ -62,44 +55,29 @@ export async function backups(
   }
   const rows: string[][] = [];
   for (const backup of stored) rows.push(await withClearErrors(destination, () => row(store, backup)));
-  const header = [
-    'TIMESTAMP',
-    'PROJECT',
-    'LAYOUT',
-    'STATUS',
-    'TABLES OK/FAILED/SKIPPED',
-    'ROWS',
-    'SIZE',
-    'FORMAT',
-  ];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  for (const cells of [header, ...rows])
-    out.line(
-      cells
-        .map((cell, i) => cell.padEnd(widths[i] ?? 0))
-        .join('  ')
-        .trimEnd(),
-    );
+  printTable(
+    out,
+    ['TIMESTAMP', 'PROJECT', 'LAYOUT', 'STATUS', 'TABLES OK/FAILED/SKIPPED', 'ROWS', 'SIZE', 'FORMAT'],
+    rows,
+  );
   return 0;
 }
 
 async function row(store: BackupStore, backup: StoredBackup): Promise<string[]> {
   const { timestamp, projectId, layout, manifest, problem } = backup;
   const note = problem ? [`(${problem})`] : [];
-  if (manifest) {
-    const { summary, status } = manifest;
-    const compression = manifest.export.compression.toUpperCase();
+  // A prune began deleting it (the listing found its marker): what is left is not a whole backup.
+  if (manifest || layout === 'pruning') {
+    const summary = manifest?.summary;
     return [
       timestamp,
       projectId,
       layout,
-      status,
-      `${summary.succeeded}/${summary.failed}/${summary.skipped}`,
-      String(summary.rows),
-      formatBytes(summary.bytes),
-      compression && compression !== 'NONE'
-        ? `${manifest.export.format}/${compression}`
-        : manifest.export.format,
+      layout === 'pruning' ? PARTIALLY_DELETED : (manifest?.status ?? '-'),
+      summary ? `${summary.succeeded}/${summary.failed}/${summary.skipped}` : '-',
+      summary ? String(summary.rows) : '-',
+      summary ? formatBytes(summary.bytes) : '-',
+      manifest ? formatOf(manifest.export) : '-',
       ...note,
     ];
   }
@@ -123,14 +101,45 @@ async function row(store: BackupStore, backup: StoredBackup): Promise<string[]> 
   return [timestamp, projectId, layout, '-', '-', '-', '-', '-', ...note];
 }
 
-async function destinationOf(uri: string, env: Env): Promise<DestinationSpec> {
-  let destination: DestinationSpec;
+/** `PARQUET/SNAPPY`, `CSV/GZIP`, or the format alone when uncompressed. */
+export function formatOf(settings: { format: string; compression: string }): string {
+  const compression = settings.compression.toUpperCase();
+  return compression && compression !== 'NONE' ? `${settings.format}/${compression}` : settings.format;
+}
+
+/** How a backup a prune began deleting is shown: the next prune finishes it. */
+export const PARTIALLY_DELETED = 'partially deleted';
+
+/** The store at `uri`, as the user reads it (no dispatcher). */
+export async function openStore(
+  storage: Storage,
+  uri: string,
+  env: Env,
+): Promise<{ destination: DestinationSpec; store: BackupStore }> {
+  const destination = await destinationOf(uri, env);
+  const store = await withClearErrors(destination, () =>
+    // The command reads with the user's own rights, so the directory named is its own root:
+    // BQBR_FILE_ROOTS limits what requests may name in the services, not what a user may list.
+    destination.kind === 'file'
+      ? fileStore(process.cwd(), destination.path, [destination.path])
+      : createStore(destination, { storage, env }),
+  );
+  return { destination, store };
+}
+
+/** The destination `uri` names, as `bqbr backups` reads it; a URI that names none is a StorageUriError. */
+export function locationOf(uri: string, env: Env): DestinationSpec {
   try {
-    destination = destinationFromUri(uri, env);
+    return destinationFromUri(uri, env);
   } catch (err) {
     if (err instanceof PermanentError) throw new StorageUriError(`not a backup location: ${err.message}`);
     throw err;
   }
+}
+
+/** The destination, and for a directory, that it exists. */
+async function destinationOf(uri: string, env: Env): Promise<DestinationSpec> {
+  const destination = locationOf(uri, env);
   if (destination.kind === 'file') {
     const found = await stat(destination.path).catch(() => undefined);
     if (!found) throw new StorageUriError(`directory ${destination.path} does not exist`);
@@ -154,7 +163,10 @@ function placeOf(destination: DestinationSpec): string {
 }
 
 /** A missing bucket or container, or a denied listing, as one line naming it. */
-async function withClearErrors<T>(destination: DestinationSpec, work: () => T | Promise<T>): Promise<T> {
+export async function withClearErrors<T>(
+  destination: DestinationSpec,
+  work: () => T | Promise<T>,
+): Promise<T> {
   try {
     return await work();
   } catch (err) {

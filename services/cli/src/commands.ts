@@ -1,9 +1,10 @@
 // bqbr backup | restore | status | list: thin commands over the dispatcher's HTTP API.
-import { ValidationError, decodeRequest } from '@bqbr/shared';
+import { ValidationError, decodeRequest, type RequestKind } from '@bqbr/shared';
 import { readFile } from 'node:fs/promises';
 import { ApiError, type ApiClient, type OperationInfo, type OperationView } from './api-client.js';
 import { CliError, EXIT } from './failure.js';
-import { formatBytes, isFinal, progressLine } from './progress.js';
+import { isFinal, progressLine, wordsOf } from './progress.js';
+import { printTable } from './text-table.js';
 
 export interface Output {
   /** A line for people. */
@@ -72,21 +73,46 @@ function fileProblem(err: unknown): string {
   }
 }
 
+export interface WatchOptions {
+  readonly watch: boolean;
+  readonly json: boolean;
+  readonly intervalMs: number;
+}
+
 export async function submit(
   api: ApiClient,
   out: Output,
   kind: 'backup' | 'restore',
   file: string,
-  options: { watch: boolean; json: boolean; intervalMs: number },
+  options: WatchOptions,
 ): Promise<number> {
   const body = await readRequestFile(file, kind);
+  return submitRequest(api, out, kind, body, options);
+}
+
+export interface SubmitOptions extends WatchOptions {
+  /** Prints a dry run's plan for people (default: as JSON). */
+  readonly printPlan?: (out: Output, operationId: string, plan: unknown) => void;
+  /** Lines after the description of a watched operation that ended. */
+  readonly epilogue?: (view: OperationView) => string[];
+}
+
+/** Sends a request already checked, then shows the plan (a dry run), or the operation (watched to its end). */
+export async function submitRequest(
+  api: ApiClient,
+  out: Output,
+  kind: RequestKind,
+  body: unknown,
+  options: SubmitOptions,
+): Promise<number> {
   const accepted = await api.submit(kind, body);
-  if (options.json && !options.watch) {
+  if (options.json && (!options.watch || accepted.plan !== undefined)) {
     out.line(JSON.stringify(accepted));
     return EXIT.ok;
   }
   if (accepted.plan !== undefined) {
-    out.line(`dry run ${accepted.operationId}: ${JSON.stringify(accepted.plan, null, 2)}`);
+    if (options.printPlan) options.printPlan(out, accepted.operationId, accepted.plan);
+    else out.line(`dry run ${accepted.operationId}: ${JSON.stringify(accepted.plan, null, 2)}`);
     return EXIT.ok;
   }
   out.line(`${kind} ${accepted.operationId} accepted`);
@@ -105,7 +131,7 @@ export async function status(
   api: ApiClient,
   out: Output,
   operationId: string,
-  options: { watch: boolean; json: boolean; intervalMs: number },
+  options: WatchOptions & Pick<SubmitOptions, 'epilogue'>,
 ): Promise<number> {
   let view = await knownOperation(api, operationId, () =>
     options.watch ? firstView(api, operationId, options.intervalMs) : api.operation(operationId),
@@ -125,7 +151,10 @@ export async function status(
     if (out.isTty) out.line('');
   }
   if (options.json) out.line(JSON.stringify(view));
-  else describe(out, view);
+  else {
+    describe(out, view);
+    if (isFinal(view.operation.status)) for (const line of options.epilogue?.(view) ?? []) out.line(line);
+  }
   if (view.operation.status === 'SUCCEEDED' || !isFinal(view.operation.status)) return EXIT.ok;
   return EXIT.operationFailed;
 }
@@ -164,14 +193,17 @@ async function firstView(api: ApiClient, operationId: string, intervalMs: number
 
 function describe(out: Output, view: OperationView): void {
   const { operation: op, tasks, totals } = view;
+  const words = wordsOf(op.kind);
   out.line(`operation ${op.operationId} (${op.kind}${op.dryRun ? ', dry run' : ''}): ${op.status}`);
   out.line(`  project   ${op.projectId}`);
   if (op.snapshotTime) out.line(`  snapshot  ${op.snapshotTime}`);
   if (op.location) out.line(`  location  ${op.location}`);
+  if (op.backupFolder) out.line(`  backup    ${op.backupFolder}`);
   out.line(
-    `  tables    ${tasks.SUCCEEDED} succeeded, ${tasks.FAILED} failed, ${tasks.SKIPPED} skipped, ${tasks.PENDING + tasks.RUNNING} to do, of ${op.taskTotal}${op.fanOutComplete ? '' : ' so far'}`,
+    `  ${words.unit.padEnd(8)}  ${tasks.SUCCEEDED} ${words.succeeded}, ${tasks.FAILED} failed, ${tasks.SKIPPED} ${words.skipped}, ${tasks.PENDING + tasks.RUNNING} to do, of ${op.taskTotal}${op.fanOutComplete ? '' : ' so far'}`,
   );
-  out.line(`  data      ${totals.rows} rows, ${formatBytes(totals.bytes)} in ${totals.files} files`);
+  out.line(`  ${words.data(totals)}`);
+  for (const warning of op.warnings ?? []) out.line(`  warning   ${warning}`);
   if (op.error) {
     out.line(`  error     ${op.error.reason}: ${op.error.message}`);
     for (const issue of op.error.issues ?? []) out.line(`            ${issue.path}: ${issue.message}`);
@@ -200,14 +232,6 @@ export async function list(
     op.createdAt,
     `${op.summary?.['succeeded'] ?? '-'}/${op.taskTotal}`,
   ]);
-  const header = ['OPERATION', 'KIND', 'STATUS', 'PROJECT', 'CREATED', 'TABLES OK'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  for (const row of [header, ...rows])
-    out.line(
-      row
-        .map((cell, i) => (cell ?? '').padEnd(widths[i] ?? 0))
-        .join('  ')
-        .trimEnd(),
-    );
+  printTable(out, ['OPERATION', 'KIND', 'STATUS', 'PROJECT', 'CREATED', 'TABLES OK'], rows);
   return EXIT.ok;
 }

@@ -69,7 +69,10 @@ export function failureReport(err: unknown, { debug, help, prefix = 'bqbr: ' }: 
 }
 
 function explain(err: unknown, help: string): string[] {
-  if (err instanceof UsageError) return [`${err.message} (${help} lists the commands and options)`];
+  if (err instanceof UsageError)
+    return err.lines.map((line, i, all) =>
+      i === all.length - 1 ? `${line} (${help} lists the commands and options)` : line,
+    );
   if (err instanceof CliError) return [...err.lines];
   if (err instanceof ApiError)
     return err.issues.length === 0

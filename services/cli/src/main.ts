@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// bqbr: submit backups and restores to the dispatcher, watch them, list them and the stored backups.
+// bqbr: submit backups, restores, prunes and verifications to the dispatcher, watch them, list them and
+// the stored backups.
 import { decode } from '@bqbr/shared';
 import * as t from 'io-ts';
 import { readFile } from 'node:fs/promises';
@@ -8,20 +9,45 @@ import { ApiClient } from './api-client.js';
 import { apiAuthorization } from './auth.js';
 import { backups, storageFromEnv } from './backups.js';
 import { consoleOutput, list, status, submit } from './commands.js';
+import { showBackup } from './backup-show.js';
 import { EXIT, runCommandLine, UsageError } from './failure.js';
+import { prune, pruneRequest, reconcile, verify, verifyRequest, type Where } from './lifecycle.js';
+import { positiveInteger, RETENTION_OPTIONS, retentionOf } from './options.js';
 
 const USAGE = `Usage: bqbr <command> [options]
 
 Commands:
   backup <request.json> [--watch]     submit a backup request (the original service's JSON, or bqbr's)
   restore <request.json> [--watch]    submit a restore request
+  prune <uri> --project P <rules> [--time-zone Z] [--dry-run] [--watch]
+                                      delete the project's backups at <uri> that no rule keeps; the rules
+                                      (restic's forget, at least one): --keep-last N, --keep-hourly N,
+                                      --keep-daily N, --keep-weekly N, --keep-monthly N, --keep-yearly N,
+                                      --keep-within 30d (y m d h); days, weeks… count in --time-zone (UTC).
+                                      The newest successful backup, backups a kept one depends on and
+                                      write-once backups still locked always stay. --dry-run: each
+                                      backup KEEP or DELETE, with the reasons, and nothing deleted
+  verify <uri> <timestamp|latest> --project P [--read-data-subset 1/5|10%] [--dry-run] [--watch]
+                                      re-read a backup's files and check them against its manifests
+                                      (every file, or restic's subset: part n of t, or a share)
   status <operationId> [--watch]      show an operation; --watch: a live progress line until it ends
   list [--status S] [--kind K] [--limit N]
                                       recent operations, newest first
   backups <uri> [--project P]         the backups stored at gs://bucket/path, s3://bucket/path,
                                       https://<account>.blob.core.windows.net/<container>/path or a
                                       directory, newest first (read from the store itself; locally
-                                      [STORAGE_EMULATOR_HOST], [BQBR_S3_ENDPOINT], [AZURE_STORAGE_CONNECTION_STRING])
+                                      [STORAGE_EMULATOR_HOST], [BQBR_S3_ENDPOINT], [AWS_REGION],
+                                      [AZURE_STORAGE_CONNECTION_STRING]); a backup a prune began
+                                      deleting shows as partially deleted
+  backups show <uri> <timestamp|latest> [--project P]
+                                      one backup: its tables, rows, bytes, format, files and checksums,
+                                      status, what it depends on and its write-once retention
+  backups <uri> --project P --reconcile
+                                      rebuild the catalogue (Firestore backups) of the project's backups
+                                      at <uri> from the store, deleting nothing, and show the outcome
+
+Prune and verify name the location as bqbr backups reads it; the services must be able to reach it too
+(an S3 endpoint listed in their BQBR_S3_ENDPOINTS, a directory under their BQBR_FILE_ROOTS).
 
 Options:
   --api URL        the dispatcher's HTTP API    [BQBR_API_URL]   http://127.0.0.1:8080
@@ -38,7 +64,7 @@ Exit codes:
   0  done; for an operation: it SUCCEEDED (or, without --watch, has not ended yet)
   1  an error, one line each on stderr: a bad command line or request file, the dispatcher unreachable
      or refusing, an unknown operation, a backup location that cannot be read
-  2  the operation ended FAILED or PARTIALLY_FAILED
+  2  the operation ended FAILED or PARTIALLY_FAILED (a verify that found a damaged or missing file)
 
 Locally, outside bqbr (infra/local): npm start runs the stack, a dispatcher, a worker and a demo
 dataset; npm run demo backs the demo dataset up and restores it, both verified.`;
@@ -58,6 +84,11 @@ async function main(argv: string[]): Promise<number> {
       kind: { type: 'string' },
       limit: { type: 'string' },
       project: { type: 'string' },
+      ...RETENTION_OPTIONS,
+      'time-zone': { type: 'string' },
+      'dry-run': { type: 'boolean' },
+      'read-data-subset': { type: 'string' },
+      reconcile: { type: 'boolean' },
       debug: { type: 'boolean' },
       version: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -73,7 +104,7 @@ async function main(argv: string[]): Promise<number> {
     return EXIT.ok;
   }
   if (command === undefined)
-    throw new UsageError('no command given: backup, restore, status, list or backups');
+    throw new UsageError('no command given: backup, restore, prune, verify, status, list or backups');
   const apiUrl = (values.api ?? process.env['BQBR_API_URL'] ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
   const api = new ApiClient(apiUrl, apiAuthorization(apiUrl, values, process.env));
   const out = consoleOutput();
@@ -86,6 +117,14 @@ async function main(argv: string[]): Promise<number> {
     if (first === undefined) throw new UsageError(`${command} needs ${needs}`);
     if (more.length > 0) throw new UsageError(`${command} takes one argument, not also ${more.join(' ')}`);
     return first;
+  };
+  /** Where a prune, verify or reconcile works: a location and the project (required) whose backups it takes. */
+  const lifecycleWhere = (uri: string, what: string = command): Where => {
+    if (values.project === undefined)
+      throw new UsageError(
+        `${what} needs --project P: the project whose backups it takes (a location may hold several)`,
+      );
+    return { uri, projectId: values.project, env: process.env };
   };
   switch (command) {
     case 'backup':
@@ -111,24 +150,48 @@ async function main(argv: string[]): Promise<number> {
         json,
       });
     }
-    case 'backups':
-      return backups(
-        storageFromEnv(),
-        out,
-        single('a location: bqbr backups gs://bucket/path (or s3://, https://, a directory)'),
-        { ...(values.project ? { projectId: values.project } : {}), json },
+    case 'prune': {
+      const where = lifecycleWhere(
+        single('a location: bqbr prune gs://bucket/path --project P --keep-daily 7'),
       );
+      const retention = retentionOf(values, values['time-zone']);
+      const body = pruneRequest(where, retention, values['dry-run'] ?? false);
+      return prune(api, out, where, body, { watch, json, intervalMs });
+    }
+    case 'verify': {
+      const [uri, timestamp, ...more] = args;
+      if (uri === undefined || timestamp === undefined)
+        throw new UsageError(
+          'verify needs a location and a backup: bqbr verify gs://bucket/path latest --project P',
+        );
+      if (more.length > 0) throw new UsageError(`verify takes two arguments, not also ${more.join(' ')}`);
+      const where = lifecycleWhere(uri);
+      const body = verifyRequest(where, timestamp, {
+        ...(values['read-data-subset'] !== undefined ? { readDataSubset: values['read-data-subset'] } : {}),
+        dryRun: values['dry-run'] ?? false,
+      });
+      return verify(api, out, where, body, { watch, json, intervalMs });
+    }
+    case 'backups': {
+      const projectId = values.project ? { projectId: values.project } : {};
+      if (args[0] === 'show') {
+        const [, uri, timestamp, ...more] = args;
+        if (uri === undefined || timestamp === undefined)
+          throw new UsageError(
+            'backups show needs a location and a backup: bqbr backups show gs://bucket/path 20240601_083000',
+          );
+        if (more.length > 0)
+          throw new UsageError(`backups show takes two arguments, not also ${more.join(' ')}`);
+        return showBackup(storageFromEnv(), out, uri, timestamp, { ...projectId, json });
+      }
+      const uri = single('a location: bqbr backups gs://bucket/path (or s3://, https://, a directory)');
+      if (values.reconcile)
+        return reconcile(api, out, lifecycleWhere(uri, '--reconcile'), { json, intervalMs });
+      return backups(storageFromEnv(), out, uri, { ...projectId, json });
+    }
     default:
       throw new UsageError(`unknown command "${command}"`);
   }
-}
-
-function positiveInteger(option: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const number = Number(value);
-  if (!Number.isSafeInteger(number) || number <= 0)
-    throw new UsageError(`${option} takes a whole number above 0, not "${value}"`);
-  return number;
 }
 
 /** The CLI package's version, from its package.json (dist/../package.json). */
