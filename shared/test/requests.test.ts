@@ -146,7 +146,7 @@ describe('requests', () => {
 
     it('rejects an unknown kind attribute or field by its path', () => {
       expect(issuesOf(minimalBackup(), { kind: 'copy' })).to.deep.equal([
-        { path: 'attributes.kind', message: 'expected one of backup, restore, got "copy"' },
+        { path: 'attributes.kind', message: 'expected one of backup, restore, prune, verify, got "copy"' },
       ]);
       expect(issuesOf({ ...minimalBackup(), kind: 'copy' })[0]!.path).to.equal('kind');
     });

@@ -1,9 +1,13 @@
 // The tables the commands print: rows under a header, each column as wide as its widest cell.
-import type { Output } from './commands.js';
+
+/** Where a table goes: any output that takes lines (the commands' Output is one). */
+interface Lines {
+  line(text: string): void;
+}
 
 /** Prints `header` and `rows`, columns two spaces apart; empty trailing cells are trimmed. */
 export function printTable(
-  out: Output,
+  out: Lines,
   header: readonly string[],
   rows: readonly (readonly string[])[],
 ): void {
