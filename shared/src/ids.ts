@@ -38,14 +38,14 @@ export function extractJobId(operationId: string, taskId: string, jobAttempt: nu
 
 /**
  * The jobs of one restore task at one job attempt: `bqbr_restore_<operation>_<hash>_<attempt>_<step>`
- * (`load`; or `stage` and `convert` when a table is loaded through a staging table), named as
- * {@link extractJobId} names them.
+ * (`load`; or `stage` and `convert` when a table is loaded through a staging table; `drill` for a
+ * verify's restore drill), named as {@link extractJobId} names them.
  */
 export function restoreJobId(
   operationId: string,
   taskId: string,
   jobAttempt: number,
-  step: 'load' | 'stage' | 'convert',
+  step: 'load' | 'stage' | 'convert' | 'drill',
 ): string {
   return `bqbr_restore_${readable(operationId)}_${taskHash(operationId, taskId)}_${jobAttempt}_${step}`;
 }
@@ -53,4 +53,13 @@ export function restoreJobId(
 /** The staging table of a restore task (in the target dataset; dropped once the table is restored). */
 export function stagingTableId(operationId: string, taskId: string): string {
   return `_bqbr_staging_${sha256(`${operationId}/${taskId}`).slice(0, 24)}`;
+}
+
+/**
+ * A verify's restore drill loads each source dataset's tables into a scratch dataset of its own:
+ * `bqbr_drill_<hash>_<dataset>` (dataset ids take letters, digits and '_', at most 1,024 characters;
+ * https://cloud.google.com/bigquery/docs/datasets#dataset-naming). Dropped when the verify ends.
+ */
+export function drillDatasetId(operationId: string, datasetId: string): string {
+  return `bqbr_drill_${sha256(operationId).slice(0, 12)}_${datasetId}`.slice(0, 1024);
 }

@@ -1,8 +1,15 @@
 // Verify, end to end (dispatcher and worker as processes), on every kind of backup location: a backup
 // made by the services verifies SUCCEEDED; with one byte of one data file changed, another data file
 // deleted and one `_table.json` altered, the verify ends FAILED naming each; the catalogue keeps both.
-import { type BackupCatalogEntry, type BackupStore, type OperationDoc, type TaskDoc } from '@bqbr/shared';
+import {
+  type BackupCatalogEntry,
+  type BackupManifest,
+  type BackupStore,
+  type OperationDoc,
+  type TaskDoc,
+} from '@bqbr/shared';
 import { expect } from 'chai';
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import {
   publishRequest,
@@ -69,12 +76,13 @@ describe('verify end to end, on every kind of location (gcs, s3, azure, file)', 
     return { operation, tasks: await tasksOf(environment, operationId) };
   }
 
-  const verify = (kind: StoreKind, prefix: string) =>
+  const verify = (kind: StoreKind, prefix: string, fields: object = {}) =>
     run('verify', {
       kind: 'verify',
       bigQuery: { projectId: sourceProject },
       backupStorage: locations.storage(kind, prefix),
       backupTimestamp: 'latest',
+      ...fields,
     });
 
   const catalogued = async (backupId: string): Promise<BackupCatalogEntry | undefined> =>
@@ -207,6 +215,67 @@ describe('verify end to end, on every kind of location (gcs, s3, azure, file)', 
         tables: 3,
         failedTables: 2,
       });
+    });
+  }
+
+  // Cloud Storage, where BigQuery loads the table folder itself, and a directory, staged in Cloud Storage.
+  for (const kind of ['gcs', 'file'] as const) {
+    it(`${kind}: a restore drill loads every table into a scratch dataset, drops it, and fails a table whose rows differ from its manifest`, async function () {
+      const prefix = unique(`drill_${kind}`);
+      const backup = await run('backup', {
+        bigQuery: { projectId: sourceProject, tablesToBackup: [{ datasetName: 'shop' }] },
+        backupStorage: locations.storage(kind, prefix, {
+          exportOptions: { format: 'AVRO', overwrite: true },
+        }),
+      });
+      expect(backup.operation.status, JSON.stringify(backup.operation.error)).to.equal('SUCCEEDED');
+      const drillProject = unique('drill').replaceAll('_', '-');
+      const drill = { restoreDrill: true, restoreDrillProjectId: drillProject };
+      const scratchDatasets = async (): Promise<string[]> =>
+        (await environment.bigquery(drillProject).getDatasets())[0].map((d) => d.id!);
+
+      const good = await verify(kind, prefix, drill);
+      expect(good.operation.status, JSON.stringify(good.tasks.map((t) => t.error))).to.equal('SUCCEEDED');
+      const drilled = byTable(good.tasks);
+      expect(drilled.get('orders')).to.include({ status: 'SUCCEEDED', rows: 30, fileCount: 3 });
+      expect(drilled.get('orders')?.note).to.match(
+        /^restore drill: 30 rows loaded into .+, as the manifest says/,
+      );
+      expect(drilled.get('items')).to.include({ status: 'SUCCEEDED', rows: 2 });
+      expect(drilled.get('big_orders')?.note).to.equal('restore drill: no data files to load');
+      expect(await scratchDatasets(), 'scratch datasets left').to.deep.equal([]);
+      expect((await catalogued(backup.operation.operationId))?.verification).to.deep.include({
+        operationId: good.operation.operationId,
+        status: 'SUCCEEDED',
+        restoreDrill: true,
+      });
+
+      // items' manifest says one row more, and `_backup.json` its new MD5: every file check passes, the
+      // loaded rows do not.
+      const store = locations.store(kind, prefix);
+      const root = `backups/${backup.operation.location!.split('/backups/')[1]!}/${sourceProject}`;
+      const itemsManifest = `${root}/shop/items/_table.json`;
+      const manifest = JSON.parse((await readAll(store, itemsManifest)).toString()) as { numRows: number };
+      const altered = Buffer.from(JSON.stringify({ ...manifest, numRows: manifest.numRows + 1 }));
+      await store.put(itemsManifest, Readable.from([altered]));
+      const summary = JSON.parse((await readAll(store, `${root}/_backup.json`)).toString()) as BackupManifest;
+      const md5 = createHash('md5').update(altered).digest('base64');
+      const tables = summary.tables.map((t) => (t.tableId === 'items' ? { ...t, manifestMd5: md5 } : t));
+      await store.put(
+        `${root}/_backup.json`,
+        Readable.from([Buffer.from(JSON.stringify({ ...summary, tables }))]),
+      );
+
+      const bad = await verify(kind, prefix, drill);
+      expect(bad.operation.status).to.equal('FAILED');
+      const found = byTable(bad.tasks);
+      expect(found.get('orders')?.status).to.equal('SUCCEEDED');
+      const items = found.get('items')!;
+      expect(items.status).to.equal('FAILED');
+      expect(items.error?.reason).to.equal('rowCountMismatch');
+      expect(items.error?.message).to.match(/2 rows loaded into .+, but the manifest says 3$/);
+      expect(items.fileCount, 'its one file was read and passed').to.equal(1);
+      expect(await scratchDatasets(), 'scratch datasets left').to.deep.equal([]);
     });
   }
 });

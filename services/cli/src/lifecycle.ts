@@ -49,13 +49,15 @@ export function reconcileRequest(where: Where): Record<string, unknown> {
 export function verifyRequest(
   where: Where,
   backupTimestamp: string,
-  options: { readDataSubset?: string; dryRun: boolean },
+  options: { readDataSubset?: string; restoreDrill?: boolean; drillProjectId?: string; dryRun: boolean },
 ): Record<string, unknown> {
   const body = {
     kind: 'verify',
     ...lifecycleBody(where),
     backupTimestamp,
     ...(options.readDataSubset !== undefined ? { readDataSubset: options.readDataSubset } : {}),
+    ...(options.restoreDrill === true ? { restoreDrill: true } : {}),
+    ...(options.drillProjectId !== undefined ? { restoreDrillProjectId: options.drillProjectId } : {}),
     ...(options.dryRun ? { dryRun: true } : {}),
   };
   checkedRequest('verify', body);

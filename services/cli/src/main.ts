@@ -27,9 +27,13 @@ Commands:
                                       The newest successful backup, backups a kept one depends on and
                                       write-once backups still locked always stay. --dry-run: each
                                       backup KEEP or DELETE, with the reasons, and nothing deleted
-  verify <uri> <timestamp|latest> --project P [--read-data-subset 1/5|10%] [--dry-run] [--watch]
+  verify <uri> <timestamp|latest> --project P [--read-data-subset 1/5|10%] [--restore-drill]
+         [--drill-project P] [--dry-run] [--watch]
                                       re-read a backup's files and check them against its manifests
-                                      (every file, or restic's subset: part n of t, or a share)
+                                      (every file, or restic's subset: part n of t, or a share);
+                                      --restore-drill: also load every table into a scratch dataset
+                                      (in --drill-project, default --project), compare its rows with
+                                      the manifest and drop it
   status <operationId> [--watch]      show an operation; --watch: a live progress line until it ends
   list [--status S] [--kind K] [--limit N]
                                       recent operations, newest first
@@ -88,6 +92,8 @@ async function main(argv: string[]): Promise<number> {
       'time-zone': { type: 'string' },
       'dry-run': { type: 'boolean' },
       'read-data-subset': { type: 'string' },
+      'restore-drill': { type: 'boolean' },
+      'drill-project': { type: 'string' },
       reconcile: { type: 'boolean' },
       debug: { type: 'boolean' },
       version: { type: 'boolean' },
@@ -168,6 +174,8 @@ async function main(argv: string[]): Promise<number> {
       const where = lifecycleWhere(uri);
       const body = verifyRequest(where, timestamp, {
         ...(values['read-data-subset'] !== undefined ? { readDataSubset: values['read-data-subset'] } : {}),
+        restoreDrill: values['restore-drill'] ?? false,
+        ...(values['drill-project'] !== undefined ? { drillProjectId: values['drill-project'] } : {}),
         dryRun: values['dry-run'] ?? false,
       });
       return verify(api, out, where, body, { watch, json, intervalMs });

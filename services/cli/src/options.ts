@@ -58,6 +58,7 @@ const OPTION_OF_FIELD: Readonly<Record<string, string>> = {
   'bigQuery.projectId': '--project',
   'retention.timeZone': '--time-zone',
   readDataSubset: '--read-data-subset',
+  restoreDrillProjectId: '--drill-project',
   backupTimestamp: 'the backup timestamp',
   ...Object.fromEntries(RETENTION_RULES.map(([option, field]) => [`retention.${field}`, `--${option}`])),
 };

@@ -104,6 +104,22 @@ describe('the lifecycle requests bqbr builds', function () {
       readDataSubset: '2/5',
       dryRun: true,
     });
+    const drill = decodeRequest(
+      verifyRequest(where('gs://cli-lifecycle/nightly'), '20261120_223000', {
+        restoreDrill: true,
+        drillProjectId: 'scratch-proj',
+        dryRun: false,
+      }),
+      { kind: 'verify' },
+    ).request as VerifyRequest;
+    expect(drill).to.deep.include({ restoreDrill: true, restoreDrillProjectId: 'scratch-proj' });
+    expect(() =>
+      verifyRequest(where('gs://cli-lifecycle/nightly'), 'latest', {
+        restoreDrill: true,
+        drillProjectId: 'Not A Project',
+        dryRun: false,
+      }),
+    ).to.throw(/--drill-project/);
     const reconcile = decodeRequest(reconcileRequest(where('azure://backups/nightly')), { kind: 'prune' })
       .request as PruneRequest;
     expect(reconcile).to.deep.equal({

@@ -107,7 +107,9 @@ export async function startDispatcher(
     verify: createVerifyKind({
       store,
       backups: storeBackupSource((where) => createStore(where, { storage: clients.storage, env })),
+      datasets: bigQueryTargetDatasets(clients.bigquery),
       endpoints: config.endpoints,
+      ...staging,
     }),
   };
   const engine = createOperationEngine({

@@ -3,6 +3,7 @@
 import {
   createSilentLogger,
   decode,
+  drillDatasetId,
   endpointAllowlist,
   VerifyRequest,
   type PermanentError,
@@ -14,6 +15,7 @@ import {
 } from '@bqbr/shared';
 import { expect } from 'chai';
 import type { BackupSource, FoundBackup } from '../src/kinds/restore/backup-source.js';
+import type { DrillDatasets } from '../src/kinds/verify/restore-drill.js';
 import { createVerifyKind } from '../src/kinds/verify/verify-kind.js';
 import { dryRunSummary, planVerify } from '../src/kinds/verify/verify-plan.js';
 import { backupManifest } from './backup-manifest.js';
@@ -164,6 +166,29 @@ describe('verify planning', function () {
   });
 });
 
+/** Scratch datasets as BigQuery would keep them: created (with their settings) and deleted. */
+class FakeDrillDatasets implements DrillDatasets {
+  readonly created = new Map<string, { location?: string; settings?: object }>();
+  readonly deleted: string[] = [];
+  find(): Promise<undefined> {
+    return Promise.resolve(undefined);
+  }
+  create(
+    ref: { projectId: string; datasetId: string },
+    location: string | undefined,
+    settings?: object,
+  ): Promise<'created' | 'existed'> {
+    const name = `${ref.projectId}:${ref.datasetId}`;
+    if (this.created.has(name)) return Promise.resolve('existed');
+    this.created.set(name, { ...(location ? { location } : {}), ...(settings ? { settings } : {}) });
+    return Promise.resolve('created');
+  }
+  delete(ref: { projectId: string; datasetId: string }): Promise<void> {
+    this.deleted.push(`${ref.projectId}:${ref.datasetId}`);
+    return Promise.resolve();
+  }
+}
+
 /** The catalogue half of the state store, and the tasks of one finished verify. */
 class FakeCatalog implements Pick<StateStore, 'putBackup' | 'updateBackup' | 'listTasks'> {
   readonly entries = new Map<string, BackupCatalogEntry>();
@@ -185,6 +210,7 @@ class FakeCatalog implements Pick<StateStore, 'putBackup' | 'updateBackup' | 'li
 const task = (tableId: string, status: TaskDoc['status'], fileCount?: number, bytes?: number): TaskDoc =>
   ({
     taskId: `sales.${tableId}`,
+    spec: { kind: 'verify' },
     status,
     ...(fileCount !== undefined ? { fileCount, bytes } : {}),
   }) as TaskDoc;
@@ -217,6 +243,7 @@ describe('verify: final status and the catalogue', function () {
     const kind = createVerifyKind({
       store: new FakeCatalog([]),
       backups: source(found()),
+      datasets: new FakeDrillDatasets(),
       endpoints: endpointAllowlist({}),
     });
     expect(kind.finalStatus!({ SUCCEEDED: 5, FAILED: 1 })).to.equal('FAILED');
@@ -227,7 +254,12 @@ describe('verify: final status and the catalogue', function () {
     const store = new FakeCatalog(TASKS);
     const backups = source(found());
     await store.putBackup({ backupId: 'backup-op', status: 'SUCCEEDED' } as BackupCatalogEntry);
-    const kind = createVerifyKind({ store, backups, endpoints: endpointAllowlist({}) });
+    const kind = createVerifyKind({
+      store,
+      backups,
+      datasets: new FakeDrillDatasets(),
+      endpoints: endpointAllowlist({}),
+    });
     expect(await kind.finalize!(operation, outcome, createSilentLogger())).to.equal(undefined);
     expect(backups.asked).to.deep.equal(['20261120_223000_0123456789ab']);
     expect(store.entries.get('backup-op')).to.deep.equal({
@@ -239,7 +271,12 @@ describe('verify: final status and the catalogue', function () {
 
   it('adds a backup the catalogue does not know from its _backup.json, then records the verification', async function () {
     const store = new FakeCatalog(TASKS);
-    const kind = createVerifyKind({ store, backups: source(found()), endpoints: endpointAllowlist({}) });
+    const kind = createVerifyKind({
+      store,
+      backups: source(found()),
+      datasets: new FakeDrillDatasets(),
+      endpoints: endpointAllowlist({}),
+    });
     await kind.finalize!(operation, outcome, createSilentLogger());
     expect(store.entries.get('backup-op')).to.deep.include({
       backupId: 'backup-op',
@@ -250,5 +287,97 @@ describe('verify: final status and the catalogue', function () {
       tables: 4,
       verification: VERIFICATION,
     });
+  });
+});
+
+describe('verify: the restore drill', function () {
+  const drillRequest = (fields: object = {}): VerifyRequest =>
+    request({ restoreDrill: true, restoreDrillProjectId: 'scratch-project', ...fields });
+  const drillSource = (): BackupSource & { asked: string[] } => ({
+    ...source(found()),
+    manifestLocation: () => Promise.resolve('EU'),
+  });
+
+  it('refuses restoreDrillProjectId without restoreDrill', function () {
+    expect(() => request({ restoreDrillProjectId: 'scratch-project' })).to.throw(
+      /restoreDrillProjectId: only with restoreDrill: true/,
+    );
+  });
+
+  it('creates one expiring scratch dataset per source dataset where its tables are, and gives every verified table its drill', async function () {
+    const datasets = new FakeDrillDatasets();
+    const kind = createVerifyKind({
+      store: new FakeCatalog([]),
+      backups: drillSource(),
+      datasets,
+      endpoints: endpointAllowlist({}),
+    });
+    const operation = { operationId: 'verify-op' } as OperationDoc;
+    const plan = await kind.plan(drillRequest(), operation, createSilentLogger());
+    const scratch = drillDatasetId('verify-op', 'sales');
+    expect([...datasets.created]).to.deep.equal([
+      [
+        `scratch-project:${scratch}`,
+        {
+          location: 'EU',
+          settings: {
+            labels: { bqbr: 'restore-drill' },
+            description: 'bqbr restore drill of operation verify-op: dropped when it ends',
+            defaultTableExpirationMs: '86400000',
+          },
+        },
+      ],
+    ]);
+    const tasks = [];
+    for await (const t of plan.tasks) tasks.push(t);
+    const orders = tasks.find((t) => t.table.tableId === 'orders')!;
+    expect(orders.spec).to.deep.include({
+      drill: {
+        target: { projectId: 'scratch-project', datasetId: scratch, tableId: 'orders' },
+        landingFolder: `${FOLDER}/sales/orders`,
+        location: 'EU',
+      },
+    });
+    // A table the backup holds nothing of is skipped: no drill either.
+    const broken = tasks.find((t) => t.table.tableId === 'broken')!;
+    expect(broken.status).to.equal('SKIPPED');
+    expect(broken.spec).to.not.have.property('drill');
+  });
+
+  it('needs staging for a drill of a backup outside Cloud Storage, and drops the scratch datasets when it ends', async function () {
+    const datasets = new FakeDrillDatasets();
+    const deps = {
+      store: new FakeCatalog([
+        {
+          ...task('orders', 'SUCCEEDED'),
+          spec: {
+            kind: 'verify',
+            drill: { target: { projectId: 'p', datasetId: 'scratch_ds', tableId: 'orders' } },
+          },
+        } as unknown as TaskDoc,
+      ]),
+      backups: drillSource(),
+      datasets,
+      endpoints: endpointAllowlist({}),
+    };
+    const onS3 = drillRequest({
+      backupStorage: { s3Options: { bucket: 'vault', region: 'eu-central-1' } },
+    });
+    expect(() => createVerifyKind(deps).preflight(onS3, undefined, new Date())).to.throw(/BQBR_STAGING_URI/);
+    const operation = {
+      operationId: 'verify-op',
+      kind: 'verify',
+      request: drillRequest(),
+      backupFolder: FOLDER,
+    } as unknown as OperationDoc;
+    const outcome = {
+      status: 'SUCCEEDED' as const,
+      summary: { tables: 1, succeeded: 1, failed: 0, skipped: 0, rows: 0, bytes: 0, files: 0 },
+      finishedAt: '2026-11-21T00:00:00.000Z',
+    };
+    expect(await createVerifyKind(deps).finalize!(operation, outcome, createSilentLogger())).to.equal(
+      undefined,
+    );
+    expect(datasets.deleted).to.deep.equal(['p:scratch_ds']);
   });
 });

@@ -17,18 +17,16 @@ import {
 } from '@bqbr/shared';
 import { continueLater } from './continuation.js';
 import { readTableManifest } from './manifest-checks.js';
-import type { StepContext, StepDeps } from './step-deps.js';
-import { openTableHome, type StoreFactory, type TableHome } from './table-home.js';
+import type { StepContext } from './step-deps.js';
+import { drillTable } from './restore-drill.js';
+import type { VerifyRun, VerifyStepDeps } from './verify-deps.js';
+import { openTableHome, type TableHome } from './table-home.js';
 import { tableName } from './target-state.js';
-import { runTaskStep, type StepOutcome, type StepRun } from './task-step.js';
+import { runTaskStep, type StepOutcome } from './task-step.js';
 import { checkFile, type FileCheck } from './verify-file.js';
 import { inSubset } from './verify-subset.js';
 
-export interface VerifyStepDeps extends StepDeps {
-  readonly stores: StoreFactory;
-}
-
-type VerifyRun = StepRun<VerifyStepDeps, VerifyTaskSpec>;
+export type { VerifyStepDeps } from './verify-deps.js';
 
 /** One problem: the file (its name in the table folder, or `_table.json`) and what is wrong with it. */
 type Issue = NonNullable<ErrorInfo['issues']>[number];
@@ -100,6 +98,11 @@ async function verifyTable(run: VerifyRun): Promise<StepOutcome> {
     return continueLater(run, `${figures.fileCount} of ${toRead.length} files read`);
   }
   if (problems.size > 0) return failed(run, problems, figures);
+  if (spec.drill !== undefined) {
+    // Recorded first: a continuation of the drill does not read the files again.
+    await deps.state.updateTask(run.message.operationId, run.message.taskId, figures);
+    return drillTable(run, spec.drill, manifest, home, figures);
+  }
   return run.finish('SUCCEEDED', {
     ...figures,
     ...(spec.subset !== undefined ? { note: `read ${toRead.length} of ${manifest.files.length} files` } : {}),

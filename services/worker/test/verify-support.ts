@@ -18,6 +18,7 @@ import {
 } from '@bqbr/shared';
 import type { JobRunner } from '../src/job-runner.js';
 import { buildTableManifest } from '../src/table-manifest.js';
+import type { TargetTables } from '../src/target-tables.js';
 import type { VerifyStepDeps } from '../src/verify-step.js';
 import { runVerifyStep } from '../src/verify-step.js';
 import { FakePublisher, FakeTaskStore, SNAPSHOT, pendingTask, taskFor } from './fakes.js';
@@ -103,6 +104,10 @@ export function verifyFixture(
     publisher,
     settings: { jobWaitMs: 60_000, jobPollMs: 1, maxJobAttempts: 5, ...settings },
     stores,
+    // Without a restore drill a verify touches no table either.
+    targets: new Proxy({} as TargetTables, {
+      get: (_, name) => () => Promise.reject(new Error(`targets.${String(name)} not expected here`)),
+    }),
   };
   const ctx = { logger: createSilentLogger(), signal: new AbortController().signal };
   return {

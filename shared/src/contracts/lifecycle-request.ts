@@ -128,6 +128,19 @@ export const VerifyRequest = strictObject(
     ...LIFECYCLE_COMMON,
     /** Absent: every file is read. */
     readDataSubset: ReadDataSubset,
+    /**
+     * Also loads every table of the backup into a scratch dataset, compares its rows with the manifest's
+     * count and drops it (docs/contracts.md, "Prune and verify requests").
+     */
+    restoreDrill: bool,
+    /** The project the drill's scratch datasets go to (default: bigQuery.projectId). */
+    restoreDrillProjectId: ProjectId,
+  },
+  {
+    check: (request): FieldProblem[] =>
+      request.restoreDrillProjectId !== undefined && request.restoreDrill !== true
+        ? [{ path: ['restoreDrillProjectId'], message: 'only with restoreDrill: true' }]
+        : [],
   },
 );
 export type VerifyRequest = t.TypeOf<typeof VerifyRequest>;

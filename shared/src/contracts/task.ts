@@ -163,6 +163,15 @@ export const VerifyTaskSpec = t.intersection(
       /** As `_backup.json` records it; absent in backups that predate it (the manifest is then only decoded). */
       manifestMd5: t.string,
       subset: VerifySubset,
+      /**
+       * A restore drill: the table's files loaded into `target` (a scratch table, dropped after) from
+       * `landingFolder` (the table folder in Cloud Storage, else a folder under the staging URI), its
+       * rows compared with the manifest's count. `location`: the scratch dataset's, where the job runs.
+       */
+      drill: t.intersection([
+        t.type({ target: TableRef, landingFolder: t.string }),
+        t.partial({ location: t.string }),
+      ]),
     }),
   ],
   'VerifyTaskSpec',

@@ -192,7 +192,11 @@ export const BackupVerification = t.readonly(
       filesRead: t.number,
       bytesRead: t.number,
     }),
-    t.partial({ subset: t.string }),
+    t.partial({
+      subset: t.string,
+      /** The verify also restored every table into a scratch dataset and compared its rows. */
+      restoreDrill: t.boolean,
+    }),
   ]),
   'BackupVerification',
 );

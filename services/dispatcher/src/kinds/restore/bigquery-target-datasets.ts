@@ -1,9 +1,9 @@
-// The restore's TargetDatasets on BigQuery's client.
+// The restore's TargetDatasets (and a verify's scratch datasets) on BigQuery's client.
 import { classifyError } from '@bqbr/shared';
 import type { BigQuery } from '@google-cloud/bigquery';
-import type { TargetDatasets } from './target-datasets.js';
+import type { DrillDatasets } from '../verify/restore-drill.js';
 
-export function bigQueryTargetDatasets(bigquery: BigQuery): TargetDatasets {
+export function bigQueryTargetDatasets(bigquery: BigQuery): DrillDatasets {
   return {
     async find(ref) {
       try {
@@ -17,7 +17,7 @@ export function bigQueryTargetDatasets(bigquery: BigQuery): TargetDatasets {
       }
     },
 
-    async create(ref, location) {
+    async create(ref, location, settings = {}) {
       try {
         // datasets.insert in the target project (the client's own create sends its options in the body).
         await new Promise<void>((resolve, reject) =>
@@ -27,6 +27,7 @@ export function bigQueryTargetDatasets(bigquery: BigQuery): TargetDatasets {
               uri: '/datasets',
               projectId: ref.projectId,
               json: {
+                ...settings,
                 datasetReference: { projectId: ref.projectId, datasetId: ref.datasetId },
                 ...(location === undefined ? {} : { location }),
               },
@@ -39,6 +40,14 @@ export function bigQueryTargetDatasets(bigquery: BigQuery): TargetDatasets {
         // Another delivery of the same request created it a moment ago.
         if (classifyError(err).reason === 'duplicate') return 'existed';
         throw err;
+      }
+    },
+
+    async delete(ref) {
+      try {
+        await bigquery.dataset(ref.datasetId, { projectId: ref.projectId }).delete({ force: true });
+      } catch (err) {
+        if (classifyError(err).reason !== 'notFound') throw err;
       }
     },
   };

@@ -7,10 +7,14 @@ import { RestorePlanError } from './restore-plan-error.js';
 export interface TargetDatasets {
   /** Where the dataset is, or undefined when it does not exist. */
   find(ref: { projectId: string; datasetId: string }): Promise<{ location: string } | undefined>;
-  /** Creates the dataset (in BigQuery's default location when undefined); 'existed' when it already did. */
+  /**
+   * Creates the dataset (in BigQuery's default location when undefined), with `settings` (Dataset
+   * resource fields such as labels) when given; 'existed' when it already did.
+   */
   create(
     ref: { projectId: string; datasetId: string },
     location: string | undefined,
+    settings?: Readonly<Record<string, unknown>>,
   ): Promise<'created' | 'existed'>;
 }
 

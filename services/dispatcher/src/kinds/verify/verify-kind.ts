@@ -8,10 +8,12 @@ import {
   type VerifyRequest,
 } from '@bqbr/shared';
 import type { OperationKind } from '../../engine/operation-kind.js';
+import { checkStaging } from '../staging.js';
+import { dropDrill, withDrill, type DrillDeps } from './restore-drill.js';
 import { dryRunSummary, planVerify, type VerifyPlan } from './verify-plan.js';
 import { recordVerification, type VerifyRecordDeps } from './verify-record.js';
 
-export interface VerifyKindDeps extends VerifyRecordDeps {
+export interface VerifyKindDeps extends VerifyRecordDeps, DrillDeps {
   /** The endpoints a request may name: checked at preflight (see RestoreKindDeps.endpoints). */
   readonly endpoints: EndpointAllowlist;
 }
@@ -19,8 +21,10 @@ export interface VerifyKindDeps extends VerifyRecordDeps {
 export function createVerifyKind(deps: VerifyKindDeps): OperationKind<VerifyRequest> {
   return {
     preflight(request) {
-      // Workers read the backup where it is: no staging, whatever the store.
-      checkEndpoint(lifecycleLocation(request), deps.endpoints);
+      // Workers read the backup where it is; only a restore drill loads it, through staging outside GCS.
+      const where = lifecycleLocation(request);
+      checkEndpoint(where, deps.endpoints);
+      if (request.restoreDrill === true) checkStaging('restore', where, deps.stagingUri);
       return {};
     },
 
@@ -28,8 +32,12 @@ export function createVerifyKind(deps: VerifyKindDeps): OperationKind<VerifyRequ
       await planVerify(request, deps.backups);
     },
 
-    async plan(request, _operation, logger) {
-      const plan = await planVerify(request, deps.backups);
+    async plan(request, operation, logger) {
+      const found = await planVerify(request, deps.backups);
+      const plan =
+        request.restoreDrill === true
+          ? await withDrill(request, found, operation.operationId, deps, logger)
+          : found;
       logger.info('verify planned', { backup: plan.backup.folder, tables: plan.entries.length });
       return {
         fields: backupFields(plan),
@@ -50,7 +58,10 @@ export function createVerifyKind(deps: VerifyKindDeps): OperationKind<VerifyRequ
     // A backup with one damaged file is not a partly good backup: anything wrong fails the verify.
     finalStatus: (counts) => (counts.FAILED > 0 ? 'FAILED' : 'SUCCEEDED'),
 
-    finalize: (operation, outcome, logger) => recordVerification(operation, outcome, deps, logger),
+    async finalize(operation, outcome, logger) {
+      const problem = await recordVerification(operation, outcome, deps, logger);
+      return (await dropDrill(operation, deps, logger)) ?? problem;
+    },
   };
 }
 

@@ -55,6 +55,7 @@ export async function recordVerification(
     verifiedAt: finishedAt,
     ...(await figuresOf(deps.store, operation.operationId)),
     ...(request.readDataSubset !== undefined ? { subset: request.readDataSubset } : {}),
+    ...(request.restoreDrill === true ? { restoreDrill: true } : {}),
   };
   const { manifest } = backup;
   if (!(await deps.store.updateBackup(manifest.operationId, { verification }))) {
