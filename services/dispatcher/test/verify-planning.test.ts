@@ -298,6 +298,25 @@ describe('verify: the restore drill', function () {
     manifestLocation: () => Promise.resolve('EU'),
   });
 
+  it('says in a dry run that each table would be loaded, and creates nothing', async function () {
+    const datasets = new FakeDrillDatasets();
+    const kind = createVerifyKind({
+      store: new FakeCatalog([]),
+      backups: drillSource(),
+      datasets,
+      endpoints: endpointAllowlist({}),
+    });
+    const dry = await kind.dryRun(
+      drillRequest(),
+      { operationId: 'verify-op' } as OperationDoc,
+      createSilentLogger(),
+    );
+    expect(dry.plan.sample[0]?.note).to.equal(
+      'reads 4 of 4 file(s), 4000 bytes, and _table.json; restore drill: loads it into a scratch table',
+    );
+    expect(datasets.created.size).to.equal(0);
+  });
+
   it('refuses restoreDrillProjectId without restoreDrill', function () {
     expect(() => request({ restoreDrillProjectId: 'scratch-project' })).to.throw(
       /restoreDrillProjectId: only with restoreDrill: true/,

@@ -143,6 +143,7 @@ export function dryRunSummary(plan: VerifyPlan, request: VerifyRequest): PlanSum
   const share = subset === undefined ? 1 : 'part' in subset ? 1 / subset.of : subset.percent / 100;
   const about = subset === undefined ? '' : 'about ';
   const verified = plan.entries.filter((e) => e.action === 'VERIFY');
+  const drill = request.restoreDrill === true ? '; restore drill: loads it into a scratch table' : '';
   const estimate = (n: number | undefined): number => Math.round((n ?? 0) * share);
   return {
     tables: plan.entries.length,
@@ -154,7 +155,7 @@ export function dryRunSummary(plan: VerifyPlan, request: VerifyRequest): PlanSum
       action: e.action,
       ...(e.action === 'VERIFY'
         ? {
-            note: `reads ${about}${estimate(e.files)} of ${e.files ?? 0} file(s), ${about}${estimate(e.bytes)} bytes, and _table.json`,
+            note: `reads ${about}${estimate(e.files)} of ${e.files ?? 0} file(s), ${about}${estimate(e.bytes)} bytes, and _table.json${drill}`,
             bytes: estimate(e.bytes),
           }
         : { note: e.note! }),
