@@ -1,8 +1,9 @@
 // A backup request: the original service's JSON verbatim, with its defaults, plus bqbr's optional extensions
 // (`kind`, `operationId`, `dryRun`, `excludeTables`).
 import type * as t from 'io-ts';
-import { bool, exactly, integerFrom, listOf, strictObject } from '../codecs.js';
+import { bool, exactly, integerFrom, listOf, oneOf, strictObject } from '../codecs.js';
 import {
+  BackupTimestamp,
   COMPRESSIONS_BY_FORMAT,
   Compression,
   DatasetName,
@@ -138,9 +139,34 @@ export const BackupRequest = strictObject(
     kind: exactly('backup'),
     operationId: OperationId,
     dryRun: bool,
+    /**
+     * Extension: `incremental` exports only the partitions and tables changed since `base` and references
+     * the rest from it (docs/contracts.md, "Incremental backups"); absent or `full`: every table whole.
+     */
+    mode: oneOf('BackupMode', ['FULL', 'INCREMENTAL'] as const),
+    /** Incremental only: the backup to build on, `latest` (the default) or its timestamp or folder name. */
+    base: BackupTimestamp,
+    /** Incremental only: a full backup is made instead once the chain behind it holds this many incrementals (default 7). */
+    maxChainLength: integerFrom(1),
+  },
+  {
+    check: ({ mode, base, maxChainLength }) =>
+      mode === 'INCREMENTAL'
+        ? []
+        : [
+            ...(base !== undefined
+              ? [{ path: ['base'], message: 'base is only for mode "incremental"' }]
+              : []),
+            ...(maxChainLength !== undefined
+              ? [{ path: ['maxChainLength'], message: 'maxChainLength is only for mode "incremental"' }]
+              : []),
+          ],
   },
 );
 export type BackupRequest = t.TypeOf<typeof BackupRequest>;
+
+/** An incremental chain is cut by a full backup after this many incrementals unless the request says. */
+export const DEFAULT_MAX_CHAIN_LENGTH = 7;
 
 /** The destination of a backup and its export options, whichever of the four it names. */
 export function backupDestination(request: BackupRequest): {

@@ -15,7 +15,20 @@ export const BackupFile = t.type(
   'BackupFile',
 );
 export const BackupFileChecksums = t.partial({ md5: t.string, crc32c: t.string });
-export const BackupFileEntry = t.intersection([BackupFile, BackupFileChecksums], 'BackupFileEntry');
+/** Incremental backups (docs/contracts.md, "Incremental backups"): where a file is and which partition it holds. */
+export const BackupFilePlace = t.partial({
+  /**
+   * The path in the store of the table folder holding the file, ending with '/', when that is another
+   * backup's (an unchanged partition or table an incremental backup references); absent: the manifest's own.
+   */
+  folder: t.string,
+  /** The partition the file holds (`20260101`, `__NULL__`): a partitioned table backed up partition by partition. */
+  partition: t.string,
+});
+export const BackupFileEntry = t.intersection(
+  [BackupFile, BackupFileChecksums, BackupFilePlace],
+  'BackupFileEntry',
+);
 export type BackupFileEntry = t.TypeOf<typeof BackupFileEntry>;
 
 /** BigQuery's TableFieldSchema, recursively (kept as BigQuery returned it). */
@@ -46,6 +59,17 @@ export const ExportSettings = t.type(
   'ExportSettings',
 );
 export type ExportSettings = t.TypeOf<typeof ExportSettings>;
+
+export const TablePartition = t.type(
+  {
+    id: t.string,
+    rows: t.number,
+    /** INFORMATION_SCHEMA.PARTITIONS.last_modified_time (epoch millis) when the backup read it. */
+    lastModifiedMillis: t.number,
+  },
+  'TablePartition',
+);
+export type TablePartition = t.TypeOf<typeof TablePartition>;
 
 /** `_table.json`: everything needed to recreate one table exactly and to check the restore. */
 export const TableManifest = t.intersection(
@@ -81,6 +105,15 @@ export const TableManifest = t.intersection(
       numBytes: t.number,
       location: t.string,
       extractJobId: t.string,
+      /**
+       * A table backed up partition by partition (an incremental chain): each partition at the snapshot,
+       * with its rows then and BigQuery's last modification of it when it was read.
+       */
+      partitions: t.array(TablePartition),
+      /** Partitions the base backup had that the table no longer has at the snapshot. */
+      deletedPartitions: t.array(t.string),
+      /** Extract jobs this backup ran for the table (one per exported partition). */
+      extractJobs: t.number,
     }),
   ],
   'TableManifest',
@@ -117,23 +150,37 @@ export const OperationSummary = t.type(
 export type OperationSummary = t.TypeOf<typeof OperationSummary>;
 
 /** `_backup.json`: the operation's summary, written once when it finishes. */
-export const BackupManifest = t.type(
-  {
-    manifestVersion: t.literal(MANIFEST_VERSION),
-    kind: t.literal('bqbr#backup'),
-    operationId: t.string,
-    projectId: t.string,
-    snapshotMillis: t.number,
-    snapshotTime: t.string,
-    /** `gs://.../backups/<yyyyMMdd_HHmmss>`: where this backup's folders are. */
-    location: t.string,
-    export: ExportSettings,
-    status: t.string,
-    summary: OperationSummary,
-    tables: t.array(BackupTableEntry),
-    startedAt: t.string,
-    finishedAt: t.string,
-  },
+export const BackupManifest = t.intersection(
+  [
+    t.type({
+      manifestVersion: t.literal(MANIFEST_VERSION),
+      kind: t.literal('bqbr#backup'),
+      operationId: t.string,
+      projectId: t.string,
+      snapshotMillis: t.number,
+      snapshotTime: t.string,
+      /** `gs://.../backups/<yyyyMMdd_HHmmss>`: where this backup's folders are. */
+      location: t.string,
+      export: ExportSettings,
+      status: t.string,
+      summary: OperationSummary,
+      tables: t.array(BackupTableEntry),
+      startedAt: t.string,
+      finishedAt: t.string,
+    }),
+    t.partial({
+      /** `FULL` or `INCREMENTAL` (absent: a full backup of a bqbr that predates incrementals). */
+      mode: t.keyof({ FULL: null, INCREMENTAL: null }),
+      /** Incrementals: the folder name of the backup this one was built on. */
+      base: t.string,
+      /** Incrementals in the chain since its full backup, this one included (a full backup: 0). */
+      chainLength: t.number,
+      /** The folder names of every backup whose files this one references: never pruned while it is kept. */
+      dependsOn: t.array(t.string),
+      /** Tables the base had (in the datasets this backup selects) that are gone at the snapshot. */
+      droppedTables: t.array(t.type({ datasetId: t.string, tableId: t.string })),
+    }),
+  ],
   'BackupManifest',
 );
 export type BackupManifest = t.TypeOf<typeof BackupManifest>;

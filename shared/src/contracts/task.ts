@@ -22,6 +22,13 @@ export const TableHome = t.type(
 );
 export type TableHome = t.TypeOf<typeof TableHome>;
 
+/** The table in an incremental's base backup: its folder (path in the same store) and `_table.json`'s MD5. */
+export const IncrementalBase = t.intersection(
+  [t.type({ tablePath: t.string, snapshotMillis: t.number }), t.partial({ manifestMd5: t.string })],
+  'IncrementalBase',
+);
+export type IncrementalBase = t.TypeOf<typeof IncrementalBase>;
+
 /** What a backup task exports and how: everything the worker needs without reading the request. */
 export const BackupTaskSpec = t.intersection(
   [
@@ -43,6 +50,12 @@ export const BackupTaskSpec = t.intersection(
       overwrite: t.boolean,
       /** The request's `writeOnce`: every object the task writes is locked until `retainUntil` (ISO). */
       writeOnce: t.type({ mode: t.keyof({ GOVERNANCE: null, COMPLIANCE: null }), retainUntil: t.string }),
+      /**
+       * A backup of an incremental chain (docs/contracts.md, "Incremental backups"): a partitioned table is
+       * exported partition by partition; with `base` (absent: the chain's full backup, or a table new
+       * since the base), what is unchanged since the base is referenced from it instead.
+       */
+      incremental: t.partial({ base: IncrementalBase }),
     }),
   ],
   'BackupTaskSpec',

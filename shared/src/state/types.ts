@@ -124,6 +124,21 @@ export const OperationDoc = stateDocument('OperationDoc', {
     /** Restores: the backup restored from (`gs://.../backups/<ts>/<project>`) and its layout. */
     backupFolder: t.string,
     backupLayout: literalOf('BackupLayout', ['bqbr', 'original']),
+    /** Incremental-mode backups: the chain this one is part of (docs/contracts.md, "Incremental backups"). */
+    incremental: t.intersection([
+      t.type({
+        /** Incrementals since the chain's full backup, this one included; 0 for the full backup itself. */
+        chainLength: t.number,
+        /** Folder names of the backups whose files this one may reference (the base and what it depends on). */
+        dependsOn: t.array(t.string),
+      }),
+      t.partial({
+        /** The base backup: its folder name, its project folder's path in the store, its snapshot. */
+        base: t.string,
+        baseFolderPath: t.string,
+        baseSnapshotMillis: t.number,
+      }),
+    ]),
     /** Restores: the phase-2 tasks (views) were published. */
     phase2Released: t.boolean,
     /** Things a user should know that did not fail the operation (e.g. schema detection on an original-layout backup). */
