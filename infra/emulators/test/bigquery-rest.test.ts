@@ -1092,6 +1092,50 @@ describe('BigQuery emulator REST resources through @google-cloud/bigquery', func
       await expectApiError(dataset.table(`${plain.id}$20200101`).getRows(), 400, 'invalid');
     });
 
+    it('keeps per-partition modification times in INFORMATION_SCHEMA.PARTITIONS and deletes a partition by its decorator', async function () {
+      const dataset = await newDataset();
+      const table = await newTable(
+        dataset,
+        [
+          { name: 'd', type: 'DATE' },
+          { name: 'v', type: 'INTEGER' },
+        ],
+        { timePartitioning: { type: 'DAY', field: 'd' } },
+      );
+      await table.insert([
+        { d: '2020-01-01', v: 1 },
+        { d: '2020-01-02', v: 2 },
+        { d: '2020-01-03', v: 3 },
+      ]);
+      const partitions = async (): Promise<Record<string, { rows: number; modified: number }>> => {
+        const [rows] = await bq.query({
+          query: `SELECT partition_id, total_rows, UNIX_MILLIS(last_modified_time) AS m FROM \`${dataset.id}.INFORMATION_SCHEMA.PARTITIONS\` WHERE table_name = @t ORDER BY partition_id`,
+          params: { t: table.id },
+        });
+        return Object.fromEntries(
+          (rows as Record<string, unknown>[]).map((r) => [
+            String(r['partition_id']),
+            { rows: Number(r['total_rows']), modified: Number(r['m']) },
+          ]),
+        );
+      };
+      const before = await partitions();
+      expect(Object.keys(before)).to.deep.equal(['20200101', '20200102', '20200103']);
+      const beforeDelete = Date.now();
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      // One partition changed, one deleted (bq rm 't$20200103'), one untouched.
+      await table.insert([{ d: '2020-01-02', v: 22 }]);
+      await dataset.table(`${table.id}$20200103`).delete();
+      const after = await partitions();
+      expect(Object.keys(after)).to.deep.equal(['20200101', '20200102']);
+      expect(after['20200101']).to.deep.equal(before['20200101']);
+      expect(after['20200102']!.rows).to.equal(2);
+      expect(after['20200102']!.modified).to.be.greaterThan(before['20200102']!.modified);
+      // Time travel still reads the deleted partition before its deletion.
+      expect(await rowsOf(dataset.table(`${table.id}@${beforeDelete}$20200103`))).to.have.length(1);
+      expect(await rowsOf(dataset.table(`${table.id}$20200103`))).to.deep.equal([]);
+    });
+
     it('returns timestamps as float seconds when the client asks for them', async function () {
       const table = await newTable(await newDataset(), [{ name: 'ts', type: 'TIMESTAMP' }]);
       await table.insert([

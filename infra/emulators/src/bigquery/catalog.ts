@@ -288,6 +288,18 @@ export class Catalog {
     entry.fields = fields;
   }
 
+  /**
+   * Deletes one partition's rows (`tables.delete` of `t$20260101`, as `bq rm 't$20260101'` sends it;
+   * https://cloud.google.com/bigquery/docs/managing-partitioned-tables#delete_a_partition): a commit that
+   * removes them, so `t@T` before it still reads them, as time travel does.
+   */
+  async deletePartition(entry: TableEntry, partition: string): Promise<void> {
+    await this.commit(entry, `SELECT * FROM ${this.relationSql(entry)} WHERE false`, {
+      truncate: true,
+      partition,
+    });
+  }
+
   async deleteTable(ref: TableRef): Promise<void> {
     const state = this.datasetState(ref);
     const entry = state.tables.get(ref.tableId);
@@ -436,14 +448,19 @@ export class Catalog {
     return { numRows: Number(rows[0]?.['n'] ?? 0), numBytes: Number(rows[0]?.['b'] ?? 0) };
   }
 
-  /** Per-partition row counts, sizes and last change, for INFORMATION_SCHEMA.PARTITIONS. */
+  /**
+   * Per-partition row counts, sizes and last change, for INFORMATION_SCHEMA.PARTITIONS: the partitions
+   * holding rows now, each last modified by the latest commit that added or removed one of its rows
+   * (a load, an insert, a WRITE_TRUNCATE of it; https://cloud.google.com/bigquery/docs/information-schema-partitions).
+   */
   async partitions(
     entry: TableEntry,
   ): Promise<{ partitionId: string | null; rows: number; bytes: number; lastModified: number }[]> {
     if (!entry.physical) return [];
     const idSql = partitionIdSql(this.partitioning(entry), entry.fields);
+    const visible = `FILTER (WHERE ${visibleSql()})`;
     const rows = await this.engine.all(
-      `SELECT ${idSql ?? 'NULL'} AS p, count(*) AS n, coalesce(sum(${rowSizeSql(entry.fields)}), 0) AS b, max(${INSERTED}) AS m FROM ${quoteIdent(entry.physical)} WHERE ${visibleSql()} GROUP BY ALL ORDER BY ALL`,
+      `SELECT ${idSql ?? 'NULL'} AS p, count(*) ${visible} AS n, coalesce(sum(${rowSizeSql(entry.fields)}) ${visible}, 0) AS b, max(greatest(${INSERTED}, coalesce(${DELETED}, 0))) AS m FROM ${quoteIdent(entry.physical)} GROUP BY ALL HAVING count(*) ${visible} > 0 ORDER BY ALL`,
     );
     return rows.map((r) => ({
       partitionId: r['p'] === null ? null : (r['p'] as string),

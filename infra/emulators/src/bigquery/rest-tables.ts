@@ -201,7 +201,12 @@ export async function updateTable(
 }
 
 export async function deleteTable(ctx: EmulatorContext, r: Request, ref: TableRef): Promise<void> {
-  await ctx.catalog.deleteTable(ref);
+  const decorated = parseDecorators(ref.tableId, Date.now());
+  if (decorated.partition !== undefined && decorated.at === undefined) {
+    // `t$20260101`: that partition only.
+    const entry = ctx.catalog.getTable({ ...ref, tableId: decorated.tableId });
+    await ctx.catalog.deletePartition(entry, decorated.partition);
+  } else await ctx.catalog.deleteTable(ref);
   sendNoContent(r.res);
 }
 
