@@ -68,15 +68,17 @@ export function dataFileExtension(format: Format, compression: Compression | und
 }
 
 /**
- * The wildcard URI an extract job writes to: `{folder}/data-*.{ext}`. BigQuery numbers the files from
- * `data-000000000000.{ext}`, and a table's files are exactly as many as the job counted (docs/contracts.md,
- * "Storage layout").
+ * The wildcard URI an extract job writes to: `{folder}/data-*.{ext}` (one partition's job of an incremental
+ * chain: `{folder}/data-p{partition}-*.{ext}`). BigQuery numbers the files from `data-000000000000.{ext}`,
+ * and a table's files are exactly as many as the job counted (docs/contracts.md, "Storage layout").
  */
 export const dataFilesPattern = (
   folder: string,
   format: Format,
   compression: Compression | undefined,
-): string => `${folder}/data-*.${dataFileExtension(format, compression)}`;
+  partition?: string,
+): string =>
+  `${folder}/data-${partition === undefined ? '' : `p${partition}-`}*.${dataFileExtension(format, compression)}`;
 
 // The same layout relative to a store's root (any destination: Cloud Storage, S3, Azure, a directory).
 

@@ -25,7 +25,8 @@ import { continueLater } from './continuation.js';
 import { filesOfJob } from './extracted-files.js';
 import { openLandingFolder, type LandingFolder } from './landing-folder.js';
 import type { StepContext, StepDeps } from './step-deps.js';
-import { jobFailed, runJob } from './step-job.js';
+import { planIncremental, type IncrementalPlan } from './incremental-export.js';
+import { jobFailed, runJob, runJobs } from './step-job.js';
 import { openTableHome, type StoreFactory, type TableHome } from './table-home.js';
 import { buildTableManifest, type TableMetadata } from './table-manifest.js';
 import { fileFigures } from './task-figures.js';
@@ -35,8 +36,17 @@ import { md5Base64 } from './transfer.js';
 export interface TableReader {
   /** The table's metadata, or undefined when it does not exist. */
   get(ref: TableRef): Promise<TableMetadata | undefined>;
-  /** Rows in the table at `snapshotMillis`. */
-  rowsAt(ref: TableRef, snapshotMillis: number): Promise<number>;
+  /** Rows in the table (or in one of its partitions) at `snapshotMillis`. */
+  rowsAt(ref: TableRef, snapshotMillis: number, partition?: string): Promise<number>;
+  /** The table's partitions now, from INFORMATION_SCHEMA.PARTITIONS (none for an unpartitioned table). */
+  partitions(ref: TableRef, location: string | undefined): Promise<PartitionNow[]>;
+}
+
+/** A partition as INFORMATION_SCHEMA.PARTITIONS lists it: its id, rows and last modification now. */
+export interface PartitionNow {
+  readonly id: string;
+  readonly rows: number;
+  readonly lastModifiedMillis: number;
 }
 
 export interface BackupStepDeps extends StepDeps {
@@ -45,8 +55,14 @@ export interface BackupStepDeps extends StepDeps {
   readonly stores: StoreFactory;
 }
 
-/** BigQuery's extract configuration for a task: the table at the snapshot instant into the landing folder. */
-export function extractConfiguration(spec: BackupTaskSpec): {
+/**
+ * BigQuery's extract configuration for a task: the table at the snapshot instant into the landing folder;
+ * with `partition`, that partition only (`table@snapshot$partition`, into `data-p{partition}-*`).
+ */
+export function extractConfiguration(
+  spec: BackupTaskSpec,
+  partition?: string,
+): {
   readonly extract: { readonly destinationUris: readonly string[] } & Record<string, unknown>;
 } {
   const { source } = spec;
@@ -55,9 +71,9 @@ export function extractConfiguration(spec: BackupTaskSpec): {
       sourceTable: {
         projectId: source.projectId,
         datasetId: source.datasetId,
-        tableId: `${source.tableId}@${spec.snapshotMillis}`,
+        tableId: `${source.tableId}@${spec.snapshotMillis}${partition === undefined ? '' : `$${partition}`}`,
       },
-      destinationUris: [dataFilesPattern(spec.landingFolder, spec.format, spec.compression)],
+      destinationUris: [dataFilesPattern(spec.landingFolder, spec.format, spec.compression, partition)],
       destinationFormat: spec.format === 'JSON' ? 'NEWLINE_DELIMITED_JSON' : spec.format,
       ...(spec.compression === 'NONE' ? {} : { compression: spec.compression }),
       ...(spec.format === 'CSV' ? { printHeader: spec.header, fieldDelimiter: spec.fieldDelimiter } : {}),
@@ -163,37 +179,112 @@ async function exportTable(run: StepRun<BackupStepDeps, BackupTaskSpec>): Promis
         `${spec.tableFolder} already holds ${existing} data file(s) and exportOptions.overwrite is false`,
       );
   }
-  const configuration = extractConfiguration(spec);
-  const result = await runJob(run, { jobId, location: table.location, configuration });
-  if (result.kind === 'continued') return result.outcome;
-  if (result.job.errorResult !== undefined) return jobFailed(run, 'extract', result.job.errorResult);
-
-  // Exactly the files this job wrote (its statistics say how many), not whatever else the folder holds.
-  const written = filesOfJob(
-    jobId,
-    configuration.extract.destinationUris,
-    result.job.destinationUriFileCounts,
-    await landing.extracted(),
-  );
+  const plan: IncrementalPlan =
+    spec.incremental === undefined
+      ? { kind: 'whole' }
+      : await planIncremental(spec, table, home, deps.tables);
+  const exported = await runExtracts(run, plan, jobId, table.location, landing);
+  if ('outcome' in exported) return exported.outcome;
   // Every file is carried to the home and checked there first (already there for Cloud Storage).
-  const files = await landing.carryOut(written);
+  const files = await landing.carryOut(exported.written);
   if (files === undefined) return continueLater(run, 'files still to carry to the destination');
   if (spec.writeOnce) await lockFiles(home, files, spec.writeOnce);
-  const numRows = await deps.tables.rowsAt(source, spec.snapshotMillis);
+  const numRows =
+    plan.kind === 'whole' ? await deps.tables.rowsAt(source, spec.snapshotMillis) : plan.numRows;
   const manifest = buildTableManifest({
     operationId: message.operationId,
     spec,
     table,
     numRows,
-    files,
-    extractJobId: jobId,
+    files:
+      plan.kind === 'whole' ? files : [...files, ...plan.referenced].sort(byPartitionThenName),
+    ...(exported.jobIds.length > 0 ? { extractJobId: exported.jobIds[0] } : {}),
+    ...(spec.incremental === undefined
+      ? {}
+      : {
+          incremental: {
+            extractJobs: exported.jobIds.length,
+            ...(plan.kind === 'partitions'
+              ? { partitions: plan.partitions, deletedPartitions: plan.deletedPartitions }
+              : {}),
+          },
+        }),
     createdAt: now(),
   });
   // The manifest goes last: it never points at a file that is not whole at home.
   const manifestMd5 = await writeManifest(home, manifest, spec);
   await clearAfterManifest(home, landing, ctx);
-  return finish('SUCCEEDED', succeeded(manifest, manifestUri, manifestMd5));
+  return finish('SUCCEEDED', {
+    ...succeeded(manifest, manifestUri, manifestMd5),
+    ...(plan.kind === 'whole' && plan.why !== undefined ? { note: plan.why } : {}),
+  });
 }
+
+/** Extract jobs an incremental table runs at once (every partition that changed). */
+const PARTITION_JOB_CONCURRENCY = 8;
+
+/**
+ * The plan's extract jobs run to their ends: the files they wrote (a partition's marked with it) and their
+ * ids; or the outcome of a job still running or failed. A table the plan references whole runs none.
+ */
+async function runExtracts(
+  run: StepRun<BackupStepDeps, BackupTaskSpec>,
+  plan: IncrementalPlan,
+  jobId: string,
+  location: string | undefined,
+  landing: LandingFolder,
+): Promise<
+  | { readonly written: BackupFileEntry[]; readonly jobIds: readonly string[] }
+  | { readonly outcome: StepOutcome }
+> {
+  const { spec } = run;
+  if (plan.kind === 'whole') {
+    const configuration = extractConfiguration(spec);
+    const result = await runJob(run, { jobId, location, configuration });
+    if (result.kind === 'continued') return { outcome: result.outcome };
+    if (result.job.errorResult !== undefined)
+      return { outcome: await jobFailed(run, 'extract', result.job.errorResult) };
+    // Exactly the files this job wrote (its statistics say how many), not whatever else the folder holds.
+    const written = filesOfJob(
+      jobId,
+      configuration.extract.destinationUris,
+      result.job.destinationUriFileCounts,
+      await landing.extracted(),
+    );
+    return { written, jobIds: [jobId] };
+  }
+  const partitions = plan.kind === 'partitions' ? plan.exported : [];
+  const jobs = partitions.map((partition) => ({
+    partition,
+    jobId: partitionJobId(jobId, partition),
+    location,
+    configuration: extractConfiguration(spec, partition),
+  }));
+  if (jobs.length === 0) return { written: [], jobIds: [] };
+  const result = await runJobs(run, jobs, PARTITION_JOB_CONCURRENCY);
+  if (result.kind === 'continued') return { outcome: result.outcome };
+  const failed = result.jobs.find((job) => job.errorResult !== undefined);
+  if (failed !== undefined) return { outcome: await jobFailed(run, 'extract', failed.errorResult!) };
+  const listed = await landing.extracted();
+  const written = jobs.flatMap((job, i) =>
+    filesOfJob(
+      job.jobId,
+      job.configuration.extract.destinationUris,
+      result.jobs[i]!.destinationUriFileCounts,
+      listed,
+    ).map((file) => ({ ...file, partition: job.partition })),
+  );
+  return { written, jobIds: jobs.map((job) => job.jobId) };
+}
+
+/** One partition's extract job: the task's job id and the partition (`…_3_p20260101`). */
+const partitionJobId = (jobId: string, partition: string): string => `${jobId}_p${partition}`;
+
+/** A manifest's files in order: by partition (whole-table files first), then by name. */
+const byPartitionThenName = (a: BackupFileEntry, b: BackupFileEntry): number =>
+  compareText(a.partition ?? '', b.partition ?? '') || compareText(a.name, b.name);
+
+const compareText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /**
  * The manifest this operation already wrote at home for a data table, or undefined. Only a landing folder
@@ -220,7 +311,8 @@ async function finishedBefore(
     });
     return undefined;
   }
-  if (manifest.operationId !== operationId || manifest.extractJobId === undefined) return undefined;
+  const hasData = manifest.extractJobId !== undefined || manifest.extractJobs !== undefined;
+  if (manifest.operationId !== operationId || !hasData) return undefined;
   return { manifest, md5: md5Base64(bytes) };
 }
 
@@ -295,7 +387,11 @@ const manifestOf = (bytes: Buffer): TableManifest | undefined => {
   }
 };
 
-/** The task's figures from its manifest. */
+/**
+ * The task's figures from its manifest: the files this backup wrote (an incremental's references to its
+ * base's files are not counted: the summary says what the backup cost).
+ */
 function succeeded(manifest: TableManifest, manifestUri: string, manifestMd5: string): Partial<TaskDoc> {
-  return { rows: manifest.numRows, ...fileFigures(manifest.files), manifestUri, manifestMd5 };
+  const own = manifest.files.filter((file) => file.folder === undefined);
+  return { rows: manifest.numRows, ...fileFigures(own), manifestUri, manifestMd5 };
 }

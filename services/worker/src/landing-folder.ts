@@ -7,14 +7,14 @@
 import { PermanentError, classifyError, type BackupFileEntry, type BackupStore } from '@bqbr/shared';
 import { WORKER_DEFAULTS } from './config.js';
 import type { StepContext, StepDeps } from './step-deps.js';
-import { fileEntry, type StoreFactory, type TableHome } from './table-home.js';
+import { fileEntry, filePath, type StoreFactory, type TableHome } from './table-home.js';
 import { copyFiles, storedMd5, type FileToCopy } from './transfer.js';
 
 export interface LandingFolder {
   /** The folder's gs:// URI. */
   readonly folderUri: string;
-  /** The gs:// URI of a file in the folder: what a load reads. */
-  uri(name: string): string;
+  /** The gs:// URI of a manifest's file in the folder: what a load reads. */
+  uri(file: BackupFileEntry): string;
   /** The folder's `data-` files, in name order: an extract's, and any others (`filesOfJob` tells them apart). */
   extracted(): Promise<BackupFileEntry[]>;
   /**
@@ -51,7 +51,7 @@ export function openLandingFolder(
 function atHome(home: TableHome, folderUri: string): LandingFolder {
   return {
     folderUri,
-    uri: (name) => home.store.uri(`${home.folder}${name}`),
+    uri: (file) => home.store.uri(filePath(home, file)),
     extracted: () => home.dataFiles(),
     carryOut: (extracted) => Promise.resolve([...extracted]),
     carryIn: () => Promise.resolve(true),
@@ -76,7 +76,8 @@ function staged(
   /** The copies between the two folders, out of the landing folder (to the home) or into it. */
   const copies = (files: readonly BackupFileEntry[], out: boolean): FileToCopy[] =>
     files.map((file) => {
-      const homePath = `${home.folder}${file.name}`;
+      // Carried out: a file this backup wrote. Carried in: maybe one an incremental references elsewhere.
+      const homePath = filePath(home, file);
       return {
         from: out ? file.name : homePath,
         to: out ? homePath : file.name,
@@ -103,7 +104,7 @@ function staged(
   };
   return {
     folderUri,
-    uri: (name) => landing.uri(name),
+    uri: (file) => landing.uri(file.name),
     async extracted() {
       return (await landing.list('data-')).map((stored) => fileEntry(landing, '', stored));
     },

@@ -8,7 +8,7 @@ import {
   type BackupFileEntry,
   type BqbrTableBackup,
 } from '@bqbr/shared';
-import type { TableHome } from './table-home.js';
+import { filePath, type TableHome } from './table-home.js';
 import { md5Base64 } from './transfer.js';
 
 /** Reads and decodes `_table.json`, refusing one whose MD5 differs from the one `_backup.json` recorded. */
@@ -34,9 +34,9 @@ export async function readTableManifest(home: TableHome, backup: BqbrTableBackup
 
 /** Every file the manifest lists must be at home with its size and checksums: nothing partial is loaded. */
 export async function checkDataFiles(home: TableHome, files: readonly BackupFileEntry[]): Promise<void> {
-  const stored = await home.objects();
+  const stored = await home.objectsOf(files);
   for (const file of files) {
-    const path = `${home.folder}${file.name}`;
+    const path = filePath(home, file);
     checkAgainstManifest(home.store.uri(path), stored.get(path), file);
   }
 }

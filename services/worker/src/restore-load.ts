@@ -43,7 +43,7 @@ export function shardPrefixes(count: number): string[] {
  */
 export function sourceUris(manifest: TableManifest, landing: LandingFolder): string[] {
   const { files } = manifest;
-  if (files.length <= MAX_SOURCE_URIS) return files.map((f) => landing.uri(f.name));
+  if (files.length <= MAX_SOURCE_URIS) return files.map((f) => landing.uri(f));
   const names = files.map((file) => file.name).sort();
   const ext = names[0]!.replace(/^data-\d{12}\./, '');
   const series = shardNames(`data-*.${ext}`, names.length);

@@ -1,6 +1,6 @@
 // The one way a table step runs a BigQuery job: start or find it by its deterministic id, wait within the
 // delivery's budget (a continuation carries on after it), and retry a failed one with the next job attempt.
-import { RetryableError, classifyError } from '@bqbr/shared';
+import { RetryableError, classifyError, mapLimit } from '@bqbr/shared';
 import { continueLater } from './continuation.js';
 import { waitForJob, type JobSnapshot } from './job-runner.js';
 import type { StepOutcome, StepRun } from './task-step.js';
@@ -35,6 +35,49 @@ export async function runJob(
   if (done.state === 'DONE') return { kind: 'done', job: done };
   // Hand over instead of holding the lease: the next delivery finds the same job by its id.
   return { kind: 'continued', outcome: await continueLater(run, 'job still running', logger) };
+}
+
+/** Several jobs of one task run to their ends (an incremental's partitions), or handed over together. */
+export type JobsResult =
+  | { readonly kind: 'done'; readonly jobs: readonly JobSnapshot[] }
+  | { readonly kind: 'continued'; readonly outcome: StepOutcome };
+
+/**
+ * `runJob` for several jobs of one task: every id recorded on the task in one write before any starts,
+ * `concurrency` started or found at once, all waited for within one delivery's budget. Any still running
+ * then: a continuation carries on (the next delivery finds them all by their ids).
+ */
+export async function runJobs(
+  run: StepRun,
+  jobs: readonly {
+    readonly jobId: string;
+    readonly location: string | undefined;
+    readonly configuration: object;
+  }[],
+  concurrency: number,
+): Promise<JobsResult> {
+  const { message, task, deps, ctx } = run;
+  const fresh = jobs.map((job) => job.jobId).filter((id) => !task.jobIds.includes(id));
+  if (fresh.length > 0) {
+    task.jobIds = [...task.jobIds, ...fresh];
+    await deps.state.updateTask(message.operationId, message.taskId, { jobIds: task.jobIds });
+  }
+  const deadline = Date.now() + deps.settings.jobWaitMs;
+  const ended = await mapLimit(jobs, concurrency, async (job) => {
+    const started = await deps.jobs.startOrFind(job.jobId, job.location, job.configuration);
+    return waitForJob(deps.jobs, started, job.location, {
+      pollMs: deps.settings.jobPollMs,
+      budgetMs: Math.max(0, deadline - Date.now()),
+      signal: ctx.signal,
+    });
+  });
+  const running = ended.filter((job) => job.state !== 'DONE').length;
+  if (running === 0) return { kind: 'done', jobs: ended };
+  const logger = ctx.logger.child({ jobAttempt: task.jobAttempt });
+  return {
+    kind: 'continued',
+    outcome: await continueLater(run, `${running} of ${jobs.length} jobs still running`, logger),
+  };
 }
 
 /**

@@ -27,6 +27,11 @@ export interface TableHome {
   dataFiles(): Promise<BackupFileEntry[]>;
   /** Every object in the table folder, by its path in the store. */
   objects(): Promise<ReadonlyMap<string, StoredEntry>>;
+  /**
+   * Every object in the folders a manifest's files are in (the table folder, and the folders of the backups
+   * an incremental references files from), by its path in the store.
+   */
+  objectsOf(files: readonly BackupFileEntry[]): Promise<ReadonlyMap<string, StoredEntry>>;
   /** A small object's bytes (a manifest), or undefined when there is none. */
   read(path: string): Promise<Buffer | undefined>;
   /** Writes the table folder's `_table.json` (replacing one there); its MD5. */
@@ -34,6 +39,13 @@ export interface TableHome {
   /** Removes what interrupted puts left in the table folder; only once no put of the task may still run. */
   clearIncomplete(): Promise<number>;
 }
+
+/**
+ * Where a manifest's file is in the store: in the table folder, or (an incremental backup's reference to a
+ * file it did not write) in the folder the entry names (docs/contracts.md, "Incremental backups").
+ */
+export const filePath = (home: Pick<TableHome, 'folder'>, file: BackupFileEntry): string =>
+  `${file.folder ?? home.folder}${file.name}`;
 
 /** A stored file as a manifest entry: its name in `folder`, its URI and its checksums. */
 export const fileEntry = (store: BackupStore, folder: string, stored: StoredEntry): BackupFileEntry => ({
@@ -58,6 +70,11 @@ export function openTableHome(spec: TableHomeSpec, stores: StoreFactory): TableH
     },
     async objects() {
       return new Map((await store.list(folder)).map((stored) => [stored.path, stored]));
+    },
+    async objectsOf(files) {
+      const folders = [...new Set([folder, ...files.map((file) => file.folder ?? folder)])];
+      const listed = await Promise.all(folders.map((f) => store.list(f)));
+      return new Map(listed.flat().map((stored) => [stored.path, stored]));
     },
     async read(path) {
       let body: Readable;

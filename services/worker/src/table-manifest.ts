@@ -8,6 +8,7 @@ import {
   type ExportSettings,
   type FieldSchema,
   type TableManifest,
+  type TablePartition,
 } from '@bqbr/shared';
 
 /** The parts of BigQuery's `tables.get` answer the worker reads. */
@@ -25,6 +26,8 @@ export interface TableMetadata {
   readonly view?: Record<string, unknown>;
   readonly materializedView?: Record<string, unknown>;
   readonly numBytes?: string | number;
+  /** Epoch millis (BigQuery sends int64 as a string): the table's last change, data or metadata. */
+  readonly lastModifiedTime?: string | number;
 }
 
 /** The export settings a manifest records, from the task's spec. */
@@ -45,6 +48,12 @@ export interface ManifestInput {
   readonly numRows: number;
   readonly files: readonly BackupFileEntry[];
   readonly extractJobId?: string;
+  /** A table of an incremental chain: its jobs and, partition by partition, its partitions. */
+  readonly incremental?: {
+    readonly extractJobs: number;
+    readonly partitions?: readonly TablePartition[];
+    readonly deletedPartitions?: readonly string[];
+  };
   readonly createdAt: Date;
 }
 
@@ -64,6 +73,9 @@ export function buildTableManifest(input: ManifestInput): TableManifest {
     numBytes: table.numBytes === undefined ? undefined : Number(table.numBytes),
     location: table.location,
     extractJobId: input.extractJobId,
+    extractJobs: input.incremental?.extractJobs,
+    partitions: input.incremental?.partitions?.map((p) => ({ ...p })),
+    deletedPartitions: input.incremental?.deletedPartitions?.slice(),
   };
   return {
     manifestVersion: MANIFEST_VERSION,

@@ -1,4 +1,4 @@
-// Table metadata and row counts at an instant, from BigQuery.
+// Table metadata, row counts at an instant and partitions, from BigQuery.
 import type { BigQuery } from '@google-cloud/bigquery';
 import { classifyError, type TableRef } from '@bqbr/shared';
 import type { TableReader } from './backup-step.js';
@@ -17,13 +17,35 @@ export function createBigQueryTableReader(bigquery: BigQuery): TableReader {
         throw err;
       }
     },
-    async rowsAt(ref, snapshotMillis) {
-      // tabledata.list of `table@millis` with no rows: its totalRows is the count at that instant.
-      const [, , response] = await table(ref, `${ref.tableId}@${snapshotMillis}`).getRows({
+    async rowsAt(ref, snapshotMillis, partition) {
+      // tabledata.list of `table@millis` (`table@millis$partition`) with no rows: its totalRows is the
+      // count at that instant.
+      const decorated = `${ref.tableId}@${snapshotMillis}${partition === undefined ? '' : `$${partition}`}`;
+      const [, , response] = await table(ref, decorated).getRows({
         maxResults: 0,
         autoPaginate: false,
       });
       return Number((response as { totalRows?: string | number } | undefined)?.totalRows ?? 0);
+    },
+    async partitions(ref, location) {
+      // One query of the dataset's INFORMATION_SCHEMA.PARTITIONS view, as it is now
+      // (https://cloud.google.com/bigquery/docs/information-schema-partitions): metadata only, but a
+      // query job all the same (billed at the on-demand minimum).
+      const [rows] = await bigquery.query({
+        query:
+          'SELECT partition_id, total_rows, UNIX_MILLIS(last_modified_time) AS last_modified ' +
+          `FROM \`${ref.projectId}.${ref.datasetId}.INFORMATION_SCHEMA.PARTITIONS\` WHERE table_name = @table`,
+        params: { table: ref.tableId },
+        projectId: ref.projectId,
+        ...(location === undefined ? {} : { location }),
+      });
+      return (rows as Record<string, unknown>[])
+        .filter((row) => row['partition_id'] !== null && row['partition_id'] !== undefined)
+        .map((row) => ({
+          id: String(row['partition_id']),
+          rows: Number(row['total_rows'] ?? 0),
+          lastModifiedMillis: Number(row['last_modified'] ?? 0),
+        }));
     },
   };
 }

@@ -20,7 +20,7 @@ import { readTableManifest } from './manifest-checks.js';
 import type { StepContext } from './step-deps.js';
 import { drillTable } from './restore-drill.js';
 import type { VerifyRun, VerifyStepDeps } from './verify-deps.js';
-import { openTableHome, type TableHome } from './table-home.js';
+import { filePath, openTableHome, type TableHome } from './table-home.js';
 import { tableName } from './target-state.js';
 import { runTaskStep, type StepOutcome } from './task-step.js';
 import { checkFile, type FileCheck } from './verify-file.js';
@@ -69,14 +69,13 @@ async function verifyTable(run: VerifyRun): Promise<StepOutcome> {
   const manifest = await manifestOf(home, backup);
   if ('problem' in manifest) return failed(run, new Problems([manifest.problem]), { fileCount: 0, bytes: 0 });
 
-  const listed = new Map(
-    [...(await home.objects())].map(([path, entry]) => [path.slice(home.folder.length), entry]),
-  );
+  // The table folder's objects, and those of the folders an incremental's references are in.
+  const listed = await home.objectsOf(manifest.files);
   const toRead = manifest.files
-    .filter((file) => listed.has(file.name) && inSubset(subsetPath(spec, file.name), spec.subset))
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    .filter((file) => listed.has(filePath(home, file)) && inSubset(subsetPath(spec, file), spec.subset))
+    .sort((a, b) => compareText(filePath(home, a), filePath(home, b)));
   const problems = new Problems(task.error?.issues ?? []);
-  problems.add(...structureProblems(manifest.files, listed, new Set(toRead.map((file) => file.name))));
+  problems.add(...structureProblems(home, manifest.files, listed, new Set(toRead.map((f) => filePath(home, f)))));
 
   // Files already read by earlier deliveries come first in `toRead`: this delivery reads on from there.
   const before = { fileCount: task.fileCount ?? 0, bytes: task.bytes ?? 0 };
@@ -124,33 +123,49 @@ async function manifestOf(
   }
 }
 
-/** The file's path within the backup's project folder, which the subset is chosen by. */
-const subsetPath = (spec: VerifyTaskSpec, name: string): string =>
-  `${spec.source.datasetId}/${spec.source.tableId}/${name}`;
+/**
+ * The file's path within the backup's project folder, which the subset is chosen by (a referenced file of
+ * an incremental: its path in the store, so each file of a chain is chosen the same way in every backup).
+ */
+const subsetPath = (spec: VerifyTaskSpec, file: BackupFileEntry): string =>
+  file.folder !== undefined
+    ? `${file.folder}${file.name}`
+    : `${spec.source.datasetId}/${spec.source.tableId}/${file.name}`;
+
+/** How a file is named in a problem: by name in the table folder, else by its path in the store. */
+const shownPath = (file: BackupFileEntry): string =>
+  file.folder === undefined ? file.name : `${file.folder}${file.name}`;
+
+const compareText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /**
- * What the listing alone shows: files the manifest names that are not there, files there that it does not
- * name, and (for the files not read) a size other than the manifest's.
+ * What the listing alone shows: files the manifest names that are not there, files in the table folder
+ * that it does not name, and (for the files not read) a size other than the manifest's.
  */
 function structureProblems(
+  home: TableHome,
   files: readonly BackupFileEntry[],
   listed: ReadonlyMap<string, StoredEntry>,
   read: ReadonlySet<string>,
 ): Issue[] {
-  const named = new Set(files.map((file) => file.name));
+  const named = new Set(files.map((file) => filePath(home, file)));
   const problems: Issue[] = [];
   for (const file of files) {
-    const found = listed.get(file.name);
-    if (found === undefined) problems.push({ path: file.name, message: 'missing' });
-    else if (!read.has(file.name) && found.bytes !== file.bytes)
+    const path = filePath(home, file);
+    const found = listed.get(path);
+    if (found === undefined) problems.push({ path: shownPath(file), message: 'missing' });
+    else if (!read.has(path) && found.bytes !== file.bytes)
       problems.push({
-        path: file.name,
+        path: shownPath(file),
         message: `damaged: size expected ${file.bytes} bytes, got ${found.bytes}`,
       });
   }
-  for (const name of listed.keys())
-    if (name !== TABLE_MANIFEST && !named.has(name))
+  for (const path of listed.keys()) {
+    if (!path.startsWith(home.folder)) continue;
+    const name = path.slice(home.folder.length);
+    if (name !== TABLE_MANIFEST && !named.has(path))
       problems.push({ path: name, message: 'unexpected file: not in the manifest' });
+  }
   return problems;
 }
 
@@ -183,7 +198,7 @@ async function readFiles(
       const index = next++;
       const file = files[index]!;
       try {
-        results[index] = await checkFile(home.store, `${home.folder}${file.name}`, file, stop.signal);
+        results[index] = await checkFile(home.store, filePath(home, file), file, stop.signal);
       } catch (err) {
         // The first failure stops the others; the aborted reads' own errors say nothing more.
         if (!stop.signal.aborted) {
@@ -205,7 +220,7 @@ async function readFiles(
     done,
     bytes: finished.reduce((sum, check) => sum + check.bytes, 0),
     problems: finished.flatMap((check, i) =>
-      check.problem === undefined ? [] : [{ path: files[i]!.name, message: check.problem }],
+      check.problem === undefined ? [] : [{ path: shownPath(files[i]!), message: check.problem }],
     ),
     ...(failure !== undefined ? { failure } : {}),
   };

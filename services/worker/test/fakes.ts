@@ -71,6 +71,9 @@ export class FakeTables implements TableReader {
   rowsAt(): Promise<number> {
     return Promise.resolve(this.rows);
   }
+  partitions(): Promise<{ id: string; rows: number; lastModifiedMillis: number }[]> {
+    return Promise.resolve([]);
+  }
 }
 
 /**
