@@ -88,6 +88,7 @@ export async function startDispatcher(
       catalog: bigQueryCatalog(clients.bigquery),
       store,
       writeJson: storeJsonWriter(clients.storage, env),
+      backups: storeBackupSource((where) => createStore(where, { storage: clients.storage, env })),
       maxSnapshotAgeMs: config.maxSnapshotAgeMs,
       endpoints: config.endpoints,
       ...staging,

@@ -15,6 +15,7 @@ import type { OperationKind, PlannedTask } from '../../engine/operation-kind.js'
 import { checkStaging } from '../staging.js';
 import { recordBackup, type BackupRecordDeps } from './backup-record.js';
 import { backupTaskSpecs } from './backup-task-spec.js';
+import { baseTables, planChain } from './incremental-chain.js';
 import type { Catalog } from './catalog.js';
 import { dryRunPlan } from './dry-run-sizing.js';
 import { resolveSnapshot } from './snapshot-window.js';
@@ -44,17 +45,31 @@ export function createBackupKind(deps: BackupKindDeps): OperationKind<BackupRequ
       return { snapshotMillis, snapshotTime: new Date(snapshotMillis).toISOString() };
     },
 
-    plan(request, operation, logger) {
+    async plan(request, operation, logger) {
       const snapshotMillis = operation.snapshotMillis!;
-      logger.info('backup planning', { snapshotMillis });
+      logger.info('backup planning', { snapshotMillis, mode: request.mode ?? 'FULL' });
       const specOf = backupTaskSpecs(request, snapshotMillis, {
         stagingUri: deps.stagingUri,
         operationId: operation.operationId,
       });
-      return Promise.resolve({
-        fields: { location: backupLocation(request, operation) },
-        tasks: backupTasks(planTables(deps.catalog, request, snapshotMillis), specOf),
-      });
+      const chain =
+        request.mode === 'INCREMENTAL' ? await planChain(request, operation, deps.backups) : undefined;
+      if (chain !== undefined)
+        logger.info('incremental chain', { ...chain.chain, warnings: chain.warnings });
+      const baseOf = baseTables(chain?.base);
+      return {
+        fields: {
+          location: backupLocation(request, operation),
+          ...(chain !== undefined ? { incremental: chain.chain } : {}),
+          ...(chain !== undefined && chain.warnings.length > 0 ? { warnings: chain.warnings } : {}),
+        },
+        tasks: backupTasks(planTables(deps.catalog, request, snapshotMillis), (table) => {
+          const spec = specOf(table);
+          if (chain === undefined) return spec;
+          const base = baseOf(table);
+          return { ...spec, incremental: base === undefined ? {} : { base } };
+        }),
+      };
     },
 
     dryRun(request, operation) {

@@ -25,6 +25,8 @@ import type { Outcome } from '../../engine/operation-kind.js';
 import { taskPages } from '../../engine/task-pages.js';
 import { writeOnceLock } from './backup-task-spec.js';
 import { exportSettings } from './export-settings.js';
+import { droppedTables } from './incremental-chain.js';
+import type { BackupSource } from '../restore/backup-source.js';
 
 /** Writes a JSON object to a path under a destination, replacing it (locked when `options.retention` says). */
 export type JsonWriter = (
@@ -37,6 +39,8 @@ export type JsonWriter = (
 export interface BackupRecordDeps {
   readonly store: StateStore;
   readonly writeJson: JsonWriter;
+  /** The backups in the stores: an incremental's base (its plan, and its dropped tables at the end). */
+  readonly backups: Pick<BackupSource, 'find'>;
 }
 
 /** Writes `_backup.json` and the catalogue entry; returns the problem a permanent write failure leaves. */
@@ -70,6 +74,19 @@ export async function recordBackup(
     startedAt: operation.startedAt ?? operation.createdAt,
     finishedAt,
   };
+  const chain = operation.incremental;
+  if (chain !== undefined) {
+    const base =
+      chain.base === undefined ? undefined : await deps.backups.find(destination, operation.projectId, chain.base);
+    const has = new Set(manifest.tables.map((entry) => `${entry.datasetId}.${entry.tableId}`));
+    Object.assign(manifest, {
+      mode: 'INCREMENTAL',
+      ...(chain.base !== undefined ? { base: chain.base } : {}),
+      chainLength: chain.chainLength,
+      dependsOn: chain.dependsOn,
+      droppedTables: droppedTables(base, has),
+    });
+  } else manifest.mode = 'FULL';
   let problem: ErrorInfo | undefined;
   try {
     await deps.writeJson(destination, manifestPath, manifest, retention ? { retention } : {});
@@ -100,6 +117,7 @@ export async function recordBackup(
     files: summary.files,
     createdAt: finishedAt,
     ...(retention ? { retainUntil: retention.retainUntil } : {}),
+    ...(chain !== undefined && chain.dependsOn.length > 0 ? { dependsOn: chain.dependsOn } : {}),
   };
   await deps.store.putBackup(entry);
   return problem;

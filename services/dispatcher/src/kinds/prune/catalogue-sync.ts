@@ -87,6 +87,7 @@ function entryOf(
     bytes: manifest.summary.bytes,
     files: manifest.summary.files,
     createdAt: existing?.createdAt ?? manifest.finishedAt,
+    ...(manifest.dependsOn !== undefined ? { dependsOn: [...manifest.dependsOn] } : {}),
     state: 'PRESENT',
     updatedAt: now.toISOString(),
   };

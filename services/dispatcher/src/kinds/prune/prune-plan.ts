@@ -75,7 +75,11 @@ export async function planPrune(
 
   const decided =
     request.retention !== undefined
-      ? retentionWithDependencies(candidates, request.retention, catalogue)
+      ? retentionWithDependencies(candidates, request.retention, (id) => {
+          // `_backup.json` says what an incremental depends on; the catalogue, for one whose manifest is gone.
+          const manifest = backups.find((b) => b.timestamp === id)?.manifest;
+          return manifest?.dependsOn ?? catalogue.get(id)?.dependsOn ?? [];
+        })
       : new Map(candidates.map((c) => [c.id, { keep: true, reasons: [] }]));
   const decisions = backups.map((backup): PruneDecision => {
     const rule = fixed.get(backup.timestamp) ?? decided.get(backup.timestamp)!;
@@ -145,13 +149,13 @@ const newestSucceededMillis = (backups: readonly StoredBackup[]): number | undef
 };
 
 /**
- * restic's rules, then the backups a kept one depends on (its catalogue entry's `dependsOn`) held and the
- * rules applied again, until no kept backup depends on one that goes.
+ * restic's rules, then the backups a kept one depends on (an incremental's `dependsOn`: docs/contracts.md,
+ * "Incremental backups") held and the rules applied again, until no kept backup depends on one that goes.
  */
 function retentionWithDependencies(
   candidates: readonly RetentionCandidate[],
   policy: RetentionPolicy,
-  catalogue: ReadonlyMap<string, BackupCatalogEntry>,
+  dependsOn: (id: string) => readonly string[],
 ): Map<string, { keep: boolean; reasons: string[] }> {
   const extra = new Map<string, string[]>();
   for (;;) {
@@ -163,7 +167,7 @@ function retentionWithDependencies(
     let added = false;
     for (const d of decisions) {
       if (!d.keep) continue;
-      for (const base of catalogue.get(d.id)?.dependsOn ?? []) {
+      for (const base of dependsOn(d.id)) {
         const hold = `a kept backup depends on it (${d.id})`;
         if (!byId.has(base) || byId.get(base)!.keep) continue;
         extra.set(base, [...(extra.get(base) ?? []), hold]);
