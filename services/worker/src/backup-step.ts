@@ -196,8 +196,7 @@ async function exportTable(run: StepRun<BackupStepDeps, BackupTaskSpec>): Promis
     spec,
     table,
     numRows,
-    files:
-      plan.kind === 'whole' ? files : [...files, ...plan.referenced].sort(byPartitionThenName),
+    files: plan.kind === 'whole' ? files : [...files, ...plan.referenced].sort(byPartitionThenName),
     ...(exported.jobIds.length > 0 ? { extractJobId: exported.jobIds[0] } : {}),
     ...(spec.incremental === undefined
       ? {}

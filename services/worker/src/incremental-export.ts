@@ -40,8 +40,7 @@ export type IncrementalPlan =
 
 /** The base's table manifest with the folder its own files are in, or why it cannot be built on. */
 type BaseTable =
-  | { readonly manifest: TableManifest; readonly folder: string }
-  | { readonly unusable: string };
+  { readonly manifest: TableManifest; readonly folder: string } | { readonly unusable: string };
 
 /** A column-partitioned table: its partitions can be read and written by decorator and kept apart in files. */
 export const partitionedByColumn = (table: TableMetadata): boolean =>
@@ -134,7 +133,8 @@ async function readBase(
 ): Promise<BaseTable> {
   const folder = `${base.tablePath.replace(/\/+$/, '')}/`;
   const bytes = await home.read(`${folder}_table.json`);
-  if (bytes === undefined) return { unusable: `the base's ${folder}_table.json is missing: exported in full` };
+  if (bytes === undefined)
+    return { unusable: `the base's ${folder}_table.json is missing: exported in full` };
   if (base.manifestMd5 !== undefined && md5Base64(bytes) !== base.manifestMd5)
     return { unusable: `the base's ${folder}_table.json differs from its _backup.json: exported in full` };
   let manifest: TableManifest;

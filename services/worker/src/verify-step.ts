@@ -75,7 +75,9 @@ async function verifyTable(run: VerifyRun): Promise<StepOutcome> {
     .filter((file) => listed.has(filePath(home, file)) && inSubset(subsetPath(spec, file), spec.subset))
     .sort((a, b) => compareText(filePath(home, a), filePath(home, b)));
   const problems = new Problems(task.error?.issues ?? []);
-  problems.add(...structureProblems(home, manifest.files, listed, new Set(toRead.map((f) => filePath(home, f)))));
+  problems.add(
+    ...structureProblems(home, manifest.files, listed, new Set(toRead.map((f) => filePath(home, f)))),
+  );
 
   // Files already read by earlier deliveries come first in `toRead`: this delivery reads on from there.
   const before = { fileCount: task.fileCount ?? 0, bytes: task.bytes ?? 0 };

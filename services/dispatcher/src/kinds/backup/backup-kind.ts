@@ -54,8 +54,7 @@ export function createBackupKind(deps: BackupKindDeps): OperationKind<BackupRequ
       });
       const chain =
         request.mode === 'INCREMENTAL' ? await planChain(request, operation, deps.backups) : undefined;
-      if (chain !== undefined)
-        logger.info('incremental chain', { ...chain.chain, warnings: chain.warnings });
+      if (chain !== undefined) logger.info('incremental chain', { ...chain.chain, warnings: chain.warnings });
       const baseOf = baseTables(chain?.base);
       return {
         fields: {

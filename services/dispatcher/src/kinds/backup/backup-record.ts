@@ -77,7 +77,9 @@ export async function recordBackup(
   const chain = operation.incremental;
   if (chain !== undefined) {
     const base =
-      chain.base === undefined ? undefined : await deps.backups.find(destination, operation.projectId, chain.base);
+      chain.base === undefined
+        ? undefined
+        : await deps.backups.find(destination, operation.projectId, chain.base);
     const has = new Set(manifest.tables.map((entry) => `${entry.datasetId}.${entry.tableId}`));
     Object.assign(manifest, {
       mode: 'INCREMENTAL',

@@ -67,7 +67,10 @@ export async function planChain(
             ? 'FAILED'
             : `is ${found.layout}`;
     if (explicit)
-      throw new PermanentError('invalid', `the base backup ${found.timestamp} ${what}: an incremental cannot build on it`);
+      throw new PermanentError(
+        'invalid',
+        `the base backup ${found.timestamp} ${what}: an incremental cannot build on it`,
+      );
     return full(`the latest backup ${found.timestamp} ${what}`);
   }
   if (found.manifest.snapshotMillis >= snapshotMillis) {
@@ -78,7 +81,9 @@ export async function planChain(
   const maxChainLength = request.maxChainLength ?? DEFAULT_MAX_CHAIN_LENGTH;
   const chainLength = (found.manifest.chainLength ?? 0) + 1;
   if (chainLength > maxChainLength)
-    return full(`the chain behind ${found.timestamp} holds ${chainLength - 1} incrementals (maxChainLength ${maxChainLength})`);
+    return full(
+      `the chain behind ${found.timestamp} holds ${chainLength - 1} incrementals (maxChainLength ${maxChainLength})`,
+    );
   return {
     chain: {
       chainLength,
