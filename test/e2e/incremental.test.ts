@@ -118,7 +118,7 @@ describe('incremental backups end to end: full + 3 incrementals, restore of each
         );
         const expected = new Map<string, TableRows>();
         for (const task of tasks)
-          expected.set(task.table.tableId, await readTable(bigquery, task.table, operation.snapshotMillis!));
+          expected.set(task.table.tableId, await readTable(bigquery, task.table, operation.snapshotMillis));
         const point = { operation, tasks, folder, manifest, expected, jobs };
         points.push(point);
         return point;

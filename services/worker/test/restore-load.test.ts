@@ -7,7 +7,10 @@ import { shardNames } from '../src/extracted-files.js';
 import { sourceUris } from '../src/restore-load.js';
 
 const FOLDER = 'gs://bucket/backups/20261120_100000/p/sales/orders';
-const landing = { folderUri: FOLDER, uri: (file: { name: string }) => `${FOLDER}/${file.name}` } as unknown as LandingFolder;
+const landing = {
+  folderUri: FOLDER,
+  uri: (file: { name: string }) => `${FOLDER}/${file.name}`,
+} as unknown as LandingFolder;
 const manifestOf = (names: readonly string[]): TableManifest =>
   ({
     files: names.map((name) => ({ name, uri: `${FOLDER}/${name}`, bytes: 1 })),
