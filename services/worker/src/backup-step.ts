@@ -17,7 +17,6 @@ import {
   type BackupTaskSpec,
   type ObjectRetention,
   type FieldSchema,
-  type TableRef,
   type TaskDoc,
   type TaskMessage,
 } from '@bqbr/shared';
@@ -26,28 +25,13 @@ import { filesOfJob } from './extracted-files.js';
 import { openLandingFolder, type LandingFolder } from './landing-folder.js';
 import type { StepContext, StepDeps } from './step-deps.js';
 import { planIncremental, type IncrementalPlan } from './incremental-export.js';
+import type { TableReader } from './table-reader.js';
 import { jobFailed, runJob, runJobs } from './step-job.js';
 import { openTableHome, type StoreFactory, type TableHome } from './table-home.js';
-import { buildTableManifest, type TableMetadata } from './table-manifest.js';
+import { buildTableManifest } from './table-manifest.js';
 import { fileFigures } from './task-figures.js';
 import { runTaskStep, type StepOutcome, type StepRun } from './task-step.js';
 import { md5Base64 } from './transfer.js';
-
-export interface TableReader {
-  /** The table's metadata, or undefined when it does not exist. */
-  get(ref: TableRef): Promise<TableMetadata | undefined>;
-  /** Rows in the table (or in one of its partitions) at `snapshotMillis`. */
-  rowsAt(ref: TableRef, snapshotMillis: number, partition?: string): Promise<number>;
-  /** The table's partitions now, from INFORMATION_SCHEMA.PARTITIONS (none for an unpartitioned table). */
-  partitions(ref: TableRef, location: string | undefined): Promise<PartitionNow[]>;
-}
-
-/** A partition as INFORMATION_SCHEMA.PARTITIONS lists it: its id, rows and last modification now. */
-export interface PartitionNow {
-  readonly id: string;
-  readonly rows: number;
-  readonly lastModifiedMillis: number;
-}
 
 export interface BackupStepDeps extends StepDeps {
   readonly tables: TableReader;

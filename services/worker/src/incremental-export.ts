@@ -14,7 +14,7 @@ import {
   type IncrementalBase,
   type TablePartition,
 } from '@bqbr/shared';
-import type { PartitionNow, TableReader } from './backup-step.js';
+import type { PartitionNow, TableReader } from './table-reader.js';
 import type { TableHome } from './table-home.js';
 import { exportSettings, type TableMetadata } from './table-manifest.js';
 import { md5Base64 } from './transfer.js';

@@ -1,8 +1,23 @@
 // Table metadata, row counts at an instant and partitions, from BigQuery.
 import type { BigQuery } from '@google-cloud/bigquery';
 import { classifyError, type TableRef } from '@bqbr/shared';
-import type { TableReader } from './backup-step.js';
 import type { TableMetadata } from './table-manifest.js';
+
+export interface TableReader {
+  /** The table's metadata, or undefined when it does not exist. */
+  get(ref: TableRef): Promise<TableMetadata | undefined>;
+  /** Rows in the table (or in one of its partitions) at `snapshotMillis`. */
+  rowsAt(ref: TableRef, snapshotMillis: number, partition?: string): Promise<number>;
+  /** The table's partitions now, from INFORMATION_SCHEMA.PARTITIONS (none for an unpartitioned table). */
+  partitions(ref: TableRef, location: string | undefined): Promise<PartitionNow[]>;
+}
+
+/** A partition as INFORMATION_SCHEMA.PARTITIONS lists it: its id, rows and last modification now. */
+export interface PartitionNow {
+  readonly id: string;
+  readonly rows: number;
+  readonly lastModifiedMillis: number;
+}
 
 export function createBigQueryTableReader(bigquery: BigQuery): TableReader {
   const table = (ref: TableRef, tableId = ref.tableId) =>

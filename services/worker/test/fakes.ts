@@ -18,7 +18,8 @@ import {
   type TaskMessage,
   type TaskStatus,
 } from '@bqbr/shared';
-import type { BackupStepDeps, TableReader } from '../src/backup-step.js';
+import type { BackupStepDeps } from '../src/backup-step.js';
+import type { TableReader } from '../src/table-reader.js';
 import type { JobRunner, JobSnapshot } from '../src/job-runner.js';
 import type { RestoreStepDeps } from '../src/restore-deps.js';
 import type { TaskPublisher } from '../src/step-deps.js';

@@ -3,7 +3,7 @@
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
 import type { BackupTaskSpec, TableManifest, TableRef } from '@bqbr/shared';
-import type { PartitionNow, TableReader } from '../src/backup-step.js';
+import type { PartitionNow, TableReader } from '../src/table-reader.js';
 import { planIncremental } from '../src/incremental-export.js';
 import type { TableHome } from '../src/table-home.js';
 import type { TableMetadata } from '../src/table-manifest.js';
