@@ -36,16 +36,22 @@ export function extractJobId(operationId: string, taskId: string, jobAttempt: nu
   return `bqbr_backup_${readable(operationId)}_${taskHash(operationId, taskId)}_${jobAttempt}`;
 }
 
+/** A backup task's content fingerprint query (`verify: "fingerprint"`), named after its extract job. */
+export function fingerprintJobId(operationId: string, taskId: string, jobAttempt: number): string {
+  return `${extractJobId(operationId, taskId, jobAttempt)}_fingerprint`;
+}
+
 /**
  * The jobs of one restore task at one job attempt: `bqbr_restore_<operation>_<hash>_<attempt>_<step>`
  * (`load`; or `stage` and `convert` when a table is loaded through a staging table; `drill` for a
- * verify's restore drill), named as {@link extractJobId} names them.
+ * verify's restore drill; `fingerprint` for the restored table's content fingerprint), named as
+ * {@link extractJobId} names them.
  */
 export function restoreJobId(
   operationId: string,
   taskId: string,
   jobAttempt: number,
-  step: 'load' | 'stage' | 'convert' | 'drill',
+  step: 'load' | 'stage' | 'convert' | 'drill' | 'fingerprint',
 ): string {
   return `bqbr_restore_${readable(operationId)}_${taskHash(operationId, taskId)}_${jobAttempt}_${step}`;
 }

@@ -15,6 +15,7 @@ export * from './contracts/request.js';
 export * from './contracts/destination-spec.js';
 export * from './contracts/task.js';
 export * from './contracts/manifests.js';
+export * from './content-fingerprint.js';
 export * from './storage-layout.js';
 export * from './state/types.js';
 export * from './ids.js';

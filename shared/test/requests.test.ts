@@ -467,6 +467,31 @@ describe('requests', () => {
     });
   });
 
+  describe('value verification (verify: "fingerprint")', () => {
+    it('is accepted on backups and restores, case-insensitive, and absent by default', () => {
+      const backup = { ...minimalBackup(), verify: 'fingerprint' };
+      expect(decodeRequest(backup).request).to.deep.include({ verify: 'FINGERPRINT' });
+      expect(decodeRequest(minimalBackup()).request).not.to.have.property('verify');
+      const restore = { ...minimalRestore(), verify: 'FINGERPRINT' };
+      expect(decodeRequest(restore).request).to.deep.include({ verify: 'FINGERPRINT' });
+    });
+
+    it('refuses other values, and a restore that appends to existing tables', () => {
+      expect(issuesOf({ ...minimalBackup(), verify: 'rows' })).to.deep.equal([
+        { path: 'verify', message: 'expected one of FINGERPRINT, got "rows"' },
+      ]);
+      const appending = { ...minimalRestore(), verify: 'fingerprint' };
+      set(appending, 'restoreStorage.gcsOptions.importOptions.writeDisposition', 'WRITE_APPEND');
+      expect(issuesOf(appending)).to.deep.equal([
+        {
+          path: 'verify',
+          message:
+            'verify "fingerprint" compares whole restored tables with their backups: it cannot be combined with writeDisposition WRITE_APPEND',
+        },
+      ]);
+    });
+  });
+
   describe('restore validation', () => {
     it('names every bad field in one error', () => {
       const body = minimalRestore();

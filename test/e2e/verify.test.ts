@@ -1,34 +1,28 @@
 // Verify, end to end (dispatcher and worker as processes), on every kind of backup location: a backup
 // made by the services verifies SUCCEEDED; with one byte of one data file changed, another data file
 // deleted and one `_table.json` altered, the verify ends FAILED naming each; the catalogue keeps both.
-import {
-  type BackupCatalogEntry,
-  type BackupManifest,
-  type BackupStore,
-  type OperationDoc,
-  type TaskDoc,
-} from '@bqbr/shared';
+import { type BackupCatalogEntry } from '@bqbr/shared';
 import { expect } from 'chai';
-import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import {
-  publishRequest,
+  runRequest,
   startEnvironment,
+  tasksByTable,
   tasksOf,
   unique,
   waitForOperation,
   type Environment,
 } from '../support/e2e.js';
-import { STORE_KINDS, StoreLocations, type StoreKind } from '../support/store-locations.js';
+import {
+  STORE_KINDS,
+  StoreLocations,
+  readObject,
+  replaceTableManifest,
+  type StoreKind,
+} from '../support/store-locations.js';
 
 /** Rows per exported file (the BigQuery emulator's control): orders makes 3 files, items 1. */
 const SHARD_ROWS = 10;
-
-const readAll = async (store: BackupStore, path: string): Promise<Buffer> =>
-  Buffer.concat((await (await store.get(path)).toArray()) as Buffer[]);
-
-const byTable = (tasks: readonly TaskDoc[]): Map<string, TaskDoc> =>
-  new Map(tasks.map((task) => [task.table.tableId, task]));
 
 describe('verify end to end, on every kind of location (gcs, s3, azure, file)', function () {
   this.timeout(300_000);
@@ -66,15 +60,7 @@ describe('verify end to end, on every kind of location (gcs, s3, azure, file)', 
     await environment?.stop();
   });
 
-  async function run(
-    kind: 'backup' | 'verify',
-    body: object,
-  ): Promise<{ operation: OperationDoc; tasks: TaskDoc[] }> {
-    const operationId = unique(`${kind[0]}_`);
-    await publishRequest(environment, { operationId, ...body }, { kind });
-    const operation = await waitForOperation(environment, operationId, undefined, 120_000);
-    return { operation, tasks: await tasksOf(environment, operationId) };
-  }
+  const run = (kind: 'backup' | 'verify', body: object) => runRequest(environment, kind, body);
 
   const verify = (kind: StoreKind, prefix: string, fields: object = {}) =>
     run('verify', {
@@ -157,7 +143,7 @@ describe('verify end to end, on every kind of location (gcs, s3, azure, file)', 
 
       const good = await verify(kind, prefix);
       expect(good.operation.status, JSON.stringify(good.tasks.map((t) => t.error))).to.equal('SUCCEEDED');
-      const read = byTable(good.tasks);
+      const read = tasksByTable(good.tasks);
       expect(read.get('orders')).to.include({ status: 'SUCCEEDED', fileCount: 3 });
       expect(read.get('items')).to.include({ status: 'SUCCEEDED', fileCount: 1 });
       // A view has no data files; its manifest is still read and checked.
@@ -177,12 +163,12 @@ describe('verify end to end, on every kind of location (gcs, s3, azure, file)', 
       const folder = backup.operation.location!.split('/backups/')[1]!;
       const tableFolder = (table: string): string => `backups/${folder}/${sourceProject}/shop/${table}/`;
       const changed = `${tableFolder('orders')}data-000000000000.avro`;
-      const bytes = await readAll(store, changed);
+      const bytes = await readObject(store, changed);
       bytes.writeUInt8(bytes.readUInt8(bytes.length - 1) ^ 0x01, bytes.length - 1);
       await store.put(changed, Readable.from([bytes]));
       await store.delete(`${tableFolder('orders')}data-000000000002.avro`);
       const manifest = JSON.parse(
-        (await readAll(store, `${tableFolder('items')}_table.json`)).toString(),
+        (await readObject(store, `${tableFolder('items')}_table.json`)).toString(),
       ) as {
         numRows: number;
       };
@@ -193,7 +179,7 @@ describe('verify end to end, on every kind of location (gcs, s3, azure, file)', 
 
       const bad = await verify(kind, prefix);
       expect(bad.operation.status).to.equal('FAILED');
-      const found = byTable(bad.tasks);
+      const found = tasksByTable(bad.tasks);
       const orders = found.get('orders')!;
       expect(orders.status).to.equal('FAILED');
       expect(orders.error?.reason).to.equal('verifyFailed');
@@ -236,7 +222,7 @@ describe('verify end to end, on every kind of location (gcs, s3, azure, file)', 
 
       const good = await verify(kind, prefix, drill);
       expect(good.operation.status, JSON.stringify(good.tasks.map((t) => t.error))).to.equal('SUCCEEDED');
-      const drilled = byTable(good.tasks);
+      const drilled = tasksByTable(good.tasks);
       expect(drilled.get('orders')).to.include({ status: 'SUCCEEDED', rows: 30, fileCount: 3 });
       expect(drilled.get('orders')?.note).to.match(
         /^restore drill: 30 rows loaded into .+, as the manifest says/,
@@ -255,20 +241,15 @@ describe('verify end to end, on every kind of location (gcs, s3, azure, file)', 
       const store = locations.store(kind, prefix);
       const root = `backups/${backup.operation.location!.split('/backups/')[1]!}/${sourceProject}`;
       const itemsManifest = `${root}/shop/items/_table.json`;
-      const manifest = JSON.parse((await readAll(store, itemsManifest)).toString()) as { numRows: number };
-      const altered = Buffer.from(JSON.stringify({ ...manifest, numRows: manifest.numRows + 1 }));
-      await store.put(itemsManifest, Readable.from([altered]));
-      const summary = JSON.parse((await readAll(store, `${root}/_backup.json`)).toString()) as BackupManifest;
-      const md5 = createHash('md5').update(altered).digest('base64');
-      const tables = summary.tables.map((t) => (t.tableId === 'items' ? { ...t, manifestMd5: md5 } : t));
-      await store.put(
-        `${root}/_backup.json`,
-        Readable.from([Buffer.from(JSON.stringify({ ...summary, tables }))]),
-      );
+      const manifest = JSON.parse((await readObject(store, itemsManifest)).toString()) as { numRows: number };
+      await replaceTableManifest(store, root, 'shop', 'items', {
+        ...manifest,
+        numRows: manifest.numRows + 1,
+      });
 
       const bad = await verify(kind, prefix, drill);
       expect(bad.operation.status).to.equal('FAILED');
-      const found = byTable(bad.tasks);
+      const found = tasksByTable(bad.tasks);
       expect(found.get('orders')?.status).to.equal('SUCCEEDED');
       const items = found.get('items')!;
       expect(items.status).to.equal('FAILED');

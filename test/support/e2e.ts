@@ -291,3 +291,20 @@ export async function readJsonObject(
   const [bytes] = await environment.storage.bucket(bucket).file(name).download();
   return JSON.parse(bytes.toString('utf8')) as unknown;
 }
+
+/** Publishes a request of `kind` under a new operation id and waits for its end: the operation and its tasks. */
+export async function runRequest(
+  environment: Environment,
+  kind: 'backup' | 'restore' | 'prune' | 'verify',
+  body: object,
+  options: { readonly idPrefix?: string; readonly timeoutMs?: number } = {},
+): Promise<{ operation: OperationDoc; tasks: TaskDoc[] }> {
+  const operationId = unique(`${kind[0]}_${options.idPrefix ?? ''}`);
+  await publishRequest(environment, { operationId, ...body }, { kind });
+  const operation = await waitForOperation(environment, operationId, undefined, options.timeoutMs ?? 120_000);
+  return { operation, tasks: await tasksOf(environment, operationId) };
+}
+
+/** An operation's tasks by table id. */
+export const tasksByTable = (tasks: readonly TaskDoc[]): Map<string, TaskDoc> =>
+  new Map(tasks.map((task) => [task.table.tableId, task]));

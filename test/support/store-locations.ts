@@ -4,9 +4,11 @@
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { s3ClientConfig } from '@bqbr/emulators';
-import { createStore, type BackupStore, type DestinationSpec } from '@bqbr/shared';
+import { createStore, type BackupManifest, type BackupStore, type DestinationSpec } from '@bqbr/shared';
+import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import type { Environment } from './e2e.js';
 
 export const STORE_KINDS = ['gcs', 's3', 'azure', 'file'] as const;
@@ -67,4 +69,32 @@ export class StoreLocations {
     const spec = { kind, ...this.fields(kind, prefix) } as DestinationSpec;
     return createStore(spec, { storage: this.environment.storage, env: this.env });
   }
+}
+
+/** An object's bytes, read through the store as the services read it. */
+export const readObject = async (store: BackupStore, path: string): Promise<Buffer> =>
+  Buffer.concat((await (await store.get(path)).toArray()) as Buffer[]);
+
+/**
+ * Replaces a table's `_table.json` in the backup folder `root` (`backups/<folder>/<project>`) and records its
+ * new MD5 in `_backup.json`, as a forger who knows the layout would: every manifest check still passes.
+ */
+export async function replaceTableManifest(
+  store: BackupStore,
+  root: string,
+  datasetId: string,
+  tableId: string,
+  manifest: object,
+): Promise<void> {
+  const bytes = Buffer.from(JSON.stringify(manifest));
+  await store.put(`${root}/${datasetId}/${tableId}/_table.json`, Readable.from([bytes]));
+  const summary = JSON.parse((await readObject(store, `${root}/_backup.json`)).toString()) as BackupManifest;
+  const md5 = createHash('md5').update(bytes).digest('base64');
+  const tables = summary.tables.map((t) =>
+    t.datasetId === datasetId && t.tableId === tableId ? { ...t, manifestMd5: md5 } : t,
+  );
+  await store.put(
+    `${root}/_backup.json`,
+    Readable.from([Buffer.from(JSON.stringify({ ...summary, tables }))]),
+  );
 }

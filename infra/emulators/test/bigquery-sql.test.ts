@@ -679,6 +679,16 @@ describe('BigQuery SQL engine (GoogleSQL → DuckDB)', function () {
       expect(fields[0]?.type).to.equal('INTEGER');
     });
 
+    it("serializes a subquery's rows with the types the subquery yields", async function () {
+      // A DATETIME cast in a subquery is a DATETIME to TO_JSON_STRING, as in BigQuery (not DuckDB's text).
+      const { rows } = await run(
+        "SELECT TO_JSON_STRING(t) AS j FROM (SELECT id, CAST('2021-03-04T05:06:07.500000' AS DATETIME) AS d, rec, tags FROM ds.items WHERE id = 1) AS t",
+      );
+      expect(rows).to.deep.equal([
+        { j: '{"id":1,"d":"2021-03-04T05:06:07.500000","rec":{"a":10,"b":"x"},"tags":["red","sweet"]}' },
+      ]);
+    });
+
     it('fingerprints rows for restore verification', async function () {
       const { rows } = await run(
         'SELECT BIT_XOR(FARM_FINGERPRINT(TO_JSON_STRING(t))) AS h, COUNT(*) AS n FROM ds.items t',

@@ -2,6 +2,7 @@
 // schema and settings, and the rows its source had at the backup's instant, by count and by a content
 // fingerprint that BigQuery itself computes on both sides.
 import type { BigQuery } from '@google-cloud/bigquery';
+import { fingerprintFromRow, fingerprintQuery, type ContentFingerprint, type TableRef } from '@bqbr/shared';
 
 export interface RestoredTable {
   readonly datasetId: string;
@@ -18,11 +19,8 @@ export interface RestoreCheckInput {
   readonly targetDataset: (datasetId: string) => string;
 }
 
-/** Row count and fingerprint of one side; fingerprint null for no rows. */
-interface Content {
-  readonly rows: number;
-  readonly fingerprint: string | null;
-}
+/** Row count and content fingerprint of one side. */
+type Content = ContentFingerprint;
 
 export interface TableCheck {
   readonly source: string;
@@ -34,30 +32,11 @@ export interface TableCheck {
   readonly problems: readonly string[];
 }
 
-/**
- * `n` rows and `f`, the XOR of FARM_FINGERPRINT over each distinct row's JSON and its number of copies:
- * independent of row order, and (unlike a XOR over the rows themselves) duplicate rows do not cancel out.
- * A table is read as of `snapshotMillis` when given; a view has no history and is read as it is now.
- */
-export function fingerprintQuery(path: string, snapshotMillis?: number): string {
-  const asOf =
-    snapshotMillis === undefined ? '' : ` FOR SYSTEM_TIME AS OF TIMESTAMP_MILLIS(${snapshotMillis})`;
-  return [
-    `SELECT SUM(copies) AS n,`,
-    `  CAST(BIT_XOR(FARM_FINGERPRINT(CONCAT(row_json, '#', CAST(copies AS STRING)))) AS STRING) AS f`,
-    `FROM (SELECT TO_JSON_STRING(t) AS row_json, COUNT(*) AS copies`,
-    `  FROM \`${path}\` AS t${asOf} GROUP BY row_json)`,
-  ].join('\n');
-}
-
-async function content(bigquery: BigQuery, path: string, snapshotMillis?: number): Promise<Content> {
-  const [result] = await bigquery.query({ query: fingerprintQuery(path, snapshotMillis) });
-  const row = (result as { n: number | string | null; f: string | null }[])[0];
-  if (row?.f === null || row?.f === undefined) return { rows: Number(row?.n ?? 0), fingerprint: null };
-  return {
-    rows: Number(row.n),
-    fingerprint: BigInt.asUintN(64, BigInt(row.f)).toString(16).padStart(16, '0'),
-  };
+/** A table read as of `snapshotMillis` when given; a view has no history and is read as it is now. */
+async function content(bigquery: BigQuery, table: TableRef, snapshotMillis?: number): Promise<Content> {
+  const query = fingerprintQuery({ table, ...(snapshotMillis === undefined ? {} : { snapshotMillis }) });
+  const [result] = await bigquery.query({ query });
+  return fingerprintFromRow((result as Record<string, unknown>[])[0]);
 }
 
 /** Checks every table of `input.tables` against its restored copy. */
@@ -85,19 +64,16 @@ export async function verifyRestore(bigquery: BigQuery, input: RestoreCheckInput
       ]);
       problems.push(...compareMetadata(sourceMeta, targetMeta));
       if (table.type === 'VIEW') problems.push(...viewProblems(sourceMeta, targetMeta, input));
-      const path = (ref: typeof sourceRef): string => `${ref.projectId}.${ref.datasetId}.${ref.tableId}`;
       expected = await content(
         bigquery,
-        path(sourceRef),
+        sourceRef,
         table.type === 'TABLE' ? input.snapshotMillis : undefined,
       );
-      actual = await content(bigquery, path(targetRef));
+      actual = await content(bigquery, targetRef);
       if (expected.rows !== actual.rows)
         problems.push(`${actual.rows} rows restored, ${expected.rows} in the source at the snapshot`);
-      else if (expected.fingerprint !== actual.fingerprint)
-        problems.push(
-          `content fingerprint ${actual.fingerprint ?? '-'} restored, ${expected.fingerprint ?? '-'} in the source`,
-        );
+      else if (expected.value !== actual.value)
+        problems.push(`content fingerprint ${actual.value} restored, ${expected.value} in the source`);
     } catch (err) {
       problems.push(err instanceof Error ? err.message : String(err));
     }
@@ -226,7 +202,7 @@ function stable(value: unknown): string {
 /** The verification as a table, one line per restored table. */
 export function formatChecks(checks: readonly TableCheck[]): string[] {
   const count = (c?: Content): string => (c ? String(c.rows) : '?');
-  const print = (c?: Content): string => (c ? (c.fingerprint ?? '(no rows)') : '?');
+  const print = (c?: Content): string => (c ? (c.rows === 0 ? '(no rows)' : c.value) : '?');
   const rows = checks.map((c) => [
     c.source + (c.type === 'VIEW' ? ' (view)' : ''),
     c.target,

@@ -11,6 +11,7 @@ import {
   dataFilesPattern,
   decode,
   extractJobId,
+  fingerprintJobId,
   lockingStore,
   stillLocked,
   type BackupFileEntry,
@@ -28,6 +29,7 @@ import { planIncremental, type IncrementalPlan } from './incremental-export.js';
 import type { TableReader } from './table-reader.js';
 import { jobFailed, runJob, runJobs } from './step-job.js';
 import { openTableHome, type StoreFactory, type TableHome } from './table-home.js';
+import { computeFingerprint } from './table-fingerprint.js';
 import { buildTableManifest } from './table-manifest.js';
 import { fileFigures } from './task-figures.js';
 import { runTaskStep, type StepOutcome, type StepRun } from './task-step.js';
@@ -163,6 +165,19 @@ async function exportTable(run: StepRun<BackupStepDeps, BackupTaskSpec>): Promis
         `${spec.tableFolder} already holds ${existing} data file(s) and exportOptions.overwrite is false`,
       );
   }
+  // Before the extract, at the same instant: a fingerprint query that fails and is retried (the next job
+  // attempt) costs no second extract; an extract retried does run the query again (a second scan).
+  // A table that requires a partition filter refuses a query over all of its partitions: not fingerprinted.
+  const content =
+    spec.fingerprint === true && table.requirePartitionFilter !== true
+      ? await computeFingerprint(
+          run,
+          fingerprintJobId(message.operationId, message.taskId, task.jobAttempt),
+          table.location,
+          { table: source, snapshotMillis: spec.snapshotMillis },
+        )
+      : undefined;
+  if (content !== undefined && 'outcome' in content) return content.outcome;
   const plan: IncrementalPlan =
     spec.incremental === undefined
       ? { kind: 'whole' }
@@ -192,6 +207,7 @@ async function exportTable(run: StepRun<BackupStepDeps, BackupTaskSpec>): Promis
               : {}),
           },
         }),
+    ...(content === undefined ? {} : { fingerprint: content.fingerprint }),
     createdAt: now(),
   });
   // The manifest goes last: it never points at a file that is not whole at home.

@@ -29,6 +29,8 @@ export interface JobRunner {
    */
   startOrFind(jobId: string, location: string | undefined, configuration: object): Promise<JobSnapshot>;
   get(jobId: string, location: string | undefined): Promise<JobSnapshot>;
+  /** The first page of a DONE query job's result rows (a fingerprint query's one row). */
+  queryRows(jobId: string, location: string | undefined): Promise<readonly Record<string, unknown>[]>;
 }
 
 interface JobMetadataLike {
@@ -66,6 +68,12 @@ export function createBigQueryJobRunner(bigquery: BigQuery): JobRunner {
     toSnapshot(jobId, await metadata(jobId, location));
   return {
     get,
+    async queryRows(jobId, location) {
+      const [rows] = await bigquery
+        .job(jobId, location === undefined ? {} : { location })
+        .getQueryResults({ maxResults: 1000, autoPaginate: false });
+      return rows as Record<string, unknown>[];
+    },
     async startOrFind(jobId, location, configuration) {
       try {
         const [, response] = await bigquery.createJob({

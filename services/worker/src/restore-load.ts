@@ -1,8 +1,10 @@
 // Loading a table's data files from its landing folder into the target with deterministic job ids: one
 // load job, or (for DATETIME in Avro, which BigQuery cannot load back directly) a load into a staging
-// table and a casting query; then the target's rows are compared with the manifest's count.
+// table and a casting query; then the target's rows are compared with the manifest's count, and with
+// `verify: "fingerprint"` its values with the manifest's content fingerprint (table-fingerprint.ts).
 import {
   PermanentError,
+  describeFingerprint,
   restoreJobId,
   stagingTableId,
   type RestoreTaskSpec,
@@ -15,6 +17,7 @@ import type { LandingFolder } from './landing-folder.js';
 import { formatOptions } from './load-format.js';
 import type { RestoreRun } from './restore-deps.js';
 import { jobFailed, runJob } from './step-job.js';
+import { checkFingerprint, computeFingerprint } from './table-fingerprint.js';
 import { newTableBody, tableProperties, tableSettings } from './table-definition.js';
 import { tableName, tableRows, targetState } from './target-state.js';
 import { fileFigures } from './task-figures.js';
@@ -64,6 +67,35 @@ function verifyRows(spec: RestoreTaskSpec, manifest: TableManifest, rows: number
   );
 }
 
+/**
+ * `verify: "fingerprint"`: the restored table's content fingerprint, computed before `afterLoad` sets
+ * requirePartitionFilter (which would refuse the query), must be the one its backup recorded. The note
+ * says what was checked; a table whose backup recorded none is restored unverified, and the note says so.
+ */
+async function verifyValues(
+  run: RestoreRun,
+  manifest: TableManifest,
+): Promise<{ readonly note?: string } | { readonly outcome: StepOutcome }> {
+  const { message, spec, task } = run;
+  if (spec.verifyFingerprint !== true) return {};
+  const recorded = manifest.fingerprint;
+  if (recorded === undefined)
+    return {
+      note: `values not verified: the backup recorded no fingerprint (back up with verify "fingerprint"${manifest.requirePartitionFilter === true ? '; a table requiring a partition filter is never fingerprinted' : ''})`,
+    };
+  const restored = await computeFingerprint(
+    run,
+    restoreJobId(message.operationId, message.taskId, task.jobAttempt, 'fingerprint'),
+    spec.location,
+    { table: spec.target },
+  );
+  if ('outcome' in restored) return restored;
+  checkFingerprint(tableName(spec.target), restored.fingerprint, recorded);
+  return {
+    note: `values verified: content fingerprint ${describeFingerprint(recorded)}, as the backup recorded`,
+  };
+}
+
 /** What a load cannot set: requirePartitionFilter. */
 async function afterLoad(run: RestoreRun, manifest: TableManifest): Promise<void> {
   if (manifest.requirePartitionFilter === true)
@@ -90,13 +122,15 @@ export async function loadTable(
     ignoreUnknownValues: spec.ignoreUnknownValues,
     maxBadRecords: spec.maxBadRecords,
   };
-  const done = (rows: number, note?: string): Promise<StepOutcome> =>
-    finish('SUCCEEDED', {
+  const done = (rows: number, ...notes: (string | undefined)[]): Promise<StepOutcome> => {
+    const note = notes.filter((n) => n !== undefined).join('; ');
+    return finish('SUCCEEDED', {
       rows,
       ...fileFigures(manifest.files),
       manifestUri,
-      ...(note === undefined ? {} : { note }),
+      ...(note === '' ? {} : { note }),
     });
+  };
   const appending = targetExisted && spec.writeDisposition === 'WRITE_APPEND';
   const disposition = targetExisted ? spec.writeDisposition : 'WRITE_EMPTY';
 
@@ -150,8 +184,10 @@ export async function loadTable(
     await deps.targets.delete(staging);
     const rows = appending ? (staged ?? manifest.numRows) : await tableRows(spec.target, deps.targets);
     verifyRows(spec, manifest, rows, appending);
+    const values = await verifyValues(run, manifest);
+    if ('outcome' in values) return values.outcome;
     await afterLoad(run, manifest);
-    return done(rows, 'DATETIME columns converted from Avro strings through a staging table');
+    return done(rows, 'DATETIME columns converted from Avro strings through a staging table', values.note);
   }
 
   const load = await runJob(run, {
@@ -175,6 +211,8 @@ export async function loadTable(
     ? (load.job.outputRows ?? manifest.numRows)
     : await tableRows(spec.target, deps.targets);
   verifyRows(spec, manifest, rows, appending);
+  const values = await verifyValues(run, manifest);
+  if ('outcome' in values) return values.outcome;
   await afterLoad(run, manifest);
-  return done(rows);
+  return done(rows, values.note);
 }

@@ -5,6 +5,7 @@ import {
   MANIFEST_VERSION,
   type BackupFileEntry,
   type BackupTaskSpec,
+  type ContentFingerprint,
   type ExportSettings,
   type FieldSchema,
   type TableManifest,
@@ -54,6 +55,8 @@ export interface ManifestInput {
     readonly partitions?: readonly TablePartition[];
     readonly deletedPartitions?: readonly string[];
   };
+  /** `verify: "fingerprint"`: the table's content at the snapshot. */
+  readonly fingerprint?: ContentFingerprint;
   readonly createdAt: Date;
 }
 
@@ -76,6 +79,7 @@ export function buildTableManifest(input: ManifestInput): TableManifest {
     extractJobs: input.incremental?.extractJobs,
     partitions: input.incremental?.partitions?.map((p) => ({ ...p })),
     deletedPartitions: input.incremental?.deletedPartitions?.slice(),
+    fingerprint: input.fingerprint === undefined ? undefined : { ...input.fingerprint },
   };
   return {
     manifestVersion: MANIFEST_VERSION,

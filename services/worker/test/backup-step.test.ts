@@ -1,6 +1,13 @@
 // The backup step's decisions, with hand-written fakes: what the task document, the manifest, the
 // events and the job ids end up as for each way a table step can go.
-import { RetryableError, TableManifest, decode, extractJobId, tableManifestUri } from '@bqbr/shared';
+import {
+  RetryableError,
+  TableManifest,
+  decode,
+  extractJobId,
+  fingerprintJobId,
+  tableManifestUri,
+} from '@bqbr/shared';
 import { expect } from 'chai';
 import { extractConfiguration, fieldsCsvCannotHold, runBackupStep } from '../src/backup-step.js';
 import { SNAPSHOT, fixture, taskFor } from './fakes.js';
@@ -78,6 +85,44 @@ describe('backup step (fakes)', function () {
     expect(f.publisher.events).to.deep.equal([
       { operationId: 'op1', taskId: doc.taskId, status: 'SUCCEEDED' },
     ]);
+  });
+
+  it('with fingerprint, queries the table at the snapshot before its extract and records the result', async function () {
+    const f = fixture();
+    const { message, doc } = taskFor('op1', SOURCE, { fingerprint: true });
+    f.store.put(doc);
+    f.tables.set(SOURCE, ORDERS);
+    f.tables.rows = 2;
+    const queryId = fingerprintJobId('op1', doc.taskId, 0);
+    f.jobs.plan.set(queryId, { rows: [{ n: 2, f: '-2' }] });
+
+    expect(await runBackupStep(message, f.deps, f.ctx)).to.deep.equal({
+      kind: 'finished',
+      status: 'SUCCEEDED',
+    });
+    const task = f.store.task('op1', doc.taskId);
+    expect(task.jobIds).to.deep.equal([queryId, extractJobId('op1', doc.taskId, 0)]);
+    const { query } = (f.jobs.created.get(queryId)!.configuration as { query: { query: string } }).query;
+    expect(query).to.contain(
+      `FROM \`src-project.sales.orders\` AS t FOR SYSTEM_TIME AS OF TIMESTAMP_MILLIS(${SNAPSHOT})`,
+    );
+    const manifest = decode(TableManifest, f.files.written.get(task.manifestUri!), '_table.json');
+    expect(manifest.fingerprint).to.deep.equal({ rows: 2, value: 'fffffffffffffffe' });
+  });
+
+  it('with fingerprint, leaves out a table that requires a partition filter (BigQuery refuses a query over it all)', async function () {
+    const f = fixture();
+    const { message, doc } = taskFor('op1', SOURCE, { fingerprint: true });
+    f.store.put(doc);
+    f.tables.set(SOURCE, { ...ORDERS, requirePartitionFilter: true });
+    expect(await runBackupStep(message, f.deps, f.ctx)).to.deep.equal({
+      kind: 'finished',
+      status: 'SUCCEEDED',
+    });
+    const task = f.store.task('op1', doc.taskId);
+    expect(task.jobIds).to.deep.equal([extractJobId('op1', doc.taskId, 0)]);
+    const manifest = decode(TableManifest, f.files.written.get(task.manifestUri!), '_table.json');
+    expect(manifest).not.to.have.property('fingerprint');
   });
 
   it('with overwrite false, refuses a folder that already holds data files, before any job', async function () {

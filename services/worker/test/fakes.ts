@@ -92,6 +92,8 @@ export class FakeJobs implements JobRunner {
       runningPolls?: number;
       effect?: () => void;
       fileCounts?: number[];
+      /** A query job's result rows. */
+      rows?: Record<string, unknown>[];
     }
   >();
 
@@ -100,6 +102,9 @@ export class FakeJobs implements JobRunner {
   startOrFind(jobId: string, _location: string | undefined, configuration: object): Promise<JobSnapshot> {
     if (!this.created.has(jobId)) this.created.set(jobId, { configuration, polls: 0 });
     return this.get(jobId);
+  }
+  queryRows(jobId: string): Promise<readonly Record<string, unknown>[]> {
+    return Promise.resolve(this.plan.get(jobId)?.rows ?? []);
   }
   get(jobId: string): Promise<JobSnapshot> {
     const job = this.created.get(jobId);

@@ -51,6 +51,9 @@ class WritingJobs implements JobRunner {
   get(jobId: string): Promise<JobSnapshot> {
     return Promise.resolve({ jobId, state: 'DONE', destinationUriFileCounts: [1] });
   }
+  queryRows(): Promise<readonly Record<string, unknown>[]> {
+    return Promise.reject(new Error('these tests run no queries'));
+  }
 }
 
 describe('write-once backups (worker, stand-ins)', function () {

@@ -17,6 +17,7 @@ import {
   TableName,
   TablePattern,
   TimeZone,
+  ValueVerification,
 } from './fields.js';
 import {
   AzureLocation,
@@ -148,6 +149,12 @@ export const BackupRequest = strictObject(
     base: BackupTimestamp,
     /** Incremental only: a full backup is made instead once the chain behind it holds this many incrementals (default 7). */
     maxChainLength: integerFrom(1),
+    /**
+     * Extension: `fingerprint` records each table's content fingerprint at the snapshot in its manifest (one
+     * query per table, billed as a full scan) for restores and restore drills to compare values
+     * (docs/contracts.md, "Value verification").
+     */
+    verify: ValueVerification,
   },
   {
     check: ({ mode, base, maxChainLength }) =>

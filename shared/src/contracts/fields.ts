@@ -170,3 +170,6 @@ export const OperationId = stringWith(
     'an operation id (1-128 letters, digits, _, . or -)',
   ),
 );
+
+/** `verify: "fingerprint"` (docs/contracts.md, "Value verification"): compare tables' values, not only their counts. */
+export const ValueVerification = oneOf('ValueVerification', ['FINGERPRINT'] as const);

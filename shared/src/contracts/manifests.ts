@@ -71,6 +71,13 @@ export const TablePartition = t.type(
 );
 export type TablePartition = t.TypeOf<typeof TablePartition>;
 
+/**
+ * A table's content fingerprint at the snapshot (docs/contracts.md, "Value verification"): its rows and an
+ * order-independent XOR of FARM_FINGERPRINTs, 16 hex digits (shared/src/content-fingerprint.ts).
+ */
+export const ContentFingerprint = t.type({ rows: t.number, value: t.string }, 'ContentFingerprint');
+export type ContentFingerprint = t.TypeOf<typeof ContentFingerprint>;
+
 /** `_table.json`: everything needed to recreate one table exactly and to check the restore. */
 export const TableManifest = t.intersection(
   [
@@ -114,6 +121,8 @@ export const TableManifest = t.intersection(
       deletedPartitions: t.array(t.string),
       /** Extract jobs this backup ran for the table (one per exported partition). */
       extractJobs: t.number,
+      /** The request's `verify: "fingerprint"`: the table's content at the snapshot, as BigQuery computed it. */
+      fingerprint: ContentFingerprint,
     }),
   ],
   'TableManifest',

@@ -14,6 +14,7 @@ import {
   OperationId,
   ProjectId,
   QualifiedTableName,
+  ValueVerification,
   WriteDisposition,
 } from './fields.js';
 import {
@@ -117,7 +118,17 @@ export const RestoreRequest = beforeDecode(
         { check: oneDestination },
       ),
     },
-    { kind: exactly('restore'), operationId: OperationId, dryRun: bool },
+    {
+      kind: exactly('restore'),
+      operationId: OperationId,
+      dryRun: bool,
+      /**
+       * Extension: `fingerprint` recomputes each restored table's content fingerprint and fails a table whose
+       * value differs from the one its backup recorded (docs/contracts.md, "Value verification").
+       */
+      verify: ValueVerification,
+    },
+    { check: appendedNotVerified },
   ),
   namedTargetsWriteEmpty,
 );
@@ -143,6 +154,26 @@ function namedTargetsWriteEmpty(input: unknown): unknown {
       storage[key] = { ...options, importOptions: { ...importOptions, writeDisposition: 'WRITE_EMPTY' } };
   }
   return { ...input, restoreStorage: storage };
+}
+
+/** A fingerprint is of a whole table: rows appended to a table that had some never match the backup's. */
+function appendedNotVerified(request: {
+  readonly verify?: 'FINGERPRINT';
+  readonly restoreStorage: Readonly<Record<string, { readonly importOptions?: ImportOptions } | undefined>>;
+}): FieldProblem[] {
+  if (request.verify === undefined) return [];
+  const appending = Object.values(request.restoreStorage).some(
+    (options) => options?.importOptions?.writeDisposition === 'WRITE_APPEND',
+  );
+  return appending
+    ? [
+        {
+          path: ['verify'],
+          message:
+            'verify "fingerprint" compares whole restored tables with their backups: it cannot be combined with writeDisposition WRITE_APPEND',
+        },
+      ]
+    : [];
 }
 
 function restoreTargetProblems(details: {

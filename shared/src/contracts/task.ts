@@ -56,6 +56,8 @@ export const BackupTaskSpec = t.intersection(
        * since the base), what is unchanged since the base is referenced from it instead.
        */
       incremental: t.partial({ base: IncrementalBase }),
+      /** The request's `verify: "fingerprint"`: the table's content fingerprint at the snapshot goes in its manifest. */
+      fingerprint: t.boolean,
     }),
   ],
   'BackupTaskSpec',
@@ -119,6 +121,8 @@ export const RestoreTaskSpec = t.intersection(
     t.partial({
       /** Location for the target's jobs (the target dataset's). */
       location: t.string,
+      /** The request's `verify: "fingerprint"`: the restored table's fingerprint must be its manifest's. */
+      verifyFingerprint: t.boolean,
     }),
   ],
   'RestoreTaskSpec',

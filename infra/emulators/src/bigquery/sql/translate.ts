@@ -5,6 +5,7 @@ import { invalidQuery } from '../api-error.js';
 import { quoteIdent, quoteString, type FieldSchema } from '../schema.js';
 import { DATE_PART_WORDS, extractSql, FUNCTIONS, intervalSql, type Call } from './functions.js';
 import { jsonObjectSql, jsonValueSql } from './json-string.js';
+import { fieldOf } from './result-schema.js';
 import { normalizeTimestampText, parseParameters, type Parameters } from './parameters.js';
 import {
   buildTree,
@@ -52,6 +53,8 @@ const SELECT_CLAUSES = ['FROM', 'WHERE', 'GROUP', 'HAVING', 'QUALIFY', 'WINDOW',
 interface TableInfo {
   fields?: FieldSchema[];
   partitionTimeColumn?: string;
+  /** A subquery's DuckDB SQL: its result schema is worked out when TO_JSON_STRING needs it. */
+  subquerySql?: string;
 }
 
 interface Scope {
@@ -499,9 +502,10 @@ class Translator {
     let tableRef: TableRef | undefined;
 
     if (isGroup(n, '(')) {
-      relation = isSubquery(n)
-        ? `(${await this.query(n.children, scope.parent)})`
-        : `(${await this.fromClause(n.children, scope)})`;
+      if (isSubquery(n)) {
+        relation = `(${await this.query(n.children, scope.parent)})`;
+        info = { subquerySql: relation };
+      } else relation = `(${await this.fromClause(n.children, scope)})`;
       i++;
     } else if (isWord(n, 'UNNEST') && isGroup(nodes[i + 1], '(')) {
       return this.unnestItem(
@@ -1330,12 +1334,32 @@ class Translator {
       const names = value.filter((n): n is Token => n.kind !== 'op').map((n) => n.value);
       const first = names[0] as string;
       const table = lookupTable(scope, first);
-      if (names.length === 1 && table?.fields !== undefined)
-        return jsonObjectSql(table.fields, (col) => `${quoteIdent(first)}.${quoteIdent(col)}`, 0, undefined);
+      const fields = table?.fields ?? (await this.subqueryFields(table));
+      if (names.length === 1 && fields !== undefined)
+        return jsonObjectSql(fields, (col) => `${quoteIdent(first)}.${quoteIdent(col)}`, 0, undefined);
       const field = this.knownField(names, scope);
       if (field !== undefined) return jsonValueSql(field, this.columnPath(names, scope));
     }
     return `CAST(to_json(${await this.expr(value, scope)}) AS VARCHAR)`;
+  }
+
+  /**
+   * A subquery's result schema, as a query of it would return (DATETIME a DATETIME, not text), so that
+   * `TO_JSON_STRING(alias)` encodes its row as BigQuery does; undefined when the subquery cannot be read
+   * on its own (it names a CTE or an outer column).
+   */
+  private async subqueryFields(table: TableInfo | undefined): Promise<FieldSchema[] | undefined> {
+    if (table?.subquerySql === undefined) return undefined;
+    try {
+      const reader = await this.ctx.connection.runAndReadAll(
+        `SELECT * FROM ${table.subquerySql} AS __described LIMIT 0`,
+      );
+      const types = reader.columnTypes();
+      table.fields = reader.columnNames().map((name, k) => fieldOf(name, types[k]!));
+      return table.fields;
+    } catch {
+      return undefined;
+    }
   }
 
   /** The schema of `t.col` / `col` (and struct fields below it) when exactly one table in scope has it. */

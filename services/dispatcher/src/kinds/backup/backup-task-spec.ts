@@ -44,6 +44,7 @@ export function backupTaskSpecs(
       fieldDelimiter,
       overwrite: exportOptions.overwrite,
       ...(lock ? { writeOnce: lock } : {}),
+      ...(request.verify === 'FINGERPRINT' ? { fingerprint: true } : {}),
     };
   };
 }

@@ -51,6 +51,7 @@ export function restoreTaskSpecs(
       ignoreUnknownValues: options.ignoreUnknownValues,
       maxBadRecords: options.maxBadRecords,
       ...(location !== undefined ? { location } : {}),
+      ...(request.verify === 'FINGERPRINT' && entry.phase === 1 ? { verifyFingerprint: true } : {}),
     };
   };
 }
