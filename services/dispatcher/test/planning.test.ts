@@ -56,6 +56,8 @@ function fakeCatalog(datasets: Record<string, ListedTable[]>, pageSize = 2): Cat
       const table = datasets[ref.datasetId]?.find((t) => t.tableId === ref.tableId);
       return Promise.resolve(table ? { ...table, numBytes: 10, numRows: 1 } : undefined);
     },
+    getDataset: (_projectId, datasetId) =>
+      Promise.resolve(datasets[datasetId] === undefined ? undefined : { description: datasetId }),
   };
 }
 

@@ -278,6 +278,7 @@ describe('restore planning', function () {
           created.push(`${datasetId}@${location ?? 'default'}`);
           return Promise.resolve('created');
         },
+        setAccess: () => Promise.reject(new Error('planning never sets access')),
       };
       return { fake, created };
     }
@@ -301,7 +302,7 @@ describe('restore planning', function () {
         inRegion,
       );
       expect(inRegion.created.sort()).to.deep.equal(['restored_hr@EU', 'restored_sales@EU']);
-      expect([...located]).to.deep.include(['restored_sales', 'EU']);
+      expect([...located.locations]).to.deep.include(['restored_sales', 'EU']);
 
       const asBackedUp = datasets();
       await prepare(request(), backups, asBackedUp);
@@ -330,7 +331,7 @@ describe('restore planning', function () {
 
       const whereItIs = datasets({ restored_sales: 'asia-northeast1' });
       const located = await prepare(request(), backups, whereItIs);
-      expect(located.get('restored_sales')).to.equal('asia-northeast1');
+      expect(located.locations.get('restored_sales')).to.equal('asia-northeast1');
       expect(whereItIs.created).to.deep.equal(['restored_hr@asia-east1']);
     });
   });

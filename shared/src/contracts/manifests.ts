@@ -158,6 +158,37 @@ export const OperationSummary = t.type(
 );
 export type OperationSummary = t.TypeOf<typeof OperationSummary>;
 
+/**
+ * A backed-up dataset's settings (docs/contracts.md, "Dataset settings"): the Dataset resource's fields a
+ * restore gives a dataset it creates, and its access entries (restored only when a request asks), as
+ * `datasets.get` answered at `readAt`: BigQuery keeps no history of a dataset's settings.
+ */
+export const BackupDatasetEntry = t.intersection(
+  [
+    t.type({ datasetId: t.string, readAt: t.string, settings: t.record(t.string, t.unknown) }),
+    t.partial({ access: t.array(t.record(t.string, t.unknown)) }),
+  ],
+  'BackupDatasetEntry',
+);
+export type BackupDatasetEntry = t.TypeOf<typeof BackupDatasetEntry>;
+
+/** The Dataset resource fields kept as a dataset's settings (location is chosen by the restore). */
+export const DATASET_SETTINGS = [
+  'description',
+  'friendlyName',
+  'labels',
+  'location',
+  'defaultTableExpirationMs',
+  'defaultPartitionExpirationMs',
+  'defaultCollation',
+  'defaultRoundingMode',
+  'maxTimeTravelHours',
+  'storageBillingModel',
+  'isCaseInsensitive',
+  'defaultEncryptionConfiguration',
+  'resourceTags',
+] as const;
+
 /** `_backup.json`: the operation's summary, written once when it finishes. */
 export const BackupManifest = t.intersection(
   [
@@ -188,6 +219,8 @@ export const BackupManifest = t.intersection(
       dependsOn: t.array(t.string),
       /** Tables the base had (in the datasets this backup selects) that are gone at the snapshot. */
       droppedTables: t.array(t.type({ datasetId: t.string, tableId: t.string })),
+      /** The settings and access entries of each dataset with a table in the backup. */
+      datasets: t.array(BackupDatasetEntry),
     }),
   ],
   'BackupManifest',

@@ -127,8 +127,15 @@ export const RestoreRequest = beforeDecode(
        * value differs from the one its backup recorded (docs/contracts.md, "Value verification").
        */
       verify: ValueVerification,
+      /**
+       * Extension: give the datasets the restore creates their backed-up access entries, authorized views,
+       * routines and datasets rewritten to the restored ones (docs/contracts.md, "Dataset settings").
+       */
+      restoreAccess: bool,
+      /** Extension, with restoreAccess: principal (`user:a@x.com`, `group:…`, `domain:…`) → another, or null to drop it. */
+      accessPrincipalMap: t.record(t.string, t.union([t.string, t.null])),
     },
-    { check: appendedNotVerified },
+    { check: (request) => [...appendedNotVerified(request), ...principalMapProblems(request)] },
   ),
   namedTargetsWriteEmpty,
 );
@@ -174,6 +181,36 @@ function appendedNotVerified(request: {
         },
       ]
     : [];
+}
+
+const PRINCIPAL = /^(user|group|domain|serviceAccount|specialGroup|iamMember):.+$/;
+
+function principalMapProblems(request: {
+  readonly restoreAccess?: boolean;
+  readonly accessPrincipalMap?: Readonly<Record<string, string | null>>;
+}): FieldProblem[] {
+  const map = request.accessPrincipalMap;
+  if (map === undefined) return [];
+  if (request.restoreAccess !== true)
+    return [{ path: ['accessPrincipalMap'], message: 'accessPrincipalMap is only for restoreAccess: true' }];
+  return Object.entries(map).flatMap(([from, to]) => [
+    ...(PRINCIPAL.test(from)
+      ? []
+      : [
+          {
+            path: ['accessPrincipalMap', from],
+            message: `expected a principal such as user:a@example.com, got ${show(from)}`,
+          },
+        ]),
+    ...(to === null || PRINCIPAL.test(to)
+      ? []
+      : [
+          {
+            path: ['accessPrincipalMap', from],
+            message: `expected a principal such as user:a@example.com or null, got ${show(to)}`,
+          },
+        ]),
+  ]);
 }
 
 function restoreTargetProblems(details: {

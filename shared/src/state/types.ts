@@ -139,6 +139,11 @@ export const OperationDoc = stateDocument('OperationDoc', {
         baseSnapshotMillis: t.number,
       }),
     ]),
+    /**
+     * Restores with `restoreAccess`: the access entries (rewritten to the restored names) that finalization
+     * gives each dataset the restore created, once its views exist.
+     */
+    datasetAccess: t.array(t.type({ datasetId: t.string, access: t.array(t.record(t.string, t.unknown)) })),
     /** Restores: the phase-2 tasks (views) were published. */
     phase2Released: t.boolean,
     /** Things a user should know that did not fail the operation (e.g. schema detection on an original-layout backup). */

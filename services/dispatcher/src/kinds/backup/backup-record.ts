@@ -4,6 +4,7 @@
 // that one is the record.
 import {
   BackupRequest,
+  DATASET_SETTINGS,
   MANIFEST_VERSION,
   backupDestination,
   backupManifestPath,
@@ -11,6 +12,7 @@ import {
   decode,
   destinationUri,
   type BackupCatalogEntry,
+  type BackupDatasetEntry,
   type BackupManifest,
   type BackupTableEntry,
   type DestinationSpec,
@@ -27,6 +29,7 @@ import { writeOnceLock } from './backup-task-spec.js';
 import { exportSettings } from './export-settings.js';
 import { droppedTables } from './incremental-chain.js';
 import type { BackupSource } from '../restore/backup-source.js';
+import type { Catalog } from './catalog.js';
 
 /** Writes a JSON object to a path under a destination, replacing it (locked when `options.retention` says). */
 export type JsonWriter = (
@@ -41,6 +44,8 @@ export interface BackupRecordDeps {
   readonly writeJson: JsonWriter;
   /** The backups in the stores: an incremental's base (its plan, and its dropped tables at the end). */
   readonly backups: Pick<BackupSource, 'find'>;
+  /** The backed-up datasets' settings and access entries, read when the backup is recorded. */
+  readonly catalog: Pick<Catalog, 'getDataset'>;
 }
 
 /** Writes `_backup.json` and the catalogue entry; returns the problem a permanent write failure leaves. */
@@ -74,6 +79,7 @@ export async function recordBackup(
     startedAt: operation.startedAt ?? operation.createdAt,
     finishedAt,
   };
+  manifest.datasets = await datasetEntries(deps.catalog, operation.projectId, manifest.tables);
   const chain = operation.incremental;
   if (chain !== undefined) {
     const base =
@@ -123,6 +129,39 @@ export async function recordBackup(
   };
   await deps.store.putBackup(entry);
   return problem;
+}
+
+/**
+ * Each dataset with a table in the backup: its settings and access entries as they are now, at
+ * finalization, since BigQuery keeps no history of a dataset's settings (`readAt` says when). A dataset
+ * gone meanwhile has none.
+ */
+async function datasetEntries(
+  catalog: Pick<Catalog, 'getDataset'>,
+  projectId: string,
+  tables: readonly BackupTableEntry[],
+): Promise<BackupDatasetEntry[]> {
+  const entries: BackupDatasetEntry[] = [];
+  for (const datasetId of [...new Set(tables.map((t) => t.datasetId))].sort()) {
+    const resource = await catalog.getDataset(projectId, datasetId);
+    if (resource === undefined) continue;
+    const settings = Object.fromEntries(
+      DATASET_SETTINGS.filter((key) => resource[key] !== undefined && resource[key] !== null).map((key) => [
+        key,
+        resource[key],
+      ]),
+    );
+    const access = Array.isArray(resource['access'])
+      ? (resource['access'] as Record<string, unknown>[])
+      : undefined;
+    entries.push({
+      datasetId,
+      readAt: new Date().toISOString(),
+      settings,
+      ...(access === undefined ? {} : { access }),
+    });
+  }
+  return entries;
 }
 
 function recordProblem(

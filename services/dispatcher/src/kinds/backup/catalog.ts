@@ -27,6 +27,8 @@ export interface Catalog {
   ): Promise<{ tables: ListedTable[]; next?: string }>;
   /** undefined when the table (or its dataset) does not exist. */
   getTable(ref: TableRef): Promise<(ListedTable & TableStats) | undefined>;
+  /** The Dataset resource (`datasets.get`), or undefined when the dataset does not exist. */
+  getDataset(projectId: string, datasetId: string): Promise<Record<string, unknown> | undefined>;
 }
 
 const LIST_PAGE_SIZE = 1000;
@@ -72,6 +74,17 @@ export function bigQueryCatalog(bigquery: BigQuery): Catalog {
           numBytes: Number(metadata.numBytes ?? 0),
           numRows: Number(metadata.numRows ?? 0),
         };
+      } catch (err) {
+        if (isNotFound(err)) return undefined;
+        throw err;
+      }
+    },
+    async getDataset(projectId, datasetId) {
+      try {
+        const [metadata] = (await bigquery.dataset(datasetId, { projectId }).getMetadata()) as unknown as [
+          Record<string, unknown>,
+        ];
+        return metadata;
       } catch (err) {
         if (isNotFound(err)) return undefined;
         throw err;

@@ -2,15 +2,19 @@
 import { classifyError } from '@bqbr/shared';
 import type { BigQuery } from '@google-cloud/bigquery';
 import type { DrillDatasets } from '../verify/restore-drill.js';
+import type { TargetDatasets } from './target-datasets.js';
 
-export function bigQueryTargetDatasets(bigquery: BigQuery): DrillDatasets {
+export function bigQueryTargetDatasets(bigquery: BigQuery): DrillDatasets & TargetDatasets {
   return {
     async find(ref) {
       try {
         const response = await bigquery.dataset(ref.datasetId, { projectId: ref.projectId }).getMetadata();
-        const metadata = response[0] as { location?: string };
+        const metadata = response[0] as { location?: string; creationTime?: string | number };
         // A dataset created without a location is in US, BigQuery's default.
-        return { location: metadata.location ?? 'US' };
+        return {
+          location: metadata.location ?? 'US',
+          ...(metadata.creationTime === undefined ? {} : { creationTime: Number(metadata.creationTime) }),
+        };
       } catch (err) {
         if (classifyError(err).reason === 'notFound') return undefined;
         throw err;
@@ -41,6 +45,10 @@ export function bigQueryTargetDatasets(bigquery: BigQuery): DrillDatasets {
         if (classifyError(err).reason === 'duplicate') return 'existed';
         throw err;
       }
+    },
+
+    async setAccess(ref, access) {
+      await bigquery.dataset(ref.datasetId, { projectId: ref.projectId }).setMetadata({ access });
     },
 
     async delete(ref) {

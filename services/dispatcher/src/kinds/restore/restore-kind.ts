@@ -2,6 +2,7 @@
 // target dataset once, plan one task per table; views are a second phase, released once tables finished.
 import {
   checkEndpoint,
+  classifyError,
   restoreSource,
   type EndpointAllowlist,
   type OperationDoc,
@@ -16,6 +17,7 @@ import { dryRunSummary } from './restore-dry-run.js';
 import { planRestore, type RestorePlan } from './restore-plan.js';
 import { restoreTaskSpecs } from './restore-task-spec.js';
 import { prepareTargetDatasets, type TargetDatasets } from './target-datasets.js';
+import { restoredAccess } from './dataset-settings.js';
 
 export interface RestoreKindDeps {
   readonly store: Pick<StateStore, 'updateOperation'>;
@@ -46,7 +48,14 @@ export function createRestoreKind(deps: RestoreKindDeps): OperationKind<RestoreR
 
     async plan(request, operation, logger) {
       const plan = await planRestore(request, deps.backups);
-      const locations = await prepareTargetDatasets(request, plan, deps, logger);
+      const { locations, created } = await prepareTargetDatasets(
+        request,
+        plan,
+        deps,
+        logger,
+        Date.parse(operation.createdAt),
+      );
+      const datasetAccess = request.restoreAccess === true ? accessPlan(request, plan, created) : [];
       logger.info('restore planned', {
         backup: plan.backup.folder,
         layout: plan.backup.layout,
@@ -57,7 +66,7 @@ export function createRestoreKind(deps: RestoreKindDeps): OperationKind<RestoreR
         operationId: operation.operationId,
       });
       return {
-        fields: backupFields(plan),
+        fields: { ...backupFields(plan), ...(datasetAccess.length > 0 ? { datasetAccess } : {}) },
         tasks: plan.entries.map((entry) => ({
           table: entry.source,
           spec: specOf(entry),
@@ -75,7 +84,61 @@ export function createRestoreKind(deps: RestoreKindDeps): OperationKind<RestoreR
     },
 
     advance: (operation, phases, logger) => releaseViews(operation, phases, deps.store, logger),
+
+    // Once every table and view is restored, the datasets it created get their access entries (an
+    // authorized view must exist before an entry can name it).
+    async finalize(operation, _outcome, logger) {
+      const problems: string[] = [];
+      for (const { datasetId, access } of operation.datasetAccess ?? []) {
+        const ref = { projectId: operation.projectId, datasetId };
+        try {
+          await deps.datasets.setAccess(ref, access);
+          logger.info('access entries restored', { datasetId, entries: access.length });
+        } catch (err) {
+          const failure = classifyError(err);
+          if (failure.kind === 'retryable') throw err;
+          problems.push(`${operation.projectId}:${datasetId}: ${failure.message}`);
+        }
+      }
+      return problems.length === 0
+        ? undefined
+        : { reason: 'invalid', message: `could not restore access entries of ${problems.join('; ')}` };
+    },
   };
+}
+
+/**
+ * With `restoreAccess`: the access entries of each dataset this restore created, rewritten to the restored
+ * names and principals (dataset-settings.ts); what was changed or left out goes into the plan's warnings.
+ */
+function accessPlan(
+  request: RestoreRequest,
+  plan: RestorePlan,
+  created: readonly string[],
+): { datasetId: string; access: Record<string, unknown>[] }[] {
+  const context = {
+    backupProject: restoreSource(request).projectIdOfBackup,
+    targetProject: request.bigQuery.projectId,
+    datasetMap: plan.datasetMap,
+    principalMap: request.accessPrincipalMap ?? {},
+  };
+  const planned: { datasetId: string; access: Record<string, unknown>[] }[] = [];
+  for (const datasetId of [...created].sort()) {
+    const source = Object.entries(plan.datasetMap).find(([, target]) => target === datasetId)?.[0];
+    const entry = plan.backup.manifest?.datasets?.find((d) => d.datasetId === source);
+    if (entry?.access === undefined) {
+      plan.warnings.push(
+        `restoreAccess: the backup holds no access entries of dataset ${source ?? datasetId} (made before bqbr kept them, or in the original layout): ${datasetId} keeps BigQuery's defaults`,
+      );
+      continue;
+    }
+    const { access, changes } = restoredAccess(entry, context);
+    plan.warnings.push(
+      `restoreAccess: ${datasetId} gets ${access.length} of the ${entry.access.length} access entries of ${source ?? datasetId} (read ${entry.readAt})${changes.length > 0 ? `: ${changes.join('; ')}` : ''}`,
+    );
+    planned.push({ datasetId, access });
+  }
+  return planned;
 }
 
 /** What a restore's operation records of the backup it restores from. */

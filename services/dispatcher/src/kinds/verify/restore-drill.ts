@@ -18,7 +18,7 @@ import type { TargetDatasets } from '../restore/target-datasets.js';
 import { landingFolder } from '../staging.js';
 import type { VerifyPlan } from './verify-plan.js';
 
-export interface DrillDatasets extends TargetDatasets {
+export interface DrillDatasets extends Pick<TargetDatasets, 'find' | 'create'> {
   /** Deletes the dataset and every table in it; a missing one is fine. */
   delete(ref: { projectId: string; datasetId: string }): Promise<void>;
 }

@@ -1,0 +1,129 @@
+// Dataset settings, end to end (dispatcher and worker as processes): a backup records each dataset's
+// settings and access entries in `_backup.json`; a restore into another project creates its datasets with
+// those settings, and with `restoreAccess` gives them the access entries once the views exist, authorized
+// views rewritten to the restored datasets and principals mapped or dropped as the request says.
+import type { BackupManifest } from '@bqbr/shared';
+import { expect } from 'chai';
+import { runRequest, startEnvironment, unique, type Environment } from '../support/e2e.js';
+import { StoreLocations, readObject } from '../support/store-locations.js';
+
+const SETTINGS = {
+  description: 'Sales, as the finance team keeps it',
+  friendlyName: 'Sales',
+  labels: { team: 'finance', tier: 'gold' },
+  defaultTableExpirationMs: '86400000000',
+  defaultPartitionExpirationMs: '7776000000',
+  maxTimeTravelHours: '72',
+  defaultCollation: 'und:ci',
+  storageBillingModel: 'PHYSICAL' as const,
+};
+
+describe('dataset settings end to end: kept in _backup.json, given to restored datasets, access on request', function () {
+  this.timeout(300_000);
+  let environment: Environment;
+  let locations: StoreLocations;
+  let sourceProject: string;
+  const prefix = unique('ds');
+
+  before(async function () {
+    environment = await startEnvironment({ destinations: true });
+    locations = new StoreLocations(environment);
+    await locations.prepare();
+    sourceProject = unique('src').replaceAll('_', '-');
+    const bigquery = environment.bigquery(sourceProject);
+    const [sales] = await bigquery.createDataset('sales', { location: 'EU', ...SETTINGS });
+    const [orders] = await sales.createTable('orders', {
+      schema: { fields: [{ name: 'id', type: 'INT64' }] },
+    });
+    await orders.insert([{ id: 1 }, { id: 2 }]);
+    const [reports] = await bigquery.createDataset('reports', { location: 'EU' });
+    await reports.createTable('by_id', {
+      view: { query: `SELECT id FROM \`${sourceProject}.sales.orders\``, useLegacySql: false },
+    });
+    // sales lets the reports view read it, and two principals.
+    const [metadata] = (await sales.getMetadata()) as unknown as [{ access: object[] }];
+    await sales.setMetadata({
+      access: [
+        ...metadata.access,
+        { role: 'READER', userByEmail: 'ana@example.com' },
+        { role: 'READER', groupByEmail: 'prod-analysts@example.com' },
+        { view: { projectId: sourceProject, datasetId: 'reports', tableId: 'by_id' } },
+      ],
+    });
+  });
+
+  after(async function () {
+    await environment?.stop();
+  });
+
+  it('restores settings always, access entries with restoreAccess, rewritten and mapped', async function () {
+    const backup = await runRequest(environment, 'backup', {
+      bigQuery: { projectId: sourceProject },
+      backupStorage: locations.storage('gcs', prefix, { exportOptions: { format: 'AVRO' } }),
+    });
+    expect(
+      backup.operation.status,
+      JSON.stringify([backup.operation.error, ...backup.tasks.map((t) => t.error)]),
+    ).to.equal('SUCCEEDED');
+    const folder = backup.operation.location!.split('/backups/')[1]!;
+    const summary = JSON.parse(
+      (
+        await readObject(locations.store('gcs', prefix), `backups/${folder}/${sourceProject}/_backup.json`)
+      ).toString(),
+    ) as BackupManifest;
+    const sales = summary.datasets?.find((d) => d.datasetId === 'sales');
+    expect(sales?.settings).to.deep.equal({ ...SETTINGS, location: 'EU' });
+    expect(sales?.access).to.deep.include({ role: 'READER', userByEmail: 'ana@example.com' });
+    expect(Date.parse(sales!.readAt)).to.be.at.least(Date.parse(backup.operation.createdAt));
+
+    const restore = (targetProject: string, fields: object) =>
+      runRequest(environment, 'restore', {
+        bigQuery: { projectId: targetProject },
+        restoreStorage: {
+          gcsOptions: {
+            ...locations.fields('gcs', prefix),
+            backupTimestamp: folder,
+            projectIdOfBackup: sourceProject,
+          },
+        },
+        ...fields,
+      });
+    const datasetOf = async (projectId: string, datasetId: string) =>
+      (await environment.bigquery(projectId).dataset(datasetId).getMetadata())[0] as Record<string, unknown>;
+
+    // Without restoreAccess: the settings, and BigQuery's default access entries.
+    const plain = unique('dst').replaceAll('_', '-');
+    const first = await restore(plain, {});
+    expect(first.operation.status, JSON.stringify(first.tasks.map((t) => t.error))).to.equal('SUCCEEDED');
+    const restoredPlain = await datasetOf(plain, 'restored_sales');
+    expect(restoredPlain).to.deep.include({ ...SETTINGS, location: 'EU' });
+    expect(JSON.stringify(restoredPlain['access'])).not.to.contain('ana@example.com');
+
+    const target = unique('dst').replaceAll('_', '-');
+    const second = await restore(target, {
+      restoreAccess: true,
+      accessPrincipalMap: {
+        'group:prod-analysts@example.com': 'group:dev-analysts@example.com',
+        'user:ana@example.com': null,
+      },
+    });
+    expect(second.operation.status, JSON.stringify(second.operation.error)).to.equal('SUCCEEDED');
+    const restored = await datasetOf(target, 'restored_sales');
+    expect(restored).to.deep.include({ ...SETTINGS, location: 'EU' });
+    const access = restored['access'] as Record<string, unknown>[];
+    expect(access).to.deep.include({ role: 'READER', groupByEmail: 'dev-analysts@example.com' });
+    expect(access).to.deep.include({
+      view: { projectId: target, datasetId: 'restored_reports', tableId: 'by_id' },
+    });
+    expect(JSON.stringify(access)).not.to.contain('ana@example.com');
+    expect(JSON.stringify(access)).not.to.contain('prod-analysts');
+    expect(second.operation.warnings).to.satisfy((warnings: string[]) =>
+      warnings.some(
+        (w) =>
+          /^restoreAccess: restored_sales gets \d+ of the \d+ access entries of sales/.test(w) &&
+          w.includes('group:prod-analysts@example.com → group:dev-analysts@example.com') &&
+          w.includes('dropped user:ana@example.com (accessPrincipalMap)'),
+      ),
+    );
+  });
+});
