@@ -7,6 +7,11 @@ import { expect } from 'chai';
 import { runRequest, startEnvironment, unique, type Environment } from '../support/e2e.js';
 import { StoreLocations, readObject } from '../support/store-locations.js';
 
+const PROD_KEY = 'projects/prod-kms/locations/eu/keyRings/bq/cryptoKeys/tables';
+const DEV_KEY = 'projects/dev-kms/locations/eu/keyRings/bq/cryptoKeys/tables';
+/** A month from now (the emulator drops an expired table at once, as BigQuery does within hours). */
+const EXPIRES = Date.now() + 30 * 86_400_000;
+
 const SETTINGS = {
   description: 'Sales, as the finance team keeps it',
   friendlyName: 'Sales',
@@ -32,10 +37,43 @@ describe('dataset settings end to end: kept in _backup.json, given to restored d
     sourceProject = unique('src').replaceAll('_', '-');
     const bigquery = environment.bigquery(sourceProject);
     const [sales] = await bigquery.createDataset('sales', { location: 'EU', ...SETTINGS });
-    const [orders] = await sales.createTable('orders', {
-      schema: { fields: [{ name: 'id', type: 'INT64' }] },
+    // Table settings: a primary key, a foreign key to it, a CMEK key, an expiration, collation defaults.
+    const [customers] = await sales.createTable('customers', {
+      schema: {
+        fields: [
+          { name: 'id', type: 'INT64', mode: 'REQUIRED' },
+          { name: 'name', type: 'STRING', maxLength: '40', collation: 'und:ci' },
+          { name: 'balance', type: 'NUMERIC', precision: '10', scale: '2' },
+        ],
+      },
+      tableConstraints: { primaryKey: { columns: ['id'] } },
+      encryptionConfiguration: { kmsKeyName: PROD_KEY },
+      expirationTime: String(EXPIRES),
+      defaultCollation: 'und:ci',
+      defaultRoundingMode: 'ROUND_HALF_EVEN',
     });
-    await orders.insert([{ id: 1 }, { id: 2 }]);
+    await customers.insert([{ id: 7, name: 'Ada', balance: 10.5 }]);
+    const [orders] = await sales.createTable('orders', {
+      schema: {
+        fields: [
+          { name: 'id', type: 'INT64' },
+          { name: 'customer_id', type: 'INT64' },
+        ],
+      },
+      tableConstraints: {
+        foreignKeys: [
+          {
+            name: 'fk_customer',
+            referencedTable: { projectId: sourceProject, datasetId: 'sales', tableId: 'customers' },
+            columnReferences: [{ referencingColumn: 'customer_id', referencedColumn: 'id' }],
+          },
+        ],
+      },
+    });
+    await orders.insert([
+      { id: 1, customer_id: 7 },
+      { id: 2, customer_id: 7 },
+    ]);
     const [reports] = await bigquery.createDataset('reports', { location: 'EU' });
     await reports.createTable('by_id', {
       view: { query: `SELECT id FROM \`${sourceProject}.sales.orders\``, useLegacySql: false },
@@ -102,6 +140,7 @@ describe('dataset settings end to end: kept in _backup.json, given to restored d
     const target = unique('dst').replaceAll('_', '-');
     const second = await restore(target, {
       restoreAccess: true,
+      kmsKeyMapping: { [PROD_KEY]: DEV_KEY },
       accessPrincipalMap: {
         'group:prod-analysts@example.com': 'group:dev-analysts@example.com',
         'user:ana@example.com': null,
@@ -117,6 +156,36 @@ describe('dataset settings end to end: kept in _backup.json, given to restored d
     });
     expect(JSON.stringify(access)).not.to.contain('ana@example.com');
     expect(JSON.stringify(access)).not.to.contain('prod-analysts');
+
+    // Table settings, the CMEK key mapped, the foreign key naming the restored table.
+    const tableOf = async (projectId: string, tableId: string) =>
+      (
+        await environment.bigquery(projectId).dataset('restored_sales').table(tableId).getMetadata()
+      )[0] as Record<string, unknown>;
+    const customers = await tableOf(target, 'customers');
+    expect(customers).to.deep.include({
+      tableConstraints: { primaryKey: { columns: ['id'] } },
+      encryptionConfiguration: { kmsKeyName: DEV_KEY },
+      expirationTime: String(EXPIRES),
+      defaultCollation: 'und:ci',
+      defaultRoundingMode: 'ROUND_HALF_EVEN',
+    });
+    const fields = (customers['schema'] as { fields: Record<string, unknown>[] }).fields;
+    expect(fields[1]).to.deep.include({ maxLength: '40', collation: 'und:ci' });
+    expect(fields[2]).to.deep.include({ precision: '10', scale: '2' });
+    expect((await tableOf(target, 'orders'))['tableConstraints']).to.deep.equal({
+      foreignKeys: [
+        {
+          name: 'fk_customer',
+          referencedTable: { projectId: target, datasetId: 'restored_sales', tableId: 'customers' },
+          columnReferences: [{ referencingColumn: 'customer_id', referencedColumn: 'id' }],
+        },
+      ],
+    });
+    // Without kmsKeyMapping the backed-up key stays.
+    expect((await tableOf(plain, 'customers'))['encryptionConfiguration']).to.deep.equal({
+      kmsKeyName: PROD_KEY,
+    });
     expect(second.operation.warnings).to.satisfy((warnings: string[]) =>
       warnings.some(
         (w) =>

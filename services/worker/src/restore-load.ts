@@ -4,6 +4,7 @@
 // `verify: "fingerprint"` its values with the manifest's content fingerprint (table-fingerprint.ts).
 import {
   PermanentError,
+  classifyError,
   describeFingerprint,
   restoreJobId,
   stagingTableId,
@@ -18,7 +19,13 @@ import { formatOptions } from './load-format.js';
 import type { RestoreRun } from './restore-deps.js';
 import { jobFailed, runJob } from './step-job.js';
 import { checkFingerprint, computeFingerprint } from './table-fingerprint.js';
-import { newTableBody, tableProperties, tableSettings } from './table-definition.js';
+import {
+  encryptionOf,
+  newTableBody,
+  settingsAfterLoad,
+  tableProperties,
+  tableSettings,
+} from './table-definition.js';
 import { tableName, tableRows, targetState } from './target-state.js';
 import { fileFigures } from './task-figures.js';
 import type { StepOutcome } from './task-step.js';
@@ -96,10 +103,25 @@ async function verifyValues(
   };
 }
 
-/** What a load cannot set: requirePartitionFilter. */
-async function afterLoad(run: RestoreRun, manifest: TableManifest): Promise<void> {
-  if (manifest.requirePartitionFilter === true)
-    await run.deps.targets.patch(run.spec.target, { requirePartitionFilter: true });
+/**
+ * What a load cannot set (table-definition.ts); the notes say what was left out. Constraints BigQuery
+ * refuses (a foreign key naming a table that is not restored) leave the table without them, and say so:
+ * the rows are in and are not loaded again for that.
+ */
+async function afterLoad(run: RestoreRun, manifest: TableManifest): Promise<string[]> {
+  const now = (run.deps.now ?? (() => new Date()))().getTime();
+  const { patch, notes } = settingsAfterLoad(manifest, run.spec.target, now);
+  if (Object.keys(patch).length === 0) return notes;
+  try {
+    await run.deps.targets.patch(run.spec.target, patch);
+  } catch (err) {
+    const failure = classifyError(err);
+    if (failure.kind === 'retryable' || patch['tableConstraints'] === undefined) throw err;
+    const { tableConstraints: _refused, ...rest } = patch;
+    if (Object.keys(rest).length > 0) await run.deps.targets.patch(run.spec.target, rest);
+    notes.push(`restored without its table constraints: ${failure.message}`);
+  }
+  return notes;
 }
 
 /**
@@ -132,6 +154,7 @@ export async function loadTable(
     });
   };
   const appending = targetExisted && spec.writeDisposition === 'WRITE_APPEND';
+  const encryption = encryptionOf(manifest, spec.kmsKeyMapping);
   const disposition = targetExisted ? spec.writeDisposition : 'WRITE_EMPTY';
 
   if (format === 'AVRO' && hasDatetime(fields)) {
@@ -162,7 +185,7 @@ export async function loadTable(
         task.createdTarget = true;
         await deps.state.updateTask(message.operationId, message.taskId, { createdTarget: true });
       }
-      await deps.targets.create(spec.target, newTableBody(manifest));
+      await deps.targets.create(spec.target, newTableBody(manifest, spec.kmsKeyMapping));
     }
     const convert = await runJob(run, {
       jobId: restoreJobId(message.operationId, message.taskId, task.jobAttempt, 'convert'),
@@ -186,8 +209,13 @@ export async function loadTable(
     verifyRows(spec, manifest, rows, appending);
     const values = await verifyValues(run, manifest);
     if ('outcome' in values) return values.outcome;
-    await afterLoad(run, manifest);
-    return done(rows, 'DATETIME columns converted from Avro strings through a staging table', values.note);
+    const settled = await afterLoad(run, manifest);
+    return done(
+      rows,
+      'DATETIME columns converted from Avro strings through a staging table',
+      values.note,
+      ...settled,
+    );
   }
 
   const load = await runJob(run, {
@@ -200,6 +228,7 @@ export async function loadTable(
         schema: { fields },
         ...tableSettings(manifest),
         destinationTableProperties: tableProperties(manifest),
+        ...(encryption !== undefined ? { destinationEncryptionConfiguration: encryption } : {}),
         createDisposition: 'CREATE_IF_NEEDED',
         writeDisposition: disposition,
       },
@@ -213,6 +242,6 @@ export async function loadTable(
   verifyRows(spec, manifest, rows, appending);
   const values = await verifyValues(run, manifest);
   if ('outcome' in values) return values.outcome;
-  await afterLoad(run, manifest);
-  return done(rows, values.note);
+  const settled = await afterLoad(run, manifest);
+  return done(rows, values.note, ...settled);
 }

@@ -29,6 +29,13 @@ export interface TableMetadata {
   readonly numBytes?: string | number;
   /** Epoch millis (BigQuery sends int64 as a string): the table's last change, data or metadata. */
   readonly lastModifiedTime?: string | number;
+  readonly expirationTime?: string | number;
+  readonly tableConstraints?: Record<string, unknown>;
+  readonly encryptionConfiguration?: Record<string, unknown>;
+  readonly defaultCollation?: string;
+  readonly defaultRoundingMode?: string;
+  readonly snapshotDefinition?: Record<string, unknown>;
+  readonly cloneDefinition?: Record<string, unknown>;
 }
 
 /** The export settings a manifest records, from the task's spec. */
@@ -80,6 +87,13 @@ export function buildTableManifest(input: ManifestInput): TableManifest {
     partitions: input.incremental?.partitions?.map((p) => ({ ...p })),
     deletedPartitions: input.incremental?.deletedPartitions?.slice(),
     fingerprint: input.fingerprint === undefined ? undefined : { ...input.fingerprint },
+    expirationTime: table.expirationTime === undefined ? undefined : String(table.expirationTime),
+    tableConstraints: table.tableConstraints,
+    encryptionConfiguration: table.encryptionConfiguration,
+    defaultCollation: table.defaultCollation,
+    defaultRoundingMode: table.defaultRoundingMode,
+    snapshotDefinition: table.snapshotDefinition,
+    cloneDefinition: table.cloneDefinition,
   };
   return {
     manifestVersion: MANIFEST_VERSION,

@@ -123,6 +123,17 @@ export const TableManifest = t.intersection(
       extractJobs: t.number,
       /** The request's `verify: "fingerprint"`: the table's content at the snapshot, as BigQuery computed it. */
       fingerprint: ContentFingerprint,
+      /** Epoch millis (BigQuery's int64 text): when the table expires. */
+      expirationTime: t.string,
+      /** Primary and foreign keys (docs/contracts.md, "Table settings"). */
+      tableConstraints: t.record(t.string, t.unknown),
+      /** The table's CMEK key (`kmsKeyName`), kept or mapped by a restore's kmsKeyMapping. */
+      encryptionConfiguration: t.record(t.string, t.unknown),
+      defaultCollation: t.string,
+      defaultRoundingMode: t.string,
+      /** A table snapshot's or clone's base table and time: restored as a standard table, and noted. */
+      snapshotDefinition: t.record(t.string, t.unknown),
+      cloneDefinition: t.record(t.string, t.unknown),
     }),
   ],
   'TableManifest',

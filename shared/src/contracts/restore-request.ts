@@ -132,6 +132,8 @@ export const RestoreRequest = beforeDecode(
        * routines and datasets rewritten to the restored ones (docs/contracts.md, "Dataset settings").
        */
       restoreAccess: bool,
+      /** Extension: a backed-up table's CMEK key name → the key its restored table is encrypted with. */
+      kmsKeyMapping: t.record(t.string, t.string),
       /** Extension, with restoreAccess: principal (`user:a@x.com`, `group:…`, `domain:…`) → another, or null to drop it. */
       accessPrincipalMap: t.record(t.string, t.union([t.string, t.null])),
     },

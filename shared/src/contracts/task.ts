@@ -123,6 +123,8 @@ export const RestoreTaskSpec = t.intersection(
       location: t.string,
       /** The request's `verify: "fingerprint"`: the restored table's fingerprint must be its manifest's. */
       verifyFingerprint: t.boolean,
+      /** The request's kmsKeyMapping: a backed-up table's CMEK key → the key its restored table gets. */
+      kmsKeyMapping: t.record(t.string, t.string),
     }),
   ],
   'RestoreTaskSpec',

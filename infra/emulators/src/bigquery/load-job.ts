@@ -76,6 +76,11 @@ function readConfig(configuration: Json, projectId: string): LoadConfig {
     ...(typeof properties['description'] === 'string' ? { description: properties['description'] } : {}),
     ...(typeof properties['friendlyName'] === 'string' ? { friendlyName: properties['friendlyName'] } : {}),
     ...(labels ? { labels } : {}),
+    // A table the load creates is encrypted with this CMEK key, as in BigQuery
+    // (https://cloud.google.com/bigquery/docs/customer-managed-encryption#load_to_a_table_protected_by_cloud_kms).
+    ...(load['destinationEncryptionConfiguration'] !== undefined
+      ? { encryptionConfiguration: load['destinationEncryptionConfiguration'] }
+      : {}),
   };
   return {
     destination,

@@ -52,6 +52,7 @@ export function restoreTaskSpecs(
       maxBadRecords: options.maxBadRecords,
       ...(location !== undefined ? { location } : {}),
       ...(request.verify === 'FINGERPRINT' && entry.phase === 1 ? { verifyFingerprint: true } : {}),
+      ...(request.kmsKeyMapping !== undefined ? { kmsKeyMapping: request.kmsKeyMapping } : {}),
     };
   };
 }
