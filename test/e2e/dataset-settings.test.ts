@@ -2,7 +2,7 @@
 // settings and access entries in `_backup.json`; a restore into another project creates its datasets with
 // those settings, and with `restoreAccess` gives them the access entries once the views exist, authorized
 // views rewritten to the restored datasets and principals mapped or dropped as the request says.
-import type { BackupManifest } from '@bqbr/shared';
+import type { BackupManifest, TableManifest } from '@bqbr/shared';
 import { expect } from 'chai';
 import { runRequest, startEnvironment, unique, type Environment } from '../support/e2e.js';
 import { StoreLocations, readObject } from '../support/store-locations.js';
@@ -194,5 +194,69 @@ describe('dataset settings end to end: kept in _backup.json, given to restored d
           w.includes('dropped user:ana@example.com (accessPrincipalMap)'),
       ),
     );
+  });
+  it('an ingestion-time partitioned table comes back with every row in its partition', async function () {
+    const project = unique('ing').replaceAll('_', '-');
+    const bigquery = environment.bigquery(project);
+    const [logs] = await bigquery.createDataset('logs', { location: 'EU' });
+    const [hits] = await logs.createTable('hits', {
+      schema: {
+        fields: [
+          { name: 'id', type: 'INT64' },
+          { name: 'msg', type: 'STRING' },
+        ],
+      },
+      timePartitioning: { type: 'DAY' },
+    });
+    const rows: Record<string, number> = { '20261101': 2, '20261102': 3, '20261103': 1 };
+    let id = 0;
+    for (const [partition, count] of Object.entries(rows))
+      await logs
+        .table(`${hits.id!}$${partition}`)
+        .insert(Array.from({ length: count }, () => ({ id: id++, msg: `in ${partition}` })));
+    const perPartition = async (projectId: string, datasetId: string): Promise<Record<string, number>> => {
+      const [result] = await environment.bigquery(projectId).query({
+        query: `SELECT FORMAT_TIMESTAMP('%Y%m%d', _PARTITIONTIME) AS p, COUNT(*) AS n FROM \`${projectId}.${datasetId}.hits\` GROUP BY p ORDER BY p`,
+      });
+      return Object.fromEntries((result as { p: string; n: number }[]).map((r) => [r.p, Number(r.n)]));
+    };
+    expect(await perPartition(project, 'logs')).to.deep.equal(rows);
+
+    const backup = await runRequest(environment, 'backup', {
+      bigQuery: { projectId: project },
+      backupStorage: locations.storage('gcs', `${prefix}_ing`, { exportOptions: { format: 'PARQUET' } }),
+      verify: 'fingerprint',
+    });
+    expect(backup.operation.status, JSON.stringify(backup.tasks.map((t) => t.error))).to.equal('SUCCEEDED');
+    const folder = backup.operation.location!.split('/backups/')[1]!;
+    const manifest = JSON.parse(
+      (
+        await readObject(
+          locations.store('gcs', `${prefix}_ing`),
+          `backups/${folder}/${project}/logs/hits/_table.json`,
+        )
+      ).toString(),
+    ) as TableManifest;
+    expect(manifest.extractJobs).to.equal(3);
+    expect(manifest.partitions?.map((p) => [p.id, p.rows])).to.deep.equal(Object.entries(rows));
+    expect([...new Set(manifest.files.map((f) => f.partition))]).to.deep.equal(Object.keys(rows));
+
+    const target = unique('dst').replaceAll('_', '-');
+    const restored = await runRequest(environment, 'restore', {
+      bigQuery: { projectId: target },
+      restoreStorage: {
+        gcsOptions: {
+          ...locations.fields('gcs', `${prefix}_ing`),
+          backupTimestamp: folder,
+          projectIdOfBackup: project,
+        },
+      },
+      verify: 'fingerprint',
+    });
+    expect(restored.operation.status, JSON.stringify(restored.tasks.map((t) => t.error))).to.equal(
+      'SUCCEEDED',
+    );
+    expect(restored.tasks[0]?.note).to.match(/^loaded partition by partition: 3 partition\(s\)/);
+    expect(await perPartition(target, 'restored_logs')).to.deep.equal(rows);
   });
 });

@@ -25,7 +25,7 @@ import { continueLater } from './continuation.js';
 import { filesOfJob } from './extracted-files.js';
 import { openLandingFolder, type LandingFolder } from './landing-folder.js';
 import type { StepContext, StepDeps } from './step-deps.js';
-import { planIncremental, type IncrementalPlan } from './incremental-export.js';
+import { partitionedByIngestion, planIncremental, type IncrementalPlan } from './incremental-export.js';
 import type { TableReader } from './table-reader.js';
 import { jobFailed, runJob, runJobs } from './step-job.js';
 import { openTableHome, type StoreFactory, type TableHome } from './table-home.js';
@@ -179,7 +179,7 @@ async function exportTable(run: StepRun<BackupStepDeps, BackupTaskSpec>): Promis
       : undefined;
   if (content !== undefined && 'outcome' in content) return content.outcome;
   const plan: IncrementalPlan =
-    spec.incremental === undefined
+    spec.incremental === undefined && !partitionedByIngestion(table)
       ? { kind: 'whole' }
       : await planIncremental(spec, table, home, deps.tables);
   const exported = await runExtracts(run, plan, jobId, table.location, landing);
@@ -197,7 +197,7 @@ async function exportTable(run: StepRun<BackupStepDeps, BackupTaskSpec>): Promis
     numRows,
     files: plan.kind === 'whole' ? files : [...files, ...plan.referenced].sort(byPartitionThenName),
     ...(exported.jobIds.length > 0 ? { extractJobId: exported.jobIds[0] } : {}),
-    ...(spec.incremental === undefined
+    ...(spec.incremental === undefined && plan.kind !== 'partitions'
       ? {}
       : {
           incremental: {

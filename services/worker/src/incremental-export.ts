@@ -2,9 +2,10 @@
 // column is exported partition by partition, one extract job of `table@snapshot$partition` each, so a later
 // incremental can reference the partitions that did not change; what changed since the base (a partition
 // BigQuery last modified after the base's snapshot, one the base did not have, one with other rows) is
-// exported, the rest is referenced from the base's manifest (its files, in the base's folders). Other
-// tables (unpartitioned, or partitioned by ingestion time, whose rows' partition no file keeps) are
-// exported whole when they changed and referenced whole when they did not.
+// exported, the rest is referenced from the base's manifest (its files, in the base's folders). A table
+// partitioned by ingestion time is exported the same way, in any backup: its files are the only record of
+// which partition each row was in. Unpartitioned tables are exported whole when they changed and
+// referenced whole when they did not.
 import {
   TableManifest,
   decode,
@@ -47,6 +48,16 @@ export const partitionedByColumn = (table: TableMetadata): boolean =>
   table.rangePartitioning !== undefined ||
   (table.timePartitioning !== undefined && typeof table.timePartitioning['field'] === 'string');
 
+/**
+ * A table partitioned by ingestion time (HOUR, DAY, MONTH, YEAR; no field): `_PARTITIONTIME` is in no
+ * exported file, so the table is exported partition by partition (`table@snapshot$partition`) and
+ * restored by loads into `table$partition`, which BigQuery supports for such tables
+ * (https://cloud.google.com/bigquery/docs/managing-partitioned-table-data#write-to-partition).
+ */
+export const partitionedByIngestion = (table: {
+  readonly timePartitioning?: Record<string, unknown>;
+}): boolean => table.timePartitioning !== undefined && typeof table.timePartitioning['field'] !== 'string';
+
 export async function planIncremental(
   spec: BackupTaskSpec,
   table: TableMetadata,
@@ -57,7 +68,7 @@ export async function planIncremental(
   const baseTable = base === undefined ? undefined : await readBase(home, base, spec, table);
   const usable = baseTable !== undefined && 'manifest' in baseTable ? baseTable : undefined;
   const why = baseTable !== undefined && 'unusable' in baseTable ? baseTable.unusable : undefined;
-  if (!partitionedByColumn(table)) {
+  if (!partitionedByColumn(table) && !partitionedByIngestion(table)) {
     if (usable === undefined) return { kind: 'whole', ...(why ? { why } : {}) };
     const numRows = await tables.rowsAt(spec.source, spec.snapshotMillis);
     const modified = Number(table.lastModifiedTime ?? Number.POSITIVE_INFINITY);

@@ -17,7 +17,8 @@ import { shardNames } from './extracted-files.js';
 import type { LandingFolder } from './landing-folder.js';
 import { formatOptions } from './load-format.js';
 import type { RestoreRun } from './restore-deps.js';
-import { jobFailed, runJob } from './step-job.js';
+import { jobFailed, runJob, runJobs } from './step-job.js';
+import { partitionedByIngestion } from './incremental-export.js';
 import { checkFingerprint, computeFingerprint } from './table-fingerprint.js';
 import {
   encryptionOf,
@@ -125,6 +126,72 @@ async function afterLoad(run: RestoreRun, manifest: TableManifest): Promise<stri
 }
 
 /**
+ * An ingestion-time partitioned table backed up partition by partition (docs/contracts.md, "Table
+ * settings"): its files go back to their partitions, one load into `table$partition` each. DATETIME from
+ * Avro, which goes through a staging table and a casting query, is loaded whole (its rows land in the
+ * partition of the load), as is a backup made before partitions were kept apart.
+ */
+const byPartition = (manifest: TableManifest): boolean =>
+  partitionedByIngestion(manifest) &&
+  manifest.files.length > 0 &&
+  manifest.files.every((file) => file.partition !== undefined) &&
+  !(manifest.export.format === 'AVRO' && hasDatetime(manifest.schema.fields));
+
+/** Load jobs of one table at once (its partitions). */
+const PARTITION_LOAD_CONCURRENCY = 8;
+
+/**
+ * Creates the table (replacing one a WRITE_TRUNCATE may replace: each load writes only its partition) and
+ * loads each partition's files into `table$partition`; the rows loaded, or the outcome of jobs still
+ * running or failed.
+ */
+async function loadPartitions(
+  run: RestoreRun,
+  manifest: TableManifest,
+  landing: LandingFolder,
+  targetExisted: boolean,
+): Promise<{ readonly rows: number; readonly note: string } | { readonly outcome: StepOutcome }> {
+  const { message, spec, task, deps } = run;
+  const appending = targetExisted && spec.writeDisposition === 'WRITE_APPEND';
+  if (!appending && task.createdTarget !== true) {
+    // Recorded first: a redelivery after the delete (or the create) does not take the table for another's.
+    task.createdTarget = true;
+    await deps.state.updateTask(message.operationId, message.taskId, { createdTarget: true });
+    if (targetExisted) await deps.targets.delete(spec.target);
+  }
+  if (!appending) await deps.targets.create(spec.target, newTableBody(manifest, spec.kmsKeyMapping));
+  const { format, header, fieldDelimiter } = manifest.export;
+  const partitions = [...new Set(manifest.files.map((file) => file.partition!))].sort();
+  const jobs = partitions.map((partition) => ({
+    jobId: `${restoreJobId(message.operationId, message.taskId, task.jobAttempt, 'load')}_p${partition}`,
+    location: spec.location,
+    configuration: {
+      load: {
+        ...formatOptions(format, header, fieldDelimiter),
+        sourceUris: manifest.files.filter((f) => f.partition === partition).map((f) => landing.uri(f)),
+        ignoreUnknownValues: spec.ignoreUnknownValues,
+        maxBadRecords: spec.maxBadRecords,
+        destinationTable: { ...spec.target, tableId: `${spec.target.tableId}$${partition}` },
+        schema: { fields: manifest.schema.fields },
+        createDisposition: 'CREATE_NEVER',
+        writeDisposition: 'WRITE_APPEND',
+      },
+    },
+  }));
+  const result = await runJobs(run, jobs, PARTITION_LOAD_CONCURRENCY);
+  if (result.kind === 'continued') return { outcome: result.outcome };
+  const failed = result.jobs.find((job) => job.errorResult !== undefined);
+  if (failed !== undefined) return { outcome: await jobFailed(run, 'load', failed.errorResult!) };
+  const rows = appending
+    ? result.jobs.reduce((sum, job) => sum + (job.outputRows ?? 0), 0)
+    : await tableRows(spec.target, deps.targets);
+  return {
+    rows,
+    note: `loaded partition by partition: ${partitions.length} partition(s), each into its own`,
+  };
+}
+
+/**
  * Loads the manifest's files from the landing folder. The task records the backup's own manifest and
  * files (`manifestUri`, the manifest's entries), never the landing folder's copies.
  */
@@ -138,12 +205,13 @@ export async function loadTable(
   const targetExisted = await targetState(run);
   const { format, header, fieldDelimiter } = manifest.export;
   const fields = manifest.schema.fields;
-  const common = {
+  // A function: a table loaded partition by partition names its files per partition instead.
+  const common = () => ({
     ...formatOptions(format, header, fieldDelimiter),
     sourceUris: sourceUris(manifest, landing),
     ignoreUnknownValues: spec.ignoreUnknownValues,
     maxBadRecords: spec.maxBadRecords,
-  };
+  });
   const done = (rows: number, ...notes: (string | undefined)[]): Promise<StepOutcome> => {
     const note = notes.filter((n) => n !== undefined).join('; ');
     return finish('SUCCEEDED', {
@@ -155,6 +223,15 @@ export async function loadTable(
   };
   const appending = targetExisted && spec.writeDisposition === 'WRITE_APPEND';
   const encryption = encryptionOf(manifest, spec.kmsKeyMapping);
+  if (byPartition(manifest)) {
+    const loaded = await loadPartitions(run, manifest, landing, targetExisted);
+    if ('outcome' in loaded) return loaded.outcome;
+    verifyRows(spec, manifest, loaded.rows, appending);
+    const values = await verifyValues(run, manifest);
+    if ('outcome' in values) return values.outcome;
+    const settled = await afterLoad(run, manifest);
+    return done(loaded.rows, loaded.note, values.note, ...settled);
+  }
   const disposition = targetExisted ? spec.writeDisposition : 'WRITE_EMPTY';
 
   if (format === 'AVRO' && hasDatetime(fields)) {
@@ -169,7 +246,7 @@ export async function loadTable(
       location: spec.location,
       configuration: {
         load: {
-          ...common,
+          ...common(),
           destinationTable: staging,
           schema: { fields: stagingSchema(fields) },
           createDisposition: 'CREATE_IF_NEEDED',
@@ -223,7 +300,7 @@ export async function loadTable(
     location: spec.location,
     configuration: {
       load: {
-        ...common,
+        ...common(),
         destinationTable: spec.target,
         schema: { fields },
         ...tableSettings(manifest),

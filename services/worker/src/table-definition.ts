@@ -32,7 +32,10 @@ export function encryptionOf(
   return { ...config, kmsKeyName: kmsKeyMapping[key] ?? key };
 }
 
-/** tables.insert body of a table recreated from its manifest. */
+/**
+ * tables.insert body of a table recreated from its manifest. requirePartitionFilter is not in it: it would
+ * refuse the checks' queries, and is set once the rows are in (settingsAfterLoad).
+ */
 export function newTableBody(
   manifest: TableManifest,
   kmsKeyMapping?: Readonly<Record<string, string>>,
@@ -42,7 +45,6 @@ export function newTableBody(
     schema: { fields: manifest.schema.fields },
     ...tableSettings(manifest),
     ...tableProperties(manifest),
-    ...(manifest.requirePartitionFilter === true ? { requirePartitionFilter: true } : {}),
     ...(encryption !== undefined ? { encryptionConfiguration: encryption } : {}),
     ...(manifest.defaultCollation !== undefined ? { defaultCollation: manifest.defaultCollation } : {}),
     ...(manifest.defaultRoundingMode !== undefined
