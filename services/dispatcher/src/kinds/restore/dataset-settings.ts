@@ -2,6 +2,17 @@
 // dataset's settings at creation, and with `restoreAccess` its access entries, rewritten to the restored
 // names and principals, once its views exist (finalization).
 import type { BackupDatasetEntry } from '@bqbr/shared';
+import type { RestorePlan } from './restore-plan.js';
+
+/** The backed-up dataset a target dataset restores, and its entry in `_backup.json` (absent in older backups). */
+export function backedUpDataset(
+  plan: Pick<RestorePlan, 'backup' | 'datasetMap'>,
+  targetDatasetId: string,
+): { readonly source?: string; readonly entry?: BackupDatasetEntry } {
+  const source = Object.entries(plan.datasetMap).find(([, target]) => target === targetDatasetId)?.[0];
+  const entry = plan.backup.manifest?.datasets?.find((d) => d.datasetId === source);
+  return { ...(source !== undefined ? { source } : {}), ...(entry !== undefined ? { entry } : {}) };
+}
 
 /** A dataset's settings for datasets.insert: everything kept but its location (the restore chooses that). */
 export function creationSettings(entry: BackupDatasetEntry | undefined): Record<string, unknown> {

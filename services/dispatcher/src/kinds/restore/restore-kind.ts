@@ -17,7 +17,7 @@ import { dryRunSummary } from './restore-dry-run.js';
 import { planRestore, type RestorePlan } from './restore-plan.js';
 import { restoreTaskSpecs } from './restore-task-spec.js';
 import { prepareTargetDatasets, type TargetDatasets } from './target-datasets.js';
-import { restoredAccess } from './dataset-settings.js';
+import { backedUpDataset, restoredAccess } from './dataset-settings.js';
 
 export interface RestoreKindDeps {
   readonly store: Pick<StateStore, 'updateOperation'>;
@@ -124,8 +124,7 @@ function accessPlan(
   };
   const planned: { datasetId: string; access: Record<string, unknown>[] }[] = [];
   for (const datasetId of [...created].sort()) {
-    const source = Object.entries(plan.datasetMap).find(([, target]) => target === datasetId)?.[0];
-    const entry = plan.backup.manifest?.datasets?.find((d) => d.datasetId === source);
+    const { source, entry } = backedUpDataset(plan, datasetId);
     if (entry?.access === undefined) {
       plan.warnings.push(
         `restoreAccess: the backup holds no access entries of dataset ${source ?? datasetId} (made before bqbr kept them, or in the original layout): ${datasetId} keeps BigQuery's defaults`,

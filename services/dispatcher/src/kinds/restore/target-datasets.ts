@@ -1,7 +1,7 @@
 // Target datasets: each created once by the dispatcher, in its location, before any task runs.
 import { ORIGINAL_RESTORE_REGION, restoreSource, type Logger, type RestoreRequest } from '@bqbr/shared';
 import type { BackupSource } from './backup-source.js';
-import { creationSettings } from './dataset-settings.js';
+import { backedUpDataset, creationSettings } from './dataset-settings.js';
 import type { RestorePlan } from './restore-plan.js';
 import { RestorePlanError } from './restore-plan-error.js';
 
@@ -88,8 +88,7 @@ export async function prepareTargetDatasets(
       logger.info('target dataset exists: left as it is', { datasetId, location: found });
       continue;
     }
-    const source = Object.entries(plan.datasetMap).find(([, target]) => target === datasetId)?.[0];
-    const backedUp = plan.backup.manifest?.datasets?.find((d) => d.datasetId === source);
+    const backedUp = backedUpDataset(plan, datasetId).entry;
     const outcome = await deps.datasets.create(
       { projectId, datasetId },
       location,
